@@ -1,0 +1,101 @@
+/**
+ * `npm start`: the whole system on this machine, with nothing installed globally.
+ *  1. a development TLS CA (for the Key Vault emulator's HTTPS), created once under .local/;
+ *  2. Azurite (blob, queue, table) from node_modules, persisted under .local/azurite;
+ *  3. the Key Vault emulator, persisted under .local/keyvault;
+ *  4. the local Functions runtime running the compiled app (dist/), as a child process whose
+ *     environment points the app's unmodified production code at 2 and 3.
+ * `npm start -- --services-only` starts 1-3 and prints the settings to use with `func start`.
+ * Ctrl-C stops everything.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { startAzurite, stopChild } from './azurite.js';
+import { ensureDevTls } from './dev-tls.js';
+import { startKeyVaultEmulator } from './keyvault-emulator/index.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'services-only': { type: 'boolean', default: false },
+      port: { type: 'string', default: process.env.PORT ?? '7071' },
+      'vault-port': { type: 'string', default: process.env.KEYVAULT_EMULATOR_PORT ?? '8443' },
+      'identity-port': { type: 'string', default: process.env.IDENTITY_EMULATOR_PORT ?? '8444' },
+    },
+  });
+  const local = path.join(repoRoot, '.local');
+  await mkdir(path.join(local, 'azurite'), { recursive: true });
+  await mkdir(path.join(local, 'keyvault'), { recursive: true });
+
+  const tls = await ensureDevTls();
+  const azurite = await startAzurite({ location: path.join(local, 'azurite'), blobPort: 10000, queuePort: 10001, tablePort: 10002 });
+  const vault = await startKeyVaultEmulator({
+    port: Number(values['vault-port']),
+    identityPort: Number(values['identity-port']),
+    dataFile: path.join(local, 'keyvault', 'state.json'),
+    tls,
+  });
+
+  const env: Record<string, string> = {
+    CIPHERFLOW_ENV: 'local',
+    AzureWebJobsStorage: azurite.connectionString,
+    SYSTEM_KEY_VAULT_URL: vault.url,
+    NODE_EXTRA_CA_CERTS: tls.caPath,
+    ...vault.env(),
+  };
+  const print = (line: string): boolean => process.stdout.write(`${line}\n`);
+  print('cipherflow local services');
+  print(`  Azurite blob   ${azurite.blobEndpoint}`);
+  print(`  Azurite queue  ${azurite.queueEndpoint}`);
+  print(`  Azurite table  ${azurite.tableEndpoint}`);
+  print(`  Key Vault      ${vault.url}  (emulator; identity endpoint ${vault.identityEndpoint})`);
+
+  const stops: (() => Promise<void>)[] = [() => vault.close(), () => azurite.stop()];
+  if (values['services-only']) {
+    print('\nFor `func start`, export (or put in local.settings.json Values):');
+    for (const [key, value] of Object.entries(env)) print(`  ${key}=${value}`);
+  } else {
+    const runtime = spawn(process.execPath, [path.join(repoRoot, 'dist', 'local', 'runtime', 'main.js')], {
+      env: { ...process.env, ...env, PORT: values.port },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    runtime.stdout?.on('data', (chunk: Buffer) => {
+      for (const line of chunk.toString().split('\n')) {
+        if (line.includes('"event":"host-started"')) {
+          const started = JSON.parse(line) as { url?: string; routes?: { methods: string[]; route: string }[] };
+          print(`  API            ${started.url ?? '(no HTTP functions)'}`);
+          for (const r of started.routes ?? []) print(`    ${r.methods.join(',').padEnd(12)} /${r.route}`);
+          print('Ctrl-C stops everything.');
+        }
+      }
+      process.stdout.write(chunk);
+    });
+    runtime.once('exit', (code, signal) => {
+      if (!stopping) {
+        process.stderr.write(`The runtime exited (${signal ?? code}); stopping.\n`);
+        void shutdown(1);
+      }
+    });
+    stops.unshift(() => stopChild(runtime));
+  }
+
+  let stopping = false;
+  const shutdown = async (code: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    for (const stop of stops) await stop().catch(() => undefined);
+    process.exit(code);
+  };
+  process.on('SIGINT', () => void shutdown(0));
+  process.on('SIGTERM', () => void shutdown(0));
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`npm start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

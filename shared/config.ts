@@ -1,0 +1,85 @@
+import { z } from 'zod';
+
+/**
+ * The app's configuration, read once from app settings (environment) and validated, so a missing
+ * or malformed setting stops the start with a message naming it.
+ */
+export interface AppConfig {
+  /** `local` enables development-only conveniences (the development token issuer, ...). */
+  readonly environment: 'local' | 'production';
+  readonly storage: StorageConfig;
+  readonly systemKeyVaultUrl: string;
+  readonly systemKeyName: string;
+}
+
+/** Storage: a connection string (Azurite, or a key-based account) or an identity-based account. */
+export type StorageConfig =
+  | { readonly kind: 'connectionString'; readonly connectionString: string }
+  | { readonly kind: 'identity'; readonly blobServiceUri: string; readonly tableServiceUri: string };
+
+const DEV_STORAGE =
+  'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;' +
+  'AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;' +
+  'BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;' +
+  'TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;';
+
+const httpsUrl = z.url({ protocol: /^https$/ });
+
+const Env = z.object({
+  CIPHERFLOW_ENV: z.enum(['local', 'production']).default('production'),
+  AzureWebJobsStorage: z.string().min(1).optional(),
+  AzureWebJobsStorage__accountName: z.string().regex(/^[a-z0-9]{3,24}$/).optional(),
+  AzureWebJobsStorage__blobServiceUri: httpsUrl.optional(),
+  AzureWebJobsStorage__tableServiceUri: httpsUrl.optional(),
+  SYSTEM_KEY_VAULT_URL: httpsUrl,
+  SYSTEM_KEY_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).default('cipherflow-system-kek'),
+});
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Parses app settings into an {@link AppConfig}. @throws ConfigError naming every bad setting. */
+export function parseConfig(env: Readonly<Record<string, string | undefined>>): AppConfig {
+  const result = Env.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
+  const e = result.data;
+  return {
+    environment: e.CIPHERFLOW_ENV,
+    storage: storageConfig(e),
+    systemKeyVaultUrl: e.SYSTEM_KEY_VAULT_URL,
+    systemKeyName: e.SYSTEM_KEY_NAME,
+  };
+}
+
+function storageConfig(e: z.infer<typeof Env>): StorageConfig {
+  if (e.AzureWebJobsStorage !== undefined) {
+    const value = e.AzureWebJobsStorage.trim();
+    return {
+      kind: 'connectionString',
+      connectionString: value.toLowerCase() === 'usedevelopmentstorage=true' ? DEV_STORAGE : value,
+    };
+  }
+  const account = e.AzureWebJobsStorage__accountName;
+  if (account !== undefined || e.AzureWebJobsStorage__blobServiceUri !== undefined) {
+    return {
+      kind: 'identity',
+      blobServiceUri: e.AzureWebJobsStorage__blobServiceUri ?? `https://${account}.blob.core.windows.net`,
+      tableServiceUri: e.AzureWebJobsStorage__tableServiceUri ?? `https://${account}.table.core.windows.net`,
+    };
+  }
+  throw new ConfigError(
+    'Invalid configuration: AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__accountName (managed identity) is required',
+  );
+}
+
+let cached: AppConfig | undefined;
+
+/** The process's configuration, parsed from `process.env` on first use. */
+export function appConfig(): AppConfig {
+  cached ??= parseConfig(process.env);
+  return cached;
+}

@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot, startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+
+const fixture = path.join(repoRoot, 'test', 'fixtures', 'http-app');
+
+/** Peak resident memory of a process so far (Linux), in bytes. */
+function peakRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  if (kb === undefined) throw new Error('VmHWM not found');
+  return Number(kb) * 1024;
+}
+
+describe('local runtime: HTTP triggers', () => {
+  let runtime: RuntimeProcess;
+  beforeAll(async () => {
+    runtime = await startRuntime({ AzureWebJobsStorage: 'UseDevelopmentStorage=true' }, fixture);
+  });
+  afterAll(async () => {
+    await runtime.stop();
+  });
+
+  it('serves a function at its route with params, query and headers, through the library', async () => {
+    const res = await fetch(`${runtime.url}/echo/42?q=hello`, { headers: { 'x-test': 'yes' } });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ id: '42', q: 'hello', header: 'yes', functionName: 'echo' });
+    expect(body.url).toBe(`${runtime.url}/echo/42?q=hello`);
+    const log = await runtime.waitForLine((e) => e.message === 'echo called');
+    expect(log).toMatchObject({ functionName: 'echo', invocationId: body.invocationId, category: 'user' });
+  });
+
+  it('answers 404 for an unknown route, a wrong method and a failed constraint', async () => {
+    expect((await fetch(`${runtime.url}/nope`)).status).toBe(404);
+    expect((await fetch(`${runtime.url}/echo/42`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${runtime.url}/echo/abc`)).status).toBe(404);
+  });
+
+  it('prefers a literal route over a parameter', async () => {
+    expect(await (await fetch(`${runtime.url}/items/special`)).text()).toBe('special');
+    expect(await (await fetch(`${runtime.url}/items/7`)).text()).toBe('item 7');
+  });
+
+  it('passes status and headers of the response through', async () => {
+    const res = await fetch(`${runtime.url}/teapot`, { method: 'DELETE' });
+    expect(res.status).toBe(418);
+    expect(res.headers.get('x-custom')).toBe('yes');
+    expect(await res.json()).toEqual({ short: 'and stout' });
+  });
+
+  it('answers 500 with no body when the function throws, and keeps serving', async () => {
+    const res = await fetch(`${runtime.url}/boom`);
+    expect(res.status).toBe(500);
+    expect(await res.text()).toBe('');
+    await runtime.waitForLine((e) => typeof e.message === 'string' && e.message.includes("Executed 'boom' (Failed"));
+    expect((await fetch(`${runtime.url}/echo/1`)).status).toBe(200);
+  });
+
+  it('streams a 256 MiB upload into the function without buffering it', async () => {
+    const before = peakRss(runtime.child.pid ?? 0);
+    const size = 256 * 1024 * 1024;
+    const chunk = Buffer.alloc(1024 * 1024, 7);
+    const expected = createHash('sha256');
+    for (let i = 0; i < size / chunk.length; i++) expected.update(chunk);
+    let sent = 0;
+    const upload = Readable.from((function* () {
+      while (sent < size) {
+        sent += chunk.length;
+        yield chunk;
+      }
+    })());
+    const res = await fetch(`${runtime.url}/upload`, {
+      method: 'POST',
+      body: Readable.toWeb(upload) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(201);
+    expect(await res.json()).toEqual({ bytes: size, sha256: expected.digest('hex') });
+    // Buffering the body would add 256 MiB to the runtime's peak RSS.
+    expect(peakRss(runtime.child.pid ?? 0) - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('streams a response body to the client while the function is still producing it', async () => {
+    const chunks = 500;
+    const started = performance.now();
+    const res = await fetch(`${runtime.url}/trickle/${chunks}`);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    const firstByteMs = performance.now() - started;
+    let received = first.value?.length ?? 0;
+    for (let next = await reader.read(); !next.done; next = await reader.read()) received += next.value.length;
+    const totalMs = performance.now() - started;
+    expect(received).toBe(chunks * 64 * 1024);
+    // The producer needs at least chunks × 2 ms; a buffered response would arrive all at the end.
+    expect(totalMs).toBeGreaterThan(chunks * 2);
+    expect(firstByteMs).toBeLessThan(totalMs / 3);
+  });
+});

@@ -1,0 +1,34 @@
+import { ensureDevTls } from '../../local/dev-tls.js';
+import { startAzurite, type AzuriteInstance } from '../../local/azurite.js';
+import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
+
+export interface LocalStack {
+  readonly azurite: AzuriteInstance;
+  readonly vault: KeyVaultEmulator;
+  /** App settings that point the app's production code at this stack (as `npm start` sets them). */
+  readonly env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts what `npm start` starts besides the runtime: Azurite in memory on free ports and the Key
+ * Vault emulator in this process (so tests can drive its admin controls directly).
+ */
+export async function startLocalStack(): Promise<LocalStack> {
+  const tls = await ensureDevTls();
+  const [azurite, vault] = await Promise.all([startAzurite(), startKeyVaultEmulator({ port: 0, tls })]);
+  return {
+    azurite,
+    vault,
+    env: {
+      CIPHERFLOW_ENV: 'local',
+      AzureWebJobsStorage: azurite.connectionString,
+      SYSTEM_KEY_VAULT_URL: vault.url,
+      NODE_EXTRA_CA_CERTS: tls.caPath,
+      ...vault.env(),
+    },
+    stop: async () => {
+      await Promise.all([vault.close(), azurite.stop()]);
+    },
+  };
+}
