@@ -1,0 +1,10 @@
+export { startKeyVaultEmulator } from './server.js';
+export type { KeyVaultEmulator, KeyVaultEmulatorOptions, EmulatorLogEntry } from './server.js';
+export type { EmulatorControls } from './admin.js';
+export { ADMIN_PREFIX } from './admin.js';
+export type { FaultSpec } from './faults.js';
+export type { ManagedIdentity } from './identity.js';
+export { VAULT_RESOURCE } from './identity.js';
+export { VAULT_OPERATIONS } from './operations.js';
+export type { VaultOperation } from './operations.js';
+export type { KeyVaultErrorCode, KeyVaultInnerErrorCode } from './errors.js';
