@@ -68,7 +68,11 @@ function waitForPorts(child: ChildProcess): Promise<Record<'Blob' | 'Queue' | 'T
   return new Promise((resolve, reject) => {
     const ports: Partial<Record<'Blob' | 'Queue' | 'Table', number>> = {};
     const output: string[] = [];
-    const lines = createInterface({ input: child.stdout! });
+    if (child.stdout === null) {
+      reject(new Error('Azurite was started without a stdout pipe.'));
+      return;
+    }
+    const lines = createInterface({ input: child.stdout });
     child.stderr?.on('data', (chunk: Buffer) => output.push(chunk.toString()));
     const timer = setTimeout(() => fail(new Error('Azurite did not start within 30 s.')), 30_000);
     function fail(err: Error): void {

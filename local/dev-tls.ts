@@ -176,5 +176,5 @@ function serial(): string {
 }
 
 function isErrno(err: unknown, code: string): boolean {
-  return typeof err === 'object' && err !== null && 'code' in err && (err as { code: unknown }).code === code;
+  return typeof err === 'object' && err !== null && 'code' in err && (err).code === code;
 }

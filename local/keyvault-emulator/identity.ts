@@ -1,4 +1,4 @@
-import { createHash, generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, randomUUID, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, createPrivateKey, createPublicKey, randomBytes, randomUUID, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import { KeyVaultServiceError } from './errors.js';
@@ -37,7 +37,7 @@ export function newPersistedIdentity(): PersistedIdentity {
     systemClientId: randomUUID(),
     systemPrincipalId: randomUUID(),
     identityHeader: randomBytes(24).toString('base64url'),
-    signingJwk: privateKey.export({ format: 'jwk' }) as Record<string, unknown>,
+    signingJwk: privateKey.export({ format: 'jwk' }),
   };
 }
 
@@ -57,7 +57,7 @@ export class TokenAuthority {
     this.tenantId = material.tenantId;
     this.identityHeader = material.identityHeader;
     this.systemAssigned = { clientId: material.systemClientId, principalId: material.systemPrincipalId };
-    this.#privateKey = createPrivateKey({ key: material.signingJwk as import('node:crypto').JsonWebKey, format: 'jwk' });
+    this.#privateKey = createPrivateKey({ key: material.signingJwk as JsonWebKey, format: 'jwk' });
     this.#publicKey = createPublicKey(this.#privateKey);
     this.#issuer = `https://sts.windows.net/${material.tenantId}/`;
   }

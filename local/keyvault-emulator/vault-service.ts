@@ -182,7 +182,7 @@ export class VaultService {
     }
     const keySize = body.key_size ?? 2048;
     if (typeof keySize !== 'number' || !(RSA_KEY_SIZES as readonly number[]).includes(keySize)) {
-      throw badParameter(`Invalid key size ${String(keySize)}; use 2048, 3072 or 4096.`);
+      throw badParameter(`Invalid key size ${JSON.stringify(keySize)}; use 2048, 3072 or 4096.`);
     }
     if (body.public_exponent !== undefined && body.public_exponent !== 65537) {
       throw badParameter('Only the public exponent 65537 is supported.');
@@ -415,7 +415,7 @@ function parseTags(value: unknown): Record<string, string> {
   const entries = Object.entries(value);
   if (entries.length > MAX_TAGS) throw badParameter(`At most ${MAX_TAGS} tags are allowed.`);
   if (!entries.every(([, v]) => typeof v === 'string')) throw badParameter('Tag values must be strings.');
-  return Object.fromEntries(entries) as Record<string, string>;
+  return Object.fromEntries(entries);
 }
 
 function base64urlParam(value: unknown, field: string): Buffer {

@@ -134,7 +134,7 @@ export async function startHttpHost(
       name: r.registration.metadata.name,
       methods: r.methods === undefined ? ['*'] : [...r.methods],
       route: r.route.template,
-      authLevel: String(bindingOf(r.registration).authLevel ?? 'anonymous'),
+      authLevel: authLevelOf(bindingOf(r.registration)),
     })),
     close: () =>
       new Promise<void>((resolve) => {
@@ -177,6 +177,11 @@ export function triggerOf(registration: Registration): [string, RpcBindingInfo] 
 
 function bindingOf(registration: Registration): RpcBindingInfo {
   return triggerOf(registration)[1];
+}
+
+// Like Core Tools, the local runtime serves every route as anonymous; the level is only reported.
+function authLevelOf(binding: RpcBindingInfo): string {
+  return typeof binding.authLevel === 'string' ? binding.authLevel : 'anonymous';
 }
 
 function headersOf(req: IncomingMessage): Record<string, string> {

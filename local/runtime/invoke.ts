@@ -80,6 +80,8 @@ export async function invoke(
     coreContext.state = 'postInvocationHooks';
     await core.runHooks('postInvocation', post);
     if (post.error !== undefined && post.error !== null) {
+      // A handler may throw anything; it is rethrown as is, as the worker does.
+      // eslint-disable-next-line @typescript-eslint/only-throw-error
       throw post.error;
     }
     const response = await invocationModel.getResponse(context, post.result);

@@ -24,13 +24,13 @@ describe('GET /health', () => {
   });
 
   it('answers 503 naming the key vault when it fails', async () => {
-    await stack.vault.injectFault({ kind: 'status', status: 503, count: 10 });
+    stack.vault.injectFault({ kind: 'status', status: 503, count: 10 });
     const res = await fetch(`${runtime.url}/health`);
     const body = (await res.json()) as { status: string; dependencies: Record<string, { status: string }> };
     expect(res.status).toBe(503);
     expect(body.status).toBe('degraded');
     expect(body.dependencies.storage?.status).toBe('up');
     expect(body.dependencies.keyVault?.status).toBe('down');
-    await stack.vault.clearFaults();
+    stack.vault.clearFaults();
   });
 });

@@ -77,7 +77,7 @@ describe('local runtime: HTTP triggers', () => {
       method: 'POST',
       body: Readable.toWeb(upload) as ReadableStream,
       duplex: 'half',
-    } as RequestInit);
+    });
     expect(res.status).toBe(201);
     expect(await res.json()).toEqual({ bytes: size, sha256: expected.digest('hex') });
     // Buffering the body would add 256 MiB to the runtime's peak RSS.

@@ -1,0 +1,40 @@
+import { parseArgs } from 'node:util';
+import { issueDevToken } from './dev-issuer.js';
+
+// Prints a development access token for the local issuer:
+//   node dist/local/token-cli.js --org ORG [--org ORG2] [--client-id ID] [--subject SUB] [--ttl SECONDS]
+// `--sandbox` is accepted and ignored: sandboxes are chosen per request with x-sandbox-name.
+const USAGE = 'usage: token --org ORG [--org ORG2] [--client-id ID] [--subject SUB] [--ttl SECONDS]';
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      org: { type: 'string', multiple: true },
+      'client-id': { type: 'string' },
+      subject: { type: 'string' },
+      sandbox: { type: 'string' },
+      ttl: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help === true) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const orgs = values.org ?? [];
+  if (orgs.length === 0) throw new Error(`--org is required\n${USAGE}`);
+  const ttl = values.ttl === undefined ? undefined : Number(values.ttl);
+  const token = await issueDevToken({
+    org: orgs,
+    ...(values['client-id'] === undefined ? {} : { clientId: values['client-id'] }),
+    ...(values.subject === undefined ? {} : { subject: values.subject }),
+    ...(ttl === undefined ? {} : { ttlSeconds: ttl }),
+  });
+  process.stdout.write(`${token}\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
+});
