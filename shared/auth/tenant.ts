@@ -1,0 +1,49 @@
+import { ForbiddenOrgError, ValidationError } from '../errors.js';
+import type { VerifiedToken } from './verify-token.js';
+
+/**
+ * Who is calling and whose data the call may touch. Built only from a verified token and the
+ * org/sandbox headers the token was checked against; everything stored is partitioned by
+ * `orgId` and `sandbox`.
+ */
+export interface Tenant {
+  readonly orgId: string;
+  readonly sandbox: string;
+  readonly clientId: string;
+  readonly subject: string;
+}
+
+export const DEFAULT_SANDBOX = 'prod';
+/** Sandbox names as the contract allows them. */
+export const SANDBOX_NAME_PATTERN = /^[a-z0-9-]{1,64}$/;
+/**
+ * Organization ids (`1234ABCD5678@AdobeOrg`): a conservative charset, since the id becomes part of
+ * storage partition keys and blob paths.
+ */
+export const ORG_ID_PATTERN = /^[A-Za-z0-9@._-]{1,128}$/;
+
+/**
+ * Resolves the tenant of a call from its headers and its verified token.
+ *
+ * A missing or malformed `x-gw-ims-org-id` or `x-sandbox-name` is 400 `INVALID_REQUEST` naming the
+ * header: the caller's request is wrong, not its credentials, so neither 401 nor 403 fits.
+ *
+ * @throws INVALID_REQUEST for a missing or malformed org id or sandbox name.
+ * @throws FORBIDDEN_ORG when the token does not grant the org.
+ */
+export function resolveTenant(headers: { orgId: string | null; sandbox: string | null }, token: VerifiedToken): Tenant {
+  const orgId = headers.orgId;
+  if (orgId === null || !ORG_ID_PATTERN.test(orgId)) {
+    throw new ValidationError('The x-gw-ims-org-id header is missing or malformed', [
+      { field: 'headers.x-gw-ims-org-id', message: orgId === null ? 'Required' : `Must match ${ORG_ID_PATTERN.source}` },
+    ]);
+  }
+  const sandbox = headers.sandbox ?? DEFAULT_SANDBOX;
+  if (!SANDBOX_NAME_PATTERN.test(sandbox)) {
+    throw new ValidationError('The x-sandbox-name header is malformed', [
+      { field: 'headers.x-sandbox-name', message: `Must match ${SANDBOX_NAME_PATTERN.source}` },
+    ]);
+  }
+  if (!token.orgs.includes(orgId)) throw new ForbiddenOrgError();
+  return { orgId, sandbox, clientId: token.clientId, subject: token.subject };
+}

@@ -1,0 +1,248 @@
+/**
+ * Every failure the API reports, as a stable machine code with exactly one HTTP mapping.
+ *
+ * To add a code (PGP_DECRYPTION_FAILED, KEY_VAULT_UNAVAILABLE, KEK_ACCESS_DENIED, ...), add one
+ * row to {@link ERROR_TABLE}: the {@link ErrorCode} union, the problem `type` URI and
+ * {@link toProblem} follow from it. There is deliberately no fallback row: an unknown code does
+ * not compile.
+ */
+export const ERROR_TABLE = {
+  INVALID_REQUEST: { status: 400, title: 'The request is invalid' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
+  INVALID_API_KEY: { status: 403, title: 'The API key is invalid' },
+  FORBIDDEN_ORG: { status: 403, title: 'The organization is not granted to this token' },
+  NOT_FOUND: { status: 404, title: 'The resource was not found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'The method is not allowed on this resource' },
+  CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request content type is not supported' },
+  // Customer-managed keys: a refusal by the key's owner is the caller's to fix, never a retryable outage.
+  KEK_ACCESS_DENIED: { status: 403, title: 'The customer-managed key does not grant access' },
+  KEK_DISABLED: { status: 403, title: 'The customer-managed key is disabled' },
+  KEK_NOT_FOUND: { status: 422, title: 'The customer-managed key does not exist' },
+  DECRYPTION_FAILED: { status: 422, title: 'The data could not be decrypted' },
+  INTERNAL_ERROR: { status: 500, title: 'An internal error occurred' },
+  AUTH_UNAVAILABLE: { status: 503, title: 'Token verification is temporarily unavailable' },
+  KEY_VAULT_UNAVAILABLE: { status: 503, title: 'The key vault is temporarily unavailable' },
+} as const satisfies Record<string, { readonly status: number; readonly title: string }>;
+
+/** A stable machine-readable error code; callers `switch (err.code)`. */
+export type ErrorCode = keyof typeof ERROR_TABLE;
+
+const PROBLEM_TYPE_BASE = 'https://cipherflow.dev/problems/';
+
+/** The RFC 9457 `type` URI of a code: `INVALID_API_KEY` → `https://cipherflow.dev/problems/invalid-api-key`. */
+export function problemType(code: ErrorCode): string {
+  return PROBLEM_TYPE_BASE + code.toLowerCase().replaceAll('_', '-');
+}
+
+/** One field-level problem of a request: `field` in dotted form and `pointer` as RFC 6901. */
+export interface FieldError {
+  /** Dotted path prefixed with where it came from: `body.params.passPhrase`, `headers.x-sandbox-name`. */
+  readonly field: string;
+  /** JSON Pointer into the request body (RFC 6901); absent for headers. */
+  readonly pointer?: string;
+  readonly message: string;
+}
+
+/** Options of every {@link AppError}: an internal cause and the response headers the error implies. */
+export interface AppErrorOptions {
+  readonly cause?: unknown;
+  /** Response headers the error implies (`WWW-Authenticate`, `Allow`, ...). */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Base of every error the API reports on purpose. `detail` is shown to the caller, so it never
+ * holds secrets, key material or internals; `cause` goes to internal logs only.
+ */
+export class AppError extends Error {
+  override readonly name: string;
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly title: string;
+  readonly detail: string;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(code: ErrorCode, detail: string, options: AppErrorOptions = {}) {
+    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.status = ERROR_TABLE[code].status;
+    this.title = ERROR_TABLE[code].title;
+    this.detail = detail;
+    this.headers = options.headers ?? {};
+  }
+}
+
+/**
+ * The caller presented no usable bearer token (RFC 6750 §3): 401 with `WWW-Authenticate: Bearer`,
+ * plus `error="invalid_token"` when a token was presented but refused.
+ */
+export class AuthenticationError extends AppError {
+  readonly tokenPresented: boolean;
+
+  constructor(detail: string, options: { readonly tokenPresented: boolean; readonly cause?: unknown }) {
+    const challenge = options.tokenPresented
+      ? `Bearer error="invalid_token", error_description="${detail.replaceAll('"', "'")}"`
+      : 'Bearer';
+    super('UNAUTHENTICATED', detail, { cause: options.cause, headers: { 'www-authenticate': challenge } });
+    this.tokenPresented = options.tokenPresented;
+  }
+}
+
+/** The `x-api-key` header is missing or does not name the token's client. */
+export class InvalidApiKeyError extends AppError {
+  constructor(detail: string) {
+    super('INVALID_API_KEY', detail);
+  }
+}
+
+/** The token is valid but does not grant the organization named by `x-gw-ims-org-id`. */
+export class ForbiddenOrgError extends AppError {
+  constructor(detail = 'The access token does not grant access to this organization') {
+    super('FORBIDDEN_ORG', detail);
+  }
+}
+
+/** The request is malformed; `errors` names each offending field. */
+export class ValidationError extends AppError {
+  readonly errors: readonly FieldError[];
+
+  constructor(detail: string, errors: readonly FieldError[] = [], options: AppErrorOptions = {}) {
+    super('INVALID_REQUEST', detail, options);
+    this.errors = errors;
+  }
+}
+
+/** The resource does not exist, or exists only for another org/sandbox (which must look the same). */
+export class NotFoundError extends AppError {
+  constructor(detail = 'The requested resource does not exist') {
+    super('NOT_FOUND', detail);
+  }
+}
+
+/** The route exists but not for this method; sets `Allow` as RFC 9110 §15.5.6 requires. */
+export class MethodNotAllowedError extends AppError {
+  constructor(allowed: readonly string[]) {
+    super('METHOD_NOT_ALLOWED', `Allowed methods: ${allowed.join(', ')}`, { headers: { allow: allowed.join(', ') } });
+  }
+}
+
+/** The request conflicts with stored state (a name already taken, a stale version). */
+export class ConflictError extends AppError {
+  constructor(detail: string, options: AppErrorOptions = {}) {
+    super('CONFLICT', detail, options);
+  }
+}
+
+/** The request body passed the route's byte limit; reading stopped there. */
+export class PayloadTooLargeError extends AppError {
+  readonly limitBytes: number;
+
+  constructor(limitBytes: number) {
+    super('PAYLOAD_TOO_LARGE', `The request body exceeds the limit of ${limitBytes} bytes for this route`);
+    this.limitBytes = limitBytes;
+  }
+}
+
+/** The request body's `Content-Type` has no codec; `Accept-Post` lists the ones that do. */
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(accepted: readonly string[]) {
+    super('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${accepted.join(' or ')}`, {
+      headers: { 'accept-post': accepted.join(', ') },
+    });
+  }
+}
+
+/** The token issuer's key set could not be fetched: a system failure, not the caller's. */
+export class AuthUnavailableError extends AppError {
+  constructor(options: { readonly cause?: unknown } = {}) {
+    super('AUTH_UNAVAILABLE', 'The access token could not be verified right now; retry later', {
+      ...options,
+      headers: { 'retry-after': '5' },
+    });
+  }
+}
+
+/** The vault refused the operation on the customer-managed key (RBAC/access policy, or 401). */
+export class KekAccessDeniedError extends AppError {
+  constructor(options: { readonly cause?: unknown } = {}) {
+    super('KEK_ACCESS_DENIED', 'The customer-managed key does not allow cipherflow to use it; check the key vault access', options);
+  }
+}
+
+/** The customer-managed key exists but is disabled (or outside its validity period). */
+export class KekDisabledError extends AppError {
+  constructor(options: { readonly cause?: unknown } = {}) {
+    super('KEK_DISABLED', 'The customer-managed key is disabled', options);
+  }
+}
+
+/** The customer-managed key (or the version recorded for the data) no longer exists. */
+export class KekNotFoundError extends AppError {
+  constructor(options: { readonly cause?: unknown } = {}) {
+    super('KEK_NOT_FOUND', 'The customer-managed key does not exist', options);
+  }
+}
+
+/**
+ * Opaque decryption failure, like jose's `JWEDecryptionFailed`: a wrong key, a bad tag and a
+ * malformed ciphertext all look the same to the caller so the answer is no oracle.
+ */
+export class DecryptionFailedError extends AppError {
+  constructor(options: { readonly cause?: unknown } = {}) {
+    super('DECRYPTION_FAILED', 'The data could not be decrypted', options);
+  }
+}
+
+/** Key Vault (or the credential to reach it) did not answer: retryable, not the caller's fault. */
+export class KeyVaultUnavailableError extends AppError {
+  constructor(options: { readonly cause?: unknown } = {}) {
+    super('KEY_VAULT_UNAVAILABLE', 'The key vault is temporarily unavailable; retry later', { ...options, headers: { 'retry-after': '5' } });
+  }
+}
+
+/** An RFC 9457 problem document, with our `code` and `requestId` extension members. */
+export interface ProblemDocument {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly code: ErrorCode;
+  readonly requestId: string;
+  readonly errors?: readonly FieldError[];
+}
+
+/** A problem ready for the edge: status, headers (with the problem content type) and document. */
+export interface Problem {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: ProblemDocument;
+}
+
+/** RFC 9457 §3 media type of every error response. */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+const INTERNAL_DETAIL = 'The server could not complete the request; quote the requestId when reporting it';
+
+/**
+ * Maps any thrown value to an RFC 9457 problem. An {@link AppError} keeps its code, detail and
+ * headers; anything else becomes a 500 `INTERNAL_ERROR` with a fixed detail, so no message,
+ * stack or data of an unexpected failure reaches the caller.
+ */
+export function toProblem(err: unknown, requestId: string): Problem {
+  const known = err instanceof AppError ? err : undefined;
+  const code: ErrorCode = known?.code ?? 'INTERNAL_ERROR';
+  const { status, title } = ERROR_TABLE[code];
+  const body: ProblemDocument = {
+    type: problemType(code),
+    title,
+    status,
+    detail: known?.detail ?? INTERNAL_DETAIL,
+    code,
+    requestId,
+    ...(known instanceof ValidationError && known.errors.length > 0 ? { errors: known.errors } : {}),
+  };
+  return { status, headers: { ...known?.headers, 'content-type': PROBLEM_CONTENT_TYPE }, body };
+}
