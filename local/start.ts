@@ -2,10 +2,11 @@
  * `npm start`: the whole system on this machine, with nothing installed globally.
  *  1. a development TLS CA (for the Key Vault emulator's HTTPS), created once under .local/;
  *  2. Azurite (blob, queue, table) from node_modules, persisted under .local/azurite;
- *  3. the Key Vault emulator, persisted under .local/keyvault;
+ *  3. the Key Vault emulator, persisted under .local/keyvault, and the development token issuer
+ *     (its JWKS on 127.0.0.1:7072; `npm run token` mints tokens for it);
  *  4. the local Functions runtime running the compiled app (dist/), as a child process whose
  *     environment points the app's unmodified production code at 2 and 3.
- * `npm start -- --services-only` starts 1-3 and prints the settings to use with `func start`.
+ * `npm start -- --services-only` starts 1-3 (and the development token issuer) and prints the settings to use with `func start`.
  * Ctrl-C stops everything.
  */
 import { spawn } from 'node:child_process';
@@ -14,6 +15,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAzurite, stopChild } from './azurite.js';
+import { DEV_ISSUER_PORT } from '../shared/auth/auth-config.js';
+import { startDevIssuer } from './dev-issuer.js';
 import { ensureDevTls } from './dev-tls.js';
 import { startKeyVaultEmulator } from './keyvault-emulator/index.js';
 
@@ -41,8 +44,11 @@ async function main(): Promise<void> {
     tls,
   });
 
+  const issuer = await startDevIssuer({ port: DEV_ISSUER_PORT, env: { CIPHERFLOW_ENV: 'local' } });
+
   const env: Record<string, string> = {
     CIPHERFLOW_ENV: 'local',
+    AUTH_JWKS_URL: issuer.jwksUrl,
     AzureWebJobsStorage: azurite.connectionString,
     SYSTEM_KEY_VAULT_URL: vault.url,
     NODE_EXTRA_CA_CERTS: tls.caPath,
@@ -54,8 +60,9 @@ async function main(): Promise<void> {
   print(`  Azurite queue  ${azurite.queueEndpoint}`);
   print(`  Azurite table  ${azurite.tableEndpoint}`);
   print(`  Key Vault      ${vault.url}  (emulator; identity endpoint ${vault.identityEndpoint})`);
+  print(`  Dev issuer     ${issuer.jwksUrl}  (tokens: npm run --silent token -- --org ORG)`);
 
-  const stops: (() => Promise<void>)[] = [() => vault.close(), () => azurite.stop()];
+  const stops: (() => Promise<void>)[] = [() => issuer.close(), () => vault.close(), () => azurite.stop()];
   if (values['services-only']) {
     print('\nFor `func start`, export (or put in local.settings.json Values):');
     for (const [key, value] of Object.entries(env)) print(`  ${key}=${value}`);

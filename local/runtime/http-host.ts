@@ -87,6 +87,9 @@ export async function startHttpHost(
       forwarded.on('response', (proxied) => {
         const outHeaders = { ...proxied.headers };
         delete outHeaders['x-ms-invocation-id'];
+        // The function answered before reading the whole request body (a 413, 415, 401...): the
+        // rest of the upload is not read, so the connection cannot be reused after this response.
+        if (!req.complete) outHeaders.connection = 'close';
         res.writeHead(proxied.statusCode ?? 500, outHeaders);
         pipeline(proxied, res).then(resolve, reject);
       });
@@ -118,9 +121,12 @@ export async function startHttpHost(
       }
       return;
     }
-    await upload;
-    if (!forwarded.writableEnded) forwarded.end();
     await responded.catch(() => res.destroy());
+    if (!req.complete) {
+      forwarded.destroy();
+      req.destroy();
+    }
+    await upload;
   }
 
   await new Promise<void>((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { startDevIssuer, type DevIssuer } from '../../local/dev-issuer.js';
 import { ensureDevTls } from '../../local/dev-tls.js';
 import { startAzurite, type AzuriteInstance } from '../../local/azurite.js';
 import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
@@ -5,6 +6,7 @@ import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvau
 export interface LocalStack {
   readonly azurite: AzuriteInstance;
   readonly vault: KeyVaultEmulator;
+  readonly issuer: DevIssuer;
   /** App settings that point the app's production code at this stack (as `npm start` sets them). */
   readonly env: Record<string, string>;
   stop(): Promise<void>;
@@ -16,19 +18,25 @@ export interface LocalStack {
  */
 export async function startLocalStack(): Promise<LocalStack> {
   const tls = await ensureDevTls();
-  const [azurite, vault] = await Promise.all([startAzurite(), startKeyVaultEmulator({ port: 0, tls })]);
+  const [azurite, vault, issuer] = await Promise.all([
+    startAzurite(),
+    startKeyVaultEmulator({ port: 0, tls }),
+    startDevIssuer({ port: 0, env: { CIPHERFLOW_ENV: 'local' } }),
+  ]);
   return {
     azurite,
     vault,
+    issuer,
     env: {
       CIPHERFLOW_ENV: 'local',
+      AUTH_JWKS_URL: issuer.jwksUrl,
       AzureWebJobsStorage: azurite.connectionString,
       SYSTEM_KEY_VAULT_URL: vault.url,
       NODE_EXTRA_CA_CERTS: tls.caPath,
       ...vault.env(),
     },
     stop: async () => {
-      await Promise.all([vault.close(), azurite.stop()]);
+      await Promise.all([issuer.close(), vault.close(), azurite.stop()]);
     },
   };
 }

@@ -1,0 +1,42 @@
+import type { TableClient } from '@azure/data-tables';
+import { assertSandboxScope, type SandboxScope } from '../vault/sandbox-scope.js';
+
+/**
+ * The Table partition of everything one org's sandbox owns: every tenant-scoped table is keyed
+ * `PartitionKey = {orgId}|{sandbox}`, so a query can never reach another tenant's rows.
+ * @throws INVALID_REQUEST for a malformed org id or sandbox name.
+ */
+export function tenantPartitionKey(scope: SandboxScope): string {
+  assertSandboxScope(scope);
+  return `${scope.orgId}|${scope.sandbox}`;
+}
+
+/** Gives back table clients whose table exists, creating each table once per process. */
+export type TableFactory = (name: string) => Promise<TableClient>;
+
+/** Wraps a client factory so that each table is created (if absent) on first use only. */
+export function createTableFactory(client: (name: string) => TableClient): TableFactory {
+  const ready = new Map<string, Promise<TableClient>>();
+  return (name) => {
+    let table = ready.get(name);
+    if (table === undefined) {
+      const c = client(name);
+      // createTable answers success when the table exists already (409 is handled by the SDK).
+      table = c.createTable().then(() => c);
+      table.catch(() => ready.delete(name));
+      ready.set(name, table);
+    }
+    return table;
+  };
+}
+
+/** True for the Table service's "not found" (a RestError with statusCode 404). */
+export function isNotFound(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === 404;
+}
+
+/** True for the Table service's "already exists" / precondition failures (409, 412). */
+export function isConflict(err: unknown): boolean {
+  const status = typeof err === 'object' && err !== null ? (err as { statusCode?: unknown }).statusCode : undefined;
+  return status === 409 || status === 412;
+}

@@ -1,0 +1,61 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { SignJWT, calculateJwkThumbprint, exportJWK } from 'jose';
+import { DEV_AUDIENCE, DEV_CLIENT_ID, DEV_ISSUER } from '../../shared/auth/auth-config.js';
+import { defaultDevIssuerDir, issueDevToken } from '../../local/dev-issuer.js';
+
+export { issueDevToken };
+
+/** Headers of a well-formed call for `org` (and optionally a sandbox), with a fresh dev token. */
+export async function apiHeaders(org: string, sandbox?: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+  return {
+    authorization: `Bearer ${await issueDevToken({ org })}`,
+    'x-api-key': DEV_CLIENT_ID,
+    'x-gw-ims-org-id': org,
+    ...(sandbox === undefined ? {} : { 'x-sandbox-name': sandbox }),
+    ...extra,
+  };
+}
+
+/** The development issuer's own signing key (as `npm run token` uses it). */
+export function devSigningKey(): KeyObject {
+  return createPrivateKey(readFileSync(path.join(defaultDevIssuerDir(), 'private-key.pem')));
+}
+
+/**
+ * A token with the dev issuer's claims, signed by `key` (default: the dev key) with the given
+ * times, to build the refused cases: expired, foreign signature, wrong audience.
+ */
+export async function craftToken(options: {
+  org: string;
+  key?: KeyObject;
+  audience?: string;
+  expiresAt?: number;
+}): Promise<string> {
+  const key = options.key ?? devSigningKey();
+  const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(key)));
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ org: options.org, client_id: DEV_CLIENT_ID })
+    .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })
+    .setIssuer(DEV_ISSUER)
+    .setAudience(options.audience ?? DEV_AUDIENCE)
+    .setSubject(DEV_CLIENT_ID)
+    .setIssuedAt(now - 7200)
+    .setExpirationTime(options.expiresAt ?? now + 600)
+    .sign(key);
+}
+
+/** A fresh P-256 key the issuer never published. */
+export function foreignKey(): KeyObject {
+  return generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+}
+
+/** An unsigned `alg: none` token with otherwise valid claims. */
+export function unsignedToken(org: string): string {
+  const now = Math.floor(Date.now() / 1000);
+  const encode = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  return `${encode({ alg: 'none', typ: 'JWT' })}.${encode({
+    iss: DEV_ISSUER, aud: DEV_AUDIENCE, sub: DEV_CLIENT_ID, org, client_id: DEV_CLIENT_ID, iat: now, exp: now + 600,
+  })}.`;
+}
