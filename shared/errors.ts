@@ -17,9 +17,9 @@ export const ERROR_TABLE = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request content type is not supported' },
   // Customer-managed keys: a refusal by the key's owner is the caller's to fix, never a retryable outage.
-  KEK_ACCESS_DENIED: { status: 403, title: 'The customer-managed key does not grant access' },
-  KEK_DISABLED: { status: 403, title: 'The customer-managed key is disabled' },
-  KEK_NOT_FOUND: { status: 422, title: 'The customer-managed key does not exist' },
+  KEK_ACCESS_DENIED: { status: 403, title: 'The key-encryption key does not grant access' },
+  KEK_DISABLED: { status: 403, title: 'The key-encryption key is disabled' },
+  KEK_NOT_FOUND: { status: 422, title: 'The key-encryption key does not exist' },
   DECRYPTION_FAILED: { status: 422, title: 'The data could not be decrypted' },
   INTERNAL_ERROR: { status: 500, title: 'An internal error occurred' },
   AUTH_UNAVAILABLE: { status: 503, title: 'Token verification is temporarily unavailable' },
@@ -165,24 +165,24 @@ export class AuthUnavailableError extends AppError {
   }
 }
 
-/** The vault refused the operation on the customer-managed key (RBAC/access policy, or 401). */
+/** The vault refused the operation on the key-encryption key (system key or CMK) (RBAC/access policy, or 401). */
 export class KekAccessDeniedError extends AppError {
   constructor(options: { readonly cause?: unknown } = {}) {
-    super('KEK_ACCESS_DENIED', 'The customer-managed key does not allow cipherflow to use it; check the key vault access', options);
+    super('KEK_ACCESS_DENIED', 'The key-encryption key in Key Vault does not allow cipherflow to use it; check the key vault access', options);
   }
 }
 
-/** The customer-managed key exists but is disabled (or outside its validity period). */
+/** The key-encryption key exists but is disabled (or outside its validity period). */
 export class KekDisabledError extends AppError {
   constructor(options: { readonly cause?: unknown } = {}) {
-    super('KEK_DISABLED', 'The customer-managed key is disabled', options);
+    super('KEK_DISABLED', 'The key-encryption key in Key Vault is disabled', options);
   }
 }
 
-/** The customer-managed key (or the version recorded for the data) no longer exists. */
+/** The key-encryption key (or the version recorded for the data) no longer exists. */
 export class KekNotFoundError extends AppError {
   constructor(options: { readonly cause?: unknown } = {}) {
-    super('KEK_NOT_FOUND', 'The customer-managed key does not exist', options);
+    super('KEK_NOT_FOUND', 'The key-encryption key (or the version that wraps this data) no longer exists', options);
   }
 }
 

@@ -1,0 +1,92 @@
+import type { TableClient } from '@azure/data-tables';
+import { AppError } from '../errors.js';
+import type { Clock } from './clock.js';
+import type { KekClient } from './kek-client.js';
+import type { KekResolver } from './kek-resolver.js';
+import type { Random } from './random.js';
+import { RootKeyCache } from './root-key-cache.js';
+import { readRootKeyRecord, rootKeyColumns, statusOf } from './root-key-record.js';
+import { assertSandboxScope, scopeKey, type SandboxScope } from './sandbox-scope.js';
+
+/** AES-256 root keys. */
+export const ROOT_KEY_BYTES = 32;
+/** `KEY_CACHE_TTL_SECONDS` default. */
+export const DEFAULT_KEY_CACHE_TTL_SECONDS = 300;
+
+export interface KeyHierarchyDeps {
+  /** The `rootkeys` table. */
+  readonly tables: TableClient;
+  readonly vault: KekClient;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** KEK for an org's new root keys (the system KEK by default). */
+  readonly resolveKek: KekResolver;
+  readonly cacheTtlSeconds?: number;
+  /** Serve a cached key this long past the TTL while the vault is unreachable (5xx/timeouts) only. */
+  readonly maxStaleSeconds?: number;
+}
+
+/** The middle of the key hierarchy: one AES-256 root key per org and sandbox. */
+export interface KeyHierarchy {
+  /**
+   * The sandbox's root key, unwrapped (from the cache while fresh), created on first use.
+   * Creation is insert-if-absent, so racing instances agree on one key. The returned buffer is
+   * shared with the cache: read it, never modify it.
+   *
+   * @throws INVALID_REQUEST for a malformed org id or sandbox.
+   * @throws KEY_VAULT_UNAVAILABLE, KEK_ACCESS_DENIED, KEK_DISABLED, KEK_NOT_FOUND from the vault.
+   * @throws DECRYPTION_FAILED when the stored wrapped key does not unwrap under its recorded KEK.
+   */
+  rootKey(scope: SandboxScope): Promise<Uint8Array>;
+}
+
+/** Builds the key hierarchy over the `rootkeys` table and a KEK client. */
+export function createKeyHierarchy(deps: KeyHierarchyDeps): KeyHierarchy {
+  const cache = new RootKeyCache<Uint8Array>({
+    clock: deps.clock,
+    ttlMs: (deps.cacheTtlSeconds ?? DEFAULT_KEY_CACHE_TTL_SECONDS) * 1000,
+    maxStaleMs: (deps.maxStaleSeconds ?? 0) * 1000,
+    isUnreachable: (err) => err instanceof AppError && err.code === 'KEY_VAULT_UNAVAILABLE',
+  });
+  let tableReady: Promise<unknown> | undefined;
+
+  async function load(scope: SandboxScope): Promise<Uint8Array> {
+    const existing = await readRootKeyRecord(deps.tables, scope);
+    if (existing !== undefined) return deps.vault.unwrapKey(existing.kek, existing.wrappedKey);
+    return create(scope);
+  }
+
+  async function create(scope: SandboxScope): Promise<Uint8Array> {
+    // Remembered once it succeeds; a failed attempt is retried by the next creation.
+    tableReady ??= deps.tables.createTable().catch((err: unknown) => {
+      tableReady = undefined;
+      throw err;
+    });
+    await tableReady;
+    const key = deps.random.bytes(ROOT_KEY_BYTES);
+    const wrapped = await deps.vault.wrapKey(await deps.resolveKek(scope.orgId), key);
+    const now = new Date(deps.clock.now()).toISOString();
+    try {
+      await deps.tables.createEntity({
+        partitionKey: scope.orgId,
+        rowKey: scope.sandbox,
+        ...rootKeyColumns(wrapped.wrappedKey, wrapped.kek, now, now),
+      });
+      return key;
+    } catch (err) {
+      if (statusOf(err) !== 409) throw err;
+      // Another instance created it first: its key is the sandbox's key, ours was never used.
+      key.fill(0);
+      const winner = await readRootKeyRecord(deps.tables, scope);
+      if (winner === undefined) throw err;
+      return deps.vault.unwrapKey(winner.kek, winner.wrappedKey);
+    }
+  }
+
+  return {
+    rootKey(scope) {
+      assertSandboxScope(scope);
+      return cache.get(scopeKey(scope), () => load(scope));
+    },
+  };
+}
