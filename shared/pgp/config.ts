@@ -1,0 +1,82 @@
+import { config as libraryDefaults, enums, type Config } from 'openpgp';
+
+/** Default plaintext limit for one ingested file (1 GiB); callers may pass a lower `maxBytes`. */
+export const MAX_FILE_BYTES = 1024 ** 3;
+
+/** Bounds for the lifetime of keys we generate. */
+export const MIN_KEY_EXPIRY_DAYS = 1;
+export const MAX_KEY_EXPIRY_DAYS = 730;
+export const DEFAULT_KEY_EXPIRY_DAYS = 180;
+
+/** Smallest RSA modulus accepted anywhere (customer keys and messages). */
+export const MIN_RSA_BITS = 2048;
+
+/**
+ * OpenPGP.js's `maxDecompressedMessageSize` counts the decompressed bytes of a Compressed Data
+ * packet, i.e. the literal data *plus* its packet framing (literal header, partial-length octets).
+ * Our own counter on the plaintext is the real limit; this headroom keeps the library's counter
+ * from firing first on a file just under the limit, while still bounding a bomb.
+ */
+export function decompressionLimitFor(maxBytes: number): number {
+  return maxBytes + Math.ceil(maxBytes / 64) + 64 * 1024;
+}
+
+/**
+ * The one OpenPGP.js configuration this app uses (openpgp 6.3.2). Every option we rely on is set
+ * here, even where it equals the library default, so a library upgrade cannot silently change it.
+ * Passed as `config` to every openpgp call; functions derive per-call copies, never mutate it.
+ */
+export const PGP_CONFIG: Readonly<Config> = Object.freeze({
+  // A complete object (some openpgp methods such as `armor` take a full Config), built from the
+  // library's defaults as loaded, then every option we rely on stated explicitly.
+  ...libraryDefaults,
+  // Refuse SED (tag 9) messages without MDC: modifications would go undetected and an attacker
+  // could strip integrity protection from a protected message (downgrade).
+  allowUnauthenticatedMessages: false,
+  // Required for flat memory: without it OpenPGP.js buffers the whole SEIPDv1 plaintext to check
+  // the MDC before releasing any byte. With it, plaintext is released before the MDC is checked
+  // and the stream errors at its end on mismatch. Safe only because callers stage the plaintext
+  // and commit it after `result` resolves (see decrypt-stream.ts). AEAD (SEIPDv2) is unaffected:
+  // each AEAD chunk is authenticated before release.
+  allowUnauthenticatedStream: true,
+  // The library default is Infinity. Per-call limits come from `decompressionLimitFor(maxBytes)`.
+  maxDecompressedMessageSize: decompressionLimitFor(MAX_FILE_BYTES),
+  // Messages must follow the RFC 9580 message grammar (e.g. one literal packet, no stray packets).
+  enforceGrammar: true,
+  // Library default is true (skip packets with unknown versions/algorithms). We want to know: an
+  // ignored signature or key packet would otherwise be invisible.
+  ignoreUnsupportedPackets: false,
+  ignoreMalformedPackets: false,
+  // Never decrypt with a key not flagged for encryption (key-usage confusion).
+  allowInsecureDecryptionWithSigningKeys: false,
+  allowInsecureVerificationWithReformattedKeys: false,
+  allowMissingKeyFlags: false,
+  // Library default is 2047 (a historic OpenPGP.js bug); customer keys must be at least 2048.
+  minRSABits: MIN_RSA_BITS,
+  // Left off: it decrypts every message once per supported cipher (3x the work on 1 GiB files).
+  // PKESK failures and MDC failures already share one error code; the remaining timing difference
+  // only concerns RSA flow keys. Curve25519 (ECDH, no PKCS#1) is the default key type.
+  constantTimePKCS1Decryption: false,
+  // Generation: SEIPDv1 + MDC preferences and v4 keys, because customers run GnuPG 2.2, which
+  // reads neither SEIPDv2 (RFC 9580 AEAD) nor v6 keys.
+  aeadProtect: false,
+  v6Keys: false,
+  // v5 keys/signatures are a non-standard draft format (GnuPG 2.4 "LibrePGP"); refused.
+  enableParsingV5Entities: false,
+  // Preferences advertised in the keys we generate; senders (gpg) pick from them.
+  preferredSymmetricAlgorithm: enums.symmetric.aes256,
+  preferredHashAlgorithm: enums.hash.sha512,
+  preferredCompressionAlgorithm: enums.compression.uncompressed,
+  // Private key protection: iterated+salted S2K (Argon2 is unreadable by GnuPG 2.2).
+  s2kType: enums.s2k.iterated,
+  s2kIterationCountByte: 224,
+  // Reject broken or non-standard primitives in customer keys and signatures.
+  rejectHashAlgorithms: new Set([enums.hash.md5, enums.hash.ripemd]),
+  rejectMessageHashAlgorithms: new Set([enums.hash.md5, enums.hash.ripemd, enums.hash.sha1]),
+  rejectPublicKeyAlgorithms: new Set([enums.publicKey.elgamal, enums.publicKey.dsa]),
+  rejectCurves: new Set([enums.curve.secp256k1]),
+  maxUserIDLength: 5 * 1024,
+  // No "Version:"/"Comment:" armor headers in what we publish.
+  showVersion: false,
+  showComment: false,
+});

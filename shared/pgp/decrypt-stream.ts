@@ -1,0 +1,314 @@
+import { Readable } from 'node:stream';
+import {
+  ReadableStream as WebReadableStream,
+  TextDecoderStream,
+  type ReadableStream,
+  type ReadableStreamDefaultReader,
+} from 'node:stream/web';
+import {
+  decrypt,
+  decryptKey,
+  enums,
+  readMessage,
+  readPrivateKey,
+  SymmetricallyEncryptedDataPacket,
+  type Config,
+  type Key,
+  type Message,
+  type PrivateKey,
+} from 'openpgp';
+import { MAX_FILE_BYTES, PGP_CONFIG, decompressionLimitFor } from './config.js';
+import { PgpError } from './errors.js';
+import { keyIdHex } from './key-ids.js';
+import { isDecompressionLimit, isUnsupported } from './lib/library-errors.js';
+import { INPUT_CHUNK_BYTES, openInput } from './lib/node-to-web.js';
+import { readVerificationKeys } from './validate-customer-key.js';
+
+/** The key id of a hidden recipient (`gpg --throw-keyids` / `-R`). */
+export const WILDCARD_KEY_ID = '0000000000000000';
+
+export interface DecryptStreamOptions {
+  /** The flow's armored private key (passphrase-protected). */
+  readonly privateKeyArmored: string;
+  readonly passphrase: string;
+  /**
+   * The customer's registered armored public keys. When given (even empty), a valid signature
+   * by one of them is required; when absent, signatures are neither required nor checked.
+   */
+  readonly verificationKeys?: readonly string[];
+  /** Plaintext byte limit; default {@link MAX_FILE_BYTES}. */
+  readonly maxBytes?: number;
+  /** Time at which signatures and verification keys are checked (tests pass a fixed clock). */
+  readonly now?: Date;
+}
+
+export interface DecryptResult {
+  /** Plaintext bytes delivered. */
+  readonly bytes: number;
+  /** Key ids named by the message's session key packets (hex, upper case; wildcard included). */
+  readonly encryptedTo: readonly string[];
+  /** Fingerprint (hex, upper case) of the registered key whose signature verified. */
+  readonly signedBy?: string;
+}
+
+export interface DecryptedStream {
+  /**
+   * The plaintext. UNAUTHENTICATED until `result` resolves: integrity (MDC/AEAD) and signatures
+   * are only known at the end of the stream. Write it to a staging location only; never show,
+   * parse into a destination or commit it before `result` resolves. On any failure it is
+   * destroyed with the same error `result` rejects with.
+   */
+  readonly plaintext: Readable;
+  /** Settles only after `plaintext` has been read to its end (or destroyed). */
+  readonly result: Promise<DecryptResult>;
+}
+
+/**
+ * Decrypts an OpenPGP message (binary or ASCII-armored, detected from its first bytes) as a
+ * stream, in flat memory, with the library configuration from `config.ts`.
+ *
+ * Failures found before any plaintext exists reject the returned promise; later ones (integrity,
+ * size, signature) destroy `plaintext` and reject `result`. `input` is owned by this function
+ * from now on: it is destroyed when decryption stops early. Key expiry of the flow's own key is
+ * NOT checked here: rotation and grace periods belong to the key hierarchy, which picks the key.
+ *
+ * @throws PgpError `INVALID_PRIVATE_KEY` (our key or passphrase unusable), `INVALID_PUBLIC_KEY` /
+ *   `PRIVATE_KEY_NOT_ALLOWED` (a bad registered verification key), `MALFORMED_PGP_MESSAGE` (not
+ *   OpenPGP; header packets truncated or malformed), `UNSUPPORTED_PGP_FEATURE`,
+ *   `NOT_ENCRYPTED_FOR_THIS_KEY` (with `encryptedTo`), `INTEGRITY_CHECK_MISSING`,
+ *   `INTEGRITY_CHECK_FAILED` (session key does not decrypt), `SIGNATURE_MISSING`.
+ *   Through `result` and `plaintext`: `INTEGRITY_CHECK_FAILED` (MDC/AEAD mismatch, truncated or
+ *   tampered ciphertext), `FILE_TOO_LARGE`, `SIGNATURE_INVALID`; an I/O error of `input` is passed
+ *   through unchanged (it is not a PGP failure and may be retried).
+ */
+export async function decryptStream(input: Readable, options: DecryptStreamOptions): Promise<DecryptedStream> {
+  const maxBytes = options.maxBytes ?? MAX_FILE_BYTES;
+  if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError('maxBytes must be a non-negative integer');
+  const now = options.now ?? new Date();
+  const config: Config = { ...PGP_CONFIG, maxDecompressedMessageSize: decompressionLimitFor(maxBytes) };
+
+  let opened: Awaited<ReturnType<typeof openInput>> | undefined;
+  try {
+    const [privateKey, verificationKeys] = await Promise.all([
+      unlockPrivateKey(options.privateKeyArmored, options.passphrase),
+      options.verificationKeys === undefined ? undefined : readVerificationKeys(options.verificationKeys),
+    ]);
+    opened = await openInput(input);
+    const source = opened;
+    const inputFailure = (): Error | undefined => {
+      const failure = source.inputError();
+      if (failure === undefined) return undefined;
+      return failure.error instanceof Error
+        ? failure.error
+        : new Error('input stream failed', { cause: failure.error });
+    };
+
+    const message = await readEncryptedMessage(opened.armored, opened.stream, config, inputFailure);
+    const encryptedTo = checkAddressedToUs(message, privateKey);
+
+    let decrypted: Awaited<ReturnType<typeof decrypt<ReadableStream<Uint8Array>>>>;
+    try {
+      decrypted = await decrypt({
+        message,
+        decryptionKeys: privateKey,
+        // Signatures are checked below with our own codes rather than `expectSigned`, which
+        // has the same effect (no signature: refused up front; none verifies: the data stream
+        // fails at its end) but reports both as one untyped error.
+        ...(verificationKeys === undefined ? {} : { verificationKeys }),
+        format: 'binary',
+        date: now,
+        config,
+      });
+    } catch (cause) {
+      // decrypt() already inflates the first compressed block (a whole bzip2 block at once).
+      throw inputFailure() ?? toLateError(cause, maxBytes);
+    }
+    for (const signature of decrypted.signatures) {
+      // Settled at the end of the stream; without a handler an unused one would be reported
+      // as an unhandled rejection.
+      signature.verified.catch(() => undefined);
+      signature.signature.catch(() => undefined);
+    }
+    if (verificationKeys !== undefined && decrypted.signatures.length === 0) throw new PgpError('SIGNATURE_MISSING');
+
+    const data = asByteStream(decrypted.data);
+    const signatures = decrypted.signatures;
+    return plaintextOf(data.getReader(), {
+      maxBytes,
+      mapError: (err) => inputFailure() ?? toLateError(err, maxBytes),
+      finish: async (bytes) => {
+        const signedBy =
+          verificationKeys === undefined ? undefined : await verifiedSigner(signatures, verificationKeys);
+        return { bytes, encryptedTo, ...(signedBy === undefined ? {} : { signedBy }) };
+      },
+    });
+  } catch (err) {
+    if (opened === undefined) input.destroy();
+    else await opened.stream.cancel(err).catch(() => undefined);
+    throw err;
+  }
+}
+
+async function unlockPrivateKey(armoredKey: string, passphrase: string): Promise<PrivateKey> {
+  try {
+    const privateKey = await readPrivateKey({ armoredKey, config: PGP_CONFIG });
+    return await decryptKey({ privateKey, passphrase, config: PGP_CONFIG });
+  } catch (cause) {
+    throw new PgpError('INVALID_PRIVATE_KEY', {}, { cause });
+  }
+}
+
+async function readEncryptedMessage(
+  armored: boolean,
+  stream: ReadableStream<Uint8Array>,
+  config: Config,
+  inputFailure: () => Error | undefined,
+): Promise<Message<ReadableStream<Uint8Array>>> {
+  try {
+    if (armored) {
+      // Armor is ASCII; a non-ASCII byte becomes U+FFFD and fails the armor's base64 check.
+      const text = stream.pipeThrough(new TextDecoderStream('utf-8'));
+      // openpgp types its message as the stream it was read from; the decoded bytes are the same.
+      return await readMessage({ armoredMessage: text, config });
+    }
+    return await readMessage({ binaryMessage: stream, config });
+  } catch (cause) {
+    throw (
+      inputFailure() ??
+      new PgpError(isUnsupported(cause) ? 'UNSUPPORTED_PGP_FEATURE' : 'MALFORMED_PGP_MESSAGE', {}, { cause })
+    );
+  }
+}
+
+/**
+ * Looks at the packets before the encrypted data, all of them public: refuses legacy SED packets
+ * before any key is used, and messages whose session key packets do not name us (or a hidden
+ * recipient, which is tried against our key).
+ *
+ * @returns the key ids named by the session key packets
+ */
+function checkAddressedToUs(message: Message<ReadableStream<Uint8Array>>, privateKey: PrivateKey): string[] {
+  const encryptedData = message.packets.filterByTag(
+    enums.packet.symmetricallyEncryptedData,
+    enums.packet.symEncryptedIntegrityProtectedData,
+    enums.packet.aeadEncryptedData,
+  );
+  const encryptedTo = message.getEncryptionKeyIDs().map(keyIdHex);
+  const first = encryptedData[0];
+  // Not encrypted at all (a literal, compressed or signed-only message): never accepted.
+  if (first === undefined) throw new PgpError('NOT_ENCRYPTED_FOR_THIS_KEY', { encryptedTo });
+  // Tag 9: no MDC. Refused on its type alone, so stripping the MDC cannot even reach decryption.
+  if (first instanceof SymmetricallyEncryptedDataPacket) {
+    throw new PgpError('INTEGRITY_CHECK_MISSING', { encryptedTo });
+  }
+  const ours = new Set(privateKey.getKeyIDs().map(keyIdHex));
+  if (!encryptedTo.some((id) => id === WILDCARD_KEY_ID || ours.has(id))) {
+    throw new PgpError('NOT_ENCRYPTED_FOR_THIS_KEY', { encryptedTo });
+  }
+  return encryptedTo;
+}
+
+/**
+ * After decryption has begun, every failure except the size limit is one code: whether the MDC,
+ * an AEAD tag, the decompressor or the packet parser noticed the damage first depends on where
+ * the ciphertext was modified, and telling those apart would be an oracle.
+ */
+function toLateError(err: unknown, maxBytes: number): PgpError {
+  if (err instanceof PgpError) return err;
+  if (isDecompressionLimit(err)) return new PgpError('FILE_TOO_LARGE', { maxBytes }, { cause: err });
+  return new PgpError('INTEGRITY_CHECK_FAILED', {}, { cause: err });
+}
+
+/**
+ * openpgp's typings describe its streams through a package it does not ship, so they resolve to
+ * an unknown type here; this checks at run time what the library returns for a web-stream input.
+ */
+function asByteStream(data: unknown): ReadableStream<Uint8Array> {
+  if (data instanceof WebReadableStream) return data as ReadableStream<Uint8Array>;
+  throw new TypeError('openpgp returned a non-stream result for a stream input');
+}
+
+interface Verification {
+  readonly keyID: Parameters<Key['getKeys']>[0];
+  readonly verified: Promise<true>;
+}
+
+/** The fingerprint of the registered key behind the first signature that verifies. */
+async function verifiedSigner(signatures: readonly Verification[], keys: readonly Key[]): Promise<string> {
+  let failure: unknown;
+  for (const signature of signatures) {
+    try {
+      await signature.verified;
+      const signer = keys.find((key) => key.getKeys(signature.keyID).length > 0);
+      if (signer !== undefined) return signer.getFingerprint().toUpperCase();
+    } catch (cause) {
+      failure = cause;
+    }
+  }
+  throw new PgpError('SIGNATURE_INVALID', {}, { cause: failure });
+}
+
+interface PlaintextHooks {
+  readonly maxBytes: number;
+  readonly mapError: (err: unknown) => unknown;
+  readonly finish: (bytes: number) => Promise<DecryptResult>;
+}
+
+/** Bridges the library's web stream to a Node readable, counting bytes and settling `result`. */
+function plaintextOf(reader: ReadableStreamDefaultReader<Uint8Array>, hooks: PlaintextHooks): DecryptedStream {
+  const settle = { resolve: (_: DecryptResult): void => undefined, reject: (_: unknown): void => undefined };
+  const result = new Promise<DecryptResult>((resolve, reject) => {
+    settle.resolve = resolve;
+    settle.reject = reject;
+  });
+  result.catch(() => undefined);
+  let bytes = 0;
+  let pumping = false;
+  let settled = false;
+
+  const fail = (err: unknown): void => {
+    if (settled) return;
+    settled = true;
+    settle.reject(err);
+    reader.cancel(err).catch(() => undefined);
+  };
+
+  const plaintext = new Readable({
+    highWaterMark: INPUT_CHUNK_BYTES,
+    read() {
+      if (pumping || settled) return;
+      pumping = true;
+      void pump().finally(() => (pumping = false));
+    },
+    destroy(err, callback) {
+      fail(err ?? new Error('plaintext stream destroyed before its end'));
+      callback(err);
+    },
+  });
+
+  const pump = async (): Promise<void> => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (settled) return;
+        if (done) {
+          const final = await hooks.finish(bytes);
+          settled = true;
+          settle.resolve(final);
+          plaintext.push(null);
+          return;
+        }
+        bytes += value.length;
+        // Fail fast: a compression bomb is stopped at the limit, not after inflating.
+        if (bytes > hooks.maxBytes) throw new PgpError('FILE_TOO_LARGE', { maxBytes: hooks.maxBytes });
+        if (!plaintext.push(value)) return;
+      }
+    } catch (err) {
+      const mapped = err instanceof PgpError ? err : hooks.mapError(err);
+      fail(mapped);
+      plaintext.destroy(mapped instanceof Error ? mapped : new Error('decryption failed', { cause: mapped }));
+    }
+  };
+
+  return { plaintext, result };
+}

@@ -1,0 +1,103 @@
+import type { Readable } from 'node:stream';
+import { ReadableStream } from 'node:stream/web';
+
+/**
+ * Size of the chunks handed to OpenPGP.js. Each chunk costs several promise hops through the
+ * library's chain of web-stream stages, so small chunks (64 KiB file or blob reads) make the
+ * pipeline mostly idle; 1 MiB keeps per-chunk overhead negligible at bounded memory.
+ */
+export const INPUT_CHUNK_BYTES = 1024 * 1024;
+
+/** Bytes looked at to tell ASCII armor from binary packets. */
+const SNIFF_BYTES = 64;
+
+export interface OpenedInput {
+  /** True when the first non-whitespace byte is `-` (an armor header line). */
+  readonly armored: boolean;
+  readonly stream: ReadableStream<Uint8Array>;
+  /** The error `input` itself failed with (an I/O failure, not a PGP one), if any. */
+  readonly inputError: () => { readonly error: unknown } | undefined;
+}
+
+/**
+ * Wraps a Node readable as a web stream of ~1 MiB chunks, after reading just enough of it to
+ * detect ASCII armor. A binary OpenPGP packet starts with an octet whose high bit is set, so a
+ * leading `-` (0x2D) can only be armor. Cancelling the web stream destroys `input` (without an error).
+ */
+export async function openInput(input: Readable): Promise<OpenedInput> {
+  const iterator: AsyncIterator<unknown> = input[Symbol.asyncIterator]();
+  const pending: Uint8Array[] = [];
+  let pendingBytes = 0;
+  let ended = false;
+  let failure: { readonly error: unknown } | undefined;
+  let cancelled = false;
+
+  const readMore = async (): Promise<boolean> => {
+    let next: IteratorResult<unknown>;
+    try {
+      next = await iterator.next();
+    } catch (error) {
+      // After a cancel the premature-close error is ours, not an I/O failure of the input.
+      if (!cancelled) failure = { error };
+      throw error;
+    }
+    if (next.done === true) {
+      ended = true;
+      return false;
+    }
+    const chunk = toBytes(next.value);
+    if (chunk.length > 0) {
+      pending.push(chunk);
+      pendingBytes += chunk.length;
+    }
+    return true;
+  };
+
+  let firstByte: number | undefined;
+  while (firstByte === undefined && pendingBytes < SNIFF_BYTES && (await readMore())) {
+    firstByte = firstNonWhitespace(pending);
+  }
+  firstByte ??= firstNonWhitespace(pending);
+
+  const stream = new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        while (pendingBytes < INPUT_CHUNK_BYTES && !ended) {
+          await readMore();
+        }
+        if (pendingBytes > 0) {
+          controller.enqueue(
+            pending.length === 1 && pending[0] !== undefined ? pending[0] : Buffer.concat(pending, pendingBytes),
+          );
+          pending.length = 0;
+          pendingBytes = 0;
+        }
+        if (ended) controller.close();
+      },
+      cancel() {
+        cancelled = true;
+        // Without an error: the caller may have no 'error' listener on its own stream.
+        input.destroy();
+      },
+    },
+    // One chunk read ahead lets the next blob read overlap decryption of the current chunk.
+    { highWaterMark: 1 },
+  );
+  return { armored: firstByte === 0x2d, stream, inputError: () => failure };
+}
+
+function toBytes(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  if (typeof value === 'string') return Buffer.from(value, 'latin1');
+  throw new TypeError('input must be a byte stream');
+}
+
+function firstNonWhitespace(chunks: readonly Uint8Array[]): number | undefined {
+  for (const chunk of chunks) {
+    for (const byte of chunk) {
+      // space, tab, CR, LF; a UTF-8 BOM is not skipped (gpg never writes one).
+      if (byte !== 0x20 && byte !== 0x09 && byte !== 0x0d && byte !== 0x0a) return byte;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,207 @@
+import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decryptStream } from '../../shared/pgp/decrypt-stream.js';
+import { generateKeyPair, type GeneratedKeyPair } from '../../shared/pgp/generate-key-pair.js';
+import { GpgHome } from '../support/gpg.js';
+import { decryptAll, failureCode, failureOf, readableOf, sampleCsv } from './support.js';
+
+const PASSPHRASE = 'correct horse battery staple';
+
+describe('decryptStream with files from gpg', () => {
+  let gpg: GpgHome;
+  let ours: GeneratedKeyPair;
+  let other: GeneratedKeyPair;
+  let customerKey: string;
+  let strangerKey: string;
+  const csv = sampleCsv();
+
+  const options = (extra: { verificationKeys?: string[]; maxBytes?: number } = {}) => ({
+    privateKeyArmored: ours.privateKeyArmored,
+    passphrase: PASSPHRASE,
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    gpg = await GpgHome.create();
+    [ours, other] = await Promise.all([
+      generateKeyPair({ passphrase: PASSPHRASE }),
+      generateKeyPair({ passphrase: PASSPHRASE, name: 'another flow' }),
+    ]);
+    await gpg.importKey(ours.publicKeyArmored);
+    await gpg.importKey(other.publicKeyArmored);
+    await gpg.generateKey('Customer <c@example.com>', 'ed25519', 'sign,cert', '1y');
+    await gpg.generateKey('Stranger <s@example.com>', 'rsa3072', 'sign,cert', '1y');
+    customerKey = await gpg.exportPublic('c@example.com');
+    strangerKey = await gpg.exportPublic('s@example.com');
+  });
+  afterAll(async () => gpg.dispose());
+
+  const variants: [string, string[]][] = [
+    ['binary, default compression', []],
+    ['binary, --compress-algo none', ['--compress-algo', 'none']],
+    ['binary, --compress-algo zip', ['--compress-algo', 'zip']],
+    ['binary, --compress-algo zlib', ['--compress-algo', 'zlib']],
+    ['binary, --compress-algo bzip2', ['--compress-algo', 'bzip2']],
+    ['armored, default compression', ['--armor']],
+    ['armored, --compress-algo none', ['--armor', '--compress-algo', 'none']],
+    ['armored, --compress-algo bzip2', ['--armor', '--compress-algo', 'bzip2']],
+  ];
+  it.each(variants)('decrypts %s byte for byte', async (_name, extra) => {
+    const encrypted = await gpg.encrypt(csv, ours.fingerprint, extra);
+    const { plaintext, result } = await decryptAll(encrypted, options());
+    expect(plaintext.equals(csv)).toBe(true);
+    expect(result.bytes).toBe(csv.length);
+    expect(result.encryptedTo).toEqual([ours.keyIds[1]]);
+    expect(result.signedBy).toBeUndefined();
+  });
+
+  it('decrypts a multi-megabyte binary file fed in small chunks', async () => {
+    const data = randomBytes(6 * 1024 * 1024 + 17);
+    const encrypted = await gpg.encrypt(data, ours.fingerprint, ['--compress-algo', 'none']);
+    const { plaintext, result } = await decryptAll(encrypted, options());
+    expect(plaintext.equals(data)).toBe(true);
+    expect(result.bytes).toBe(data.length);
+  });
+
+  it('accepts armor after leading whitespace', async () => {
+    const encrypted = await gpg.encrypt(csv, ours.fingerprint, ['--armor']);
+    const { plaintext } = await decryptAll(Buffer.concat([Buffer.from('\r\n  \n'), encrypted]), options());
+    expect(plaintext.equals(csv)).toBe(true);
+  });
+
+  it('decrypts an empty file', async () => {
+    const encrypted = await gpg.encrypt(Buffer.alloc(0), ours.fingerprint);
+    const { plaintext, result } = await decryptAll(encrypted, options());
+    expect(plaintext.length).toBe(0);
+    expect(result.bytes).toBe(0);
+  });
+
+  it('verifies gpg --sign --encrypt against the registered customer key', async () => {
+    const encrypted = await gpg.encrypt(csv, ours.fingerprint, ['--sign', '--local-user', 'c@example.com']);
+    const { plaintext, result } = await decryptAll(
+      encrypted,
+      options({ verificationKeys: [strangerKey, customerKey] }),
+    );
+    expect(plaintext.equals(csv)).toBe(true);
+    const customer = await gpg.ok(['--with-colons', '--fingerprint', 'c@example.com']);
+    expect(customer.toString()).toContain(`fpr:::::::::${result.signedBy ?? 'missing'}:`);
+  });
+
+  it('refuses a file signed by a key that is not registered with SIGNATURE_INVALID', async () => {
+    const encrypted = await gpg.encrypt(csv, ours.fingerprint, ['--sign', '--local-user', 's@example.com']);
+    expect(await failureCode(encrypted, options({ verificationKeys: [customerKey] }))).toBe('SIGNATURE_INVALID');
+  });
+
+  it('refuses an unsigned file when a signature is required with SIGNATURE_MISSING', async () => {
+    const encrypted = await gpg.encrypt(csv, ours.fingerprint);
+    expect(await failureCode(encrypted, options({ verificationKeys: [customerKey] }))).toBe('SIGNATURE_MISSING');
+  });
+
+  it('ignores signatures when no verification keys are given', async () => {
+    const encrypted = await gpg.encrypt(csv, ours.fingerprint, ['--sign', '--local-user', 's@example.com']);
+    const { plaintext, result } = await decryptAll(encrypted, options());
+    expect(plaintext.equals(csv)).toBe(true);
+    expect(result.signedBy).toBeUndefined();
+  });
+
+  it('decrypts a hidden recipient (--throw-keyids) with the flow key', async () => {
+    const encrypted = await gpg.encrypt(csv, ours.fingerprint, ['--throw-keyids']);
+    const { plaintext, result } = await decryptAll(encrypted, options());
+    expect(plaintext.equals(csv)).toBe(true);
+    expect(result.encryptedTo).toEqual(['0000000000000000']);
+  });
+
+  it('decrypts a file encrypted to several recipients including us', async () => {
+    const encrypted = await gpg.ok(
+      ['--encrypt', '-r', other.fingerprint, '-r', ours.fingerprint, '--output', '-'],
+      csv,
+    );
+    const { plaintext, result } = await decryptAll(encrypted, options());
+    expect(plaintext.equals(csv)).toBe(true);
+    expect([...result.encryptedTo].sort()).toEqual([ours.keyIds[1], other.keyIds[1]].sort());
+  });
+
+  it('refuses a file for another key with NOT_ENCRYPTED_FOR_THIS_KEY and names its key ids', async () => {
+    const encrypted = await gpg.encrypt(csv, other.fingerprint);
+    const err = await failureOf(encrypted, options());
+    expect(err.code).toBe('NOT_ENCRYPTED_FOR_THIS_KEY');
+    expect(err.encryptedTo).toEqual([other.keyIds[1]]);
+  });
+
+  it('refuses a hidden-recipient file for another key with INTEGRITY_CHECK_FAILED (no oracle)', async () => {
+    const encrypted = await gpg.encrypt(csv, other.fingerprint, ['--throw-keyids']);
+    expect(await failureCode(encrypted, options())).toBe('INTEGRITY_CHECK_FAILED');
+  });
+
+  it('refuses a password-encrypted (symmetric) file with NOT_ENCRYPTED_FOR_THIS_KEY', async () => {
+    const encrypted = await gpg.ok(['--symmetric', '--passphrase', 'x', '--output', '-'], csv);
+    const err = await failureOf(encrypted, options());
+    expect(err.code).toBe('NOT_ENCRYPTED_FOR_THIS_KEY');
+    expect(err.encryptedTo).toEqual([]);
+  });
+
+  it('refuses a signed but unencrypted file with NOT_ENCRYPTED_FOR_THIS_KEY', async () => {
+    const signed = await gpg.ok(['--sign', '--local-user', 'c@example.com', '--output', '-'], csv);
+    expect(await failureCode(signed, options())).toBe('NOT_ENCRYPTED_FOR_THIS_KEY');
+  });
+
+  it('refuses data that is not OpenPGP with MALFORMED_PGP_MESSAGE', async () => {
+    expect(await failureCode(csv, options())).toBe('MALFORMED_PGP_MESSAGE');
+    expect(await failureCode(Buffer.alloc(0), options())).toBe('MALFORMED_PGP_MESSAGE');
+    expect(await failureCode(randomBytes(4096), options())).toBe('MALFORMED_PGP_MESSAGE');
+    expect(await failureCode(Buffer.from('-----BEGIN PGP MESSAGE-----\n\nnot base64 !!\n'), options())).toBe(
+      'MALFORMED_PGP_MESSAGE',
+    );
+  });
+
+  it('reports a file truncated inside its header packets as MALFORMED_PGP_MESSAGE', async () => {
+    const encrypted = await gpg.encrypt(csv, ours.fingerprint);
+    expect(await failureCode(encrypted.subarray(0, 40), options())).toBe('MALFORMED_PGP_MESSAGE');
+  });
+
+  it('reports a file truncated inside its encrypted data as INTEGRITY_CHECK_FAILED', async () => {
+    for (const extra of [['--compress-algo', 'none'], []]) {
+      const encrypted = await gpg.encrypt(csv, ours.fingerprint, extra);
+      for (const cut of [1, 21, Math.floor(encrypted.length / 2)]) {
+        expect(await failureCode(encrypted.subarray(0, encrypted.length - cut), options())).toBe(
+          'INTEGRITY_CHECK_FAILED',
+        );
+      }
+    }
+  });
+
+  it('refuses with INVALID_PRIVATE_KEY when the passphrase is wrong', async () => {
+    const encrypted = await gpg.encrypt(csv, ours.fingerprint);
+    expect(await failureCode(encrypted, { ...options(), passphrase: 'wrong' })).toBe('INVALID_PRIVATE_KEY');
+  });
+
+  it('refuses a private key given as a verification key with PRIVATE_KEY_NOT_ALLOWED', async () => {
+    const encrypted = await gpg.encrypt(csv, ours.fingerprint, ['--sign', '--local-user', 'c@example.com']);
+    const secret = await gpg.exportSecret('c@example.com');
+    expect(await failureCode(encrypted, options({ verificationKeys: [secret] }))).toBe('PRIVATE_KEY_NOT_ALLOWED');
+  });
+
+  it('passes an I/O error of the input through unchanged', async () => {
+    const encrypted = await gpg.encrypt(randomBytes(3 * 1024 * 1024), ours.fingerprint, ['--compress-algo', 'none']);
+    const ioError = new Error('socket hang up');
+    const input = Readable.from(
+      (async function* () {
+        yield encrypted.subarray(0, 1024 * 1024);
+        await new Promise((r) => setTimeout(r, 10));
+        throw ioError;
+      })(),
+    );
+    const { plaintext, result } = await decryptStream(input, options());
+    plaintext.on('error', () => undefined).resume();
+    await expect(result).rejects.toBe(ioError);
+  });
+
+  it('rejects result when the caller destroys the plaintext early', async () => {
+    const encrypted = await gpg.encrypt(randomBytes(2 * 1024 * 1024), ours.fingerprint, ['--compress-algo', 'none']);
+    const { plaintext, result } = await decryptStream(readableOf(encrypted), options());
+    plaintext.on('error', () => undefined);
+    plaintext.destroy(new Error('caller gave up'));
+    await expect(result).rejects.toThrow('caller gave up');
+  });
+});
