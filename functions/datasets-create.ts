@@ -10,7 +10,7 @@ export async function createDatasetFunction(req: HttpRequest, ctx: InvocationCon
     req,
     { route: 'datasets-create', auth: 'required', schema: CreateDatasetRequest, invocationId: ctx.invocationId },
     async ({ tenant, body }) => {
-      const dataset = await createDataset(appServices(), tenant, body);
+      const dataset = await createDataset(await appServices(), tenant, body);
       return { status: 201, json: [`@/dataSets/${dataset.id}`] };
     },
   );

@@ -7,7 +7,7 @@ import { appPipeline } from '../shared/http/app-pipeline.js';
 /** `GET /data/foundation/catalog/dataSets/{id}` → `{ "<id>": { ...dataset } }`, Catalog's shape. */
 export async function getDatasetFunction(req: HttpRequest, ctx: InvocationContext) {
   return appPipeline().handle(req, { route: 'datasets-get', auth: 'required', invocationId: ctx.invocationId }, async ({ tenant }) => {
-    const { id, ...dataset } = await getDataset(appServices(), tenant, req.params.id ?? '');
+    const { id, ...dataset } = await getDataset(await appServices(), tenant, req.params.id ?? '');
     return { json: { [id]: dataset } };
   });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseKeyCacheSettings, type KeyCacheSettings } from './vault/key-cache-settings.js';
 
 /**
  * The app's configuration, read once from app settings (environment) and validated, so a missing
@@ -10,6 +11,8 @@ export interface AppConfig {
   readonly storage: StorageConfig;
   readonly systemKeyVaultUrl: string;
   readonly systemKeyName: string;
+  /** `KEY_CACHE_TTL_SECONDS` (300) and `KEY_CACHE_MAX_STALE_SECONDS` (0). */
+  readonly keyCache: KeyCacheSettings;
 }
 
 /** Storage: a connection string (Azurite, or a key-based account) or an identity-based account. */
@@ -47,7 +50,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     throw new ConfigError(`Invalid configuration: ${problems}`);
   }
   const e = result.data;
+  let keyCache: KeyCacheSettings;
+  try {
+    keyCache = parseKeyCacheSettings(env);
+  } catch (err) {
+    const problems = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') : String(err);
+    throw new ConfigError(`Invalid configuration: ${problems}`);
+  }
   return {
+    keyCache,
     environment: e.CIPHERFLOW_ENV,
     storage: storageConfig(e),
     systemKeyVaultUrl: e.SYSTEM_KEY_VAULT_URL,

@@ -16,6 +16,15 @@ export const ERROR_TABLE = {
   CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request content type is not supported' },
+  // PGP keys a caller registers (customer signature-verification keys).
+  INVALID_PUBLIC_KEY: { status: 400, title: 'The public key is not a valid OpenPGP public key' },
+  PRIVATE_KEY_NOT_ALLOWED: { status: 400, title: 'A private key was given where a public key is expected' },
+  KEY_EXPIRED: { status: 400, title: 'The key has expired' },
+  KEY_REVOKED: { status: 400, title: 'The key has been revoked' },
+  NO_SIGNING_KEY: { status: 400, title: 'The key cannot make signatures' },
+  KEY_TOO_WEAK: { status: 400, title: 'The key algorithm or size is not accepted' },
+  UNSUPPORTED_PGP_FEATURE: { status: 400, title: 'The key uses an unsupported OpenPGP feature' },
+  KEY_IN_USE: { status: 409, title: 'The key is used by an active dataflow' },
   // Customer-managed keys: a refusal by the key's owner is the caller's to fix, never a retryable outage.
   KEK_ACCESS_DENIED: { status: 403, title: 'The key-encryption key does not grant access' },
   KEK_DISABLED: { status: 403, title: 'The key-encryption key is disabled' },
@@ -245,4 +254,28 @@ export function toProblem(err: unknown, requestId: string): Problem {
     ...(known instanceof ValidationError && known.errors.length > 0 ? { errors: known.errors } : {}),
   };
   return { status, headers: { ...known?.headers, 'content-type': PROBLEM_CONTENT_TYPE }, body };
+}
+
+/** Codes of a customer public key that cannot be registered. */
+export type PublicKeyRejection =
+  | 'INVALID_PUBLIC_KEY'
+  | 'PRIVATE_KEY_NOT_ALLOWED'
+  | 'KEY_EXPIRED'
+  | 'KEY_REVOKED'
+  | 'NO_SIGNING_KEY'
+  | 'KEY_TOO_WEAK'
+  | 'UNSUPPORTED_PGP_FEATURE';
+
+/** A customer's public key was refused at registration; `code` says why. */
+export class PublicKeyRejectedError extends AppError {
+  constructor(code: PublicKeyRejection, detail: string, options: AppErrorOptions = {}) {
+    super(code, detail, options);
+  }
+}
+
+/** An encryption key cannot be deleted while an active dataflow decrypts with it. */
+export class KeyInUseError extends AppError {
+  constructor(detail: string) {
+    super('KEY_IN_USE', detail);
+  }
 }

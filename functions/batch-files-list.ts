@@ -1,0 +1,24 @@
+import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import './lib/app-setup.js';
+import { appServices } from '../shared/azure/app-services.js';
+import { dataAccessFilesView, getBatchFiles } from '../shared/catalog/batches.js';
+import { appPipeline } from '../shared/http/app-pipeline.js';
+
+/** `GET /data/foundation/export/batches/{batchId}/files` → `{ data: [...], _page }`, the Data Access API's shape. */
+export async function listBatchFilesFunction(req: HttpRequest, ctx: InvocationContext) {
+  return appPipeline().handle(
+    req,
+    { route: 'batch-files-list', auth: 'required', invocationId: ctx.invocationId },
+    async ({ tenant }) => {
+      const files = await getBatchFiles(await appServices(), tenant, req.params.batchId ?? '');
+      return { json: dataAccessFilesView(files, new URL(req.url).origin) };
+    },
+  );
+}
+
+app.http('batch-files-list', {
+  methods: ['GET'],
+  route: 'data/foundation/export/batches/{batchId}/files',
+  authLevel: 'anonymous',
+  handler: listBatchFilesFunction,
+});

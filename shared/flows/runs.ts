@@ -1,0 +1,300 @@
+import { odata } from '@azure/data-tables';
+import { z } from 'zod';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { isConflict, isNotFound, tenantPartitionKey } from '../storage/tenant-table.js';
+import type { SandboxScope } from '../vault/sandbox-scope.js';
+import { isFlowServiceId } from './flow-service-id.js';
+import { nowMs, type FlowServiceDeps } from './flow-service-deps.js';
+import { readJsonColumn } from './lib/stored-json.js';
+import { runIdFor } from './run-id.js';
+
+export const FLOW_RUNS_TABLE = 'flowruns';
+/** Most runs one listing returns (the newest). */
+export const MAX_RUNS_LISTED = 1000;
+/** Bounds of a failed run's errors, which are shown to the customer as given. */
+export const MAX_RUN_ERRORS = 10;
+export const MAX_RUN_ERROR_MESSAGE = 1024;
+/** Blob names are at most 1024 characters; ETags are short. */
+const MAX_FILE_NAME = 1024;
+const MAX_ETAG = 256;
+
+export type RunStatus = 'inProgress' | 'success' | 'failed';
+
+/** One error of a failed run: a stable code and a message for the customer (no secrets, no data). */
+export interface RunError {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface RunMetrics {
+  readonly inputBytes: number;
+  readonly outputBytes: number;
+  readonly recordCount?: number;
+  readonly durationMs: number;
+}
+
+/** One run of a flow over one landed file, as `GET .../runs` shows it. */
+export interface FlowRun {
+  readonly id: string;
+  readonly flowId: string;
+  readonly fileName: string;
+  readonly blobETag: string;
+  readonly status: RunStatus;
+  readonly errors: readonly RunError[];
+  readonly metrics: RunMetrics;
+  /** The Catalog batch the run committed (success only). */
+  readonly batchId?: string;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly imsOrgId: string;
+  readonly sandboxName: string;
+  readonly etag: string;
+}
+
+/** What a trigger knows when a file lands. */
+export interface StartRunInput {
+  readonly flowId: string;
+  /** The blob's path relative to the tenant prefix `{orgId}/{sandbox}/` (e.g. `incoming/a.csv.gpg`). */
+  readonly fileName: string;
+  readonly blobETag: string;
+  readonly inputBytes: number;
+}
+
+/**
+ * `started`: a new run, go ahead. `inProgress`: this blob version's run exists and did not finish
+ * (a redelivery after a crash or a retryable failure): resume it, reusing its id and batch id.
+ * `finished`: it succeeded or failed for good: skip the file.
+ */
+export type StartRunOutcome = 'started' | 'inProgress' | 'finished';
+
+export interface StartRunResult {
+  readonly run: FlowRun;
+  readonly outcome: StartRunOutcome;
+}
+
+/** Metrics a caller reports when a run ends; those not given keep their stored values. */
+export interface RunMetricsUpdate {
+  readonly inputBytes?: number;
+  readonly outputBytes?: number;
+  readonly recordCount?: number;
+  /** Default: the time since the run started, by the deps' clock. */
+  readonly durationMs?: number;
+}
+
+interface RunEntity {
+  partitionKey: string;
+  rowKey: string;
+  flowId: string;
+  fileName: string;
+  blobETag: string;
+  status: RunStatus;
+  errors: string;
+  inputBytes: number;
+  outputBytes: number;
+  recordCount?: number;
+  durationMs: number;
+  batchId?: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+const Count = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+const StartRunSchema = z.object({
+  flowId: z.string().refine(isFlowServiceId, 'Must be a flow id'),
+  fileName: z.string().min(1).max(MAX_FILE_NAME),
+  blobETag: z.string().min(1).max(MAX_ETAG),
+  inputBytes: Count,
+});
+const MetricsSchema = z.object({
+  inputBytes: Count.optional(),
+  outputBytes: Count.optional(),
+  recordCount: Count.optional(),
+  durationMs: Count.optional(),
+});
+const RunErrors = z
+  .array(
+    z.object({ code: z.string().regex(/^[A-Z0-9_]{1,64}$/), message: z.string().min(1).max(MAX_RUN_ERROR_MESSAGE) }),
+  )
+  .min(1)
+  .max(MAX_RUN_ERRORS);
+const StoredRunErrors = z.array(z.object({ code: z.string(), message: z.string() }));
+
+/**
+ * Starts the run of a flow over one blob version, once: the row key is {@link runIdFor} of
+ * (flow, blob name, ETag) and the row is inserted only if absent, so a redelivered trigger (or two
+ * racing ones) gets the existing run back instead of creating a second run and a second batch.
+ *
+ * @throws INVALID_REQUEST for a malformed tenant, flow id, file name, ETag or byte count.
+ */
+export async function startRun(
+  deps: FlowServiceDeps,
+  scope: SandboxScope,
+  input: StartRunInput,
+): Promise<StartRunResult> {
+  const checked = StartRunSchema.safeParse(input);
+  if (!checked.success) throw new ValidationError('The run input is invalid');
+  const table = await deps.tables(FLOW_RUNS_TABLE);
+  const now = nowMs(deps);
+  const entity: RunEntity = {
+    partitionKey: tenantPartitionKey(scope),
+    rowKey: runIdFor(input),
+    flowId: input.flowId,
+    fileName: input.fileName,
+    blobETag: input.blobETag,
+    status: 'inProgress',
+    errors: '[]',
+    inputBytes: input.inputBytes,
+    outputBytes: 0,
+    durationMs: 0,
+    createdAt: now,
+    updatedAt: now,
+  };
+  try {
+    const created = await table.createEntity(entity);
+    return { run: toRun(scope, entity, created.etag ?? ''), outcome: 'started' };
+  } catch (err) {
+    if (!isConflict(err)) throw err;
+  }
+  const existing = await readRun(deps, scope, entity.rowKey);
+  return {
+    run: toRun(scope, existing, existing.etag),
+    outcome: existing.status === 'inProgress' ? 'inProgress' : 'finished',
+  };
+}
+
+/**
+ * Marks a run successful with the batch it committed. Idempotent: completing a run that already
+ * succeeded with the same batch returns it unchanged.
+ * @throws NOT_FOUND when the run does not exist in the tenant.
+ * @throws CONFLICT when the run already failed, or succeeded with another batch.
+ */
+export async function completeRun(
+  deps: FlowServiceDeps,
+  scope: SandboxScope,
+  runId: string,
+  result: { readonly status: 'success'; readonly metrics: RunMetricsUpdate; readonly batchId: string },
+): Promise<FlowRun> {
+  return finishRun(deps, scope, runId, (e) => {
+    if (e.status === 'success' && e.batchId === result.batchId) return undefined;
+    if (e.status !== 'inProgress')
+      throw new ConflictError(`The run has already ${e.status === 'success' ? 'succeeded' : 'failed'}`);
+    return { status: 'success', batchId: result.batchId, ...metricsColumns(deps, e, result.metrics) };
+  });
+}
+
+/**
+ * Marks a run failed for good (a caller's fault such as a file that does not decrypt). A retryable
+ * failure should not end the run: leave it `inProgress` and let the trigger retry. Idempotent on a
+ * failed run.
+ * @throws NOT_FOUND when the run does not exist in the tenant.
+ * @throws CONFLICT when the run already succeeded.
+ * @throws INVALID_REQUEST when errors are missing, too many or malformed.
+ */
+export async function failRun(
+  deps: FlowServiceDeps,
+  scope: SandboxScope,
+  runId: string,
+  result: { readonly errors: readonly RunError[]; readonly metrics: RunMetricsUpdate },
+): Promise<FlowRun> {
+  const errors = RunErrors.safeParse(result.errors);
+  if (!errors.success) throw new ValidationError('The run errors are invalid');
+  return finishRun(deps, scope, runId, (e) => {
+    if (e.status === 'failed') return undefined;
+    if (e.status === 'success') throw new ConflictError('The run has already succeeded');
+    return { status: 'failed', errors: JSON.stringify(errors.data), ...metricsColumns(deps, e, result.metrics) };
+  });
+}
+
+/** The tenant's runs of one flow, newest first, at most {@link MAX_RUNS_LISTED}. */
+export async function listRuns(deps: FlowServiceDeps, scope: SandboxScope, flowId: string): Promise<FlowRun[]> {
+  if (!isFlowServiceId(flowId)) return [];
+  const table = await deps.tables(FLOW_RUNS_TABLE);
+  const filter = odata`PartitionKey eq ${tenantPartitionKey(scope)} and flowId eq ${flowId}`;
+  const runs: FlowRun[] = [];
+  for await (const e of table.listEntities<RunEntity>({ queryOptions: { filter } })) runs.push(toRun(scope, e, e.etag));
+  return runs.sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id)).slice(0, MAX_RUNS_LISTED);
+}
+
+/**
+ * Reads one run.
+ * @throws NOT_FOUND when it does not exist in the tenant.
+ */
+export async function getRun(deps: FlowServiceDeps, scope: SandboxScope, runId: string): Promise<FlowRun> {
+  const e = await readRun(deps, scope, runId);
+  return toRun(scope, e, e.etag);
+}
+
+type RunChanges = Partial<Omit<RunEntity, 'partitionKey' | 'rowKey'>>;
+
+async function finishRun(
+  deps: FlowServiceDeps,
+  scope: SandboxScope,
+  runId: string,
+  change: (e: RunEntity) => RunChanges | undefined,
+): Promise<FlowRun> {
+  const table = await deps.tables(FLOW_RUNS_TABLE);
+  // Optimistic concurrency: the update applies only to the version read; a racing writer makes us re-read.
+  for (let attempt = 0; ; attempt++) {
+    const e = await readRun(deps, scope, runId);
+    const changes = change(e);
+    if (changes === undefined) return toRun(scope, e, e.etag);
+    const next: RunEntity = { ...stripMetadata(e), ...changes, updatedAt: nowMs(deps) };
+    try {
+      const updated = await table.updateEntity(next, 'Replace', { etag: e.etag });
+      return toRun(scope, next, updated.etag ?? '');
+    } catch (err) {
+      if (!isConflict(err) || attempt >= 2) throw err;
+    }
+  }
+}
+
+function metricsColumns(deps: FlowServiceDeps, e: RunEntity, update: RunMetricsUpdate): RunChanges {
+  const m = MetricsSchema.safeParse(update);
+  if (!m.success) throw new ValidationError('The run metrics are invalid');
+  return {
+    inputBytes: m.data.inputBytes ?? e.inputBytes,
+    outputBytes: m.data.outputBytes ?? e.outputBytes,
+    durationMs: m.data.durationMs ?? Math.max(0, nowMs(deps) - e.createdAt),
+    ...(m.data.recordCount === undefined ? {} : { recordCount: m.data.recordCount }),
+  };
+}
+
+async function readRun(deps: FlowServiceDeps, scope: SandboxScope, runId: string) {
+  const notFound = () => new NotFoundError('The run was not found');
+  if (!isFlowServiceId(runId)) throw notFound();
+  const table = await deps.tables(FLOW_RUNS_TABLE);
+  try {
+    return await table.getEntity<RunEntity>(tenantPartitionKey(scope), runId);
+  } catch (err) {
+    if (isNotFound(err)) throw notFound();
+    throw err;
+  }
+}
+
+function stripMetadata(e: RunEntity & { etag?: string; timestamp?: string; 'odata.metadata'?: string }): RunEntity {
+  const { etag: _etag, timestamp: _timestamp, 'odata.metadata': _metadata, ...entity } = e;
+  return entity;
+}
+
+function toRun(scope: SandboxScope, e: RunEntity, etag: string): FlowRun {
+  return {
+    id: e.rowKey,
+    flowId: e.flowId,
+    fileName: e.fileName,
+    blobETag: e.blobETag,
+    status: e.status,
+    errors: readJsonColumn(StoredRunErrors, e.errors),
+    metrics: {
+      inputBytes: e.inputBytes,
+      outputBytes: e.outputBytes,
+      ...(e.recordCount === undefined ? {} : { recordCount: e.recordCount }),
+      durationMs: e.durationMs,
+    },
+    ...(e.batchId === undefined ? {} : { batchId: e.batchId }),
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+    imsOrgId: scope.orgId,
+    sandboxName: scope.sandbox,
+    etag,
+  };
+}

@@ -1,0 +1,210 @@
+import { pipeline } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import type { BlobClient } from '@azure/storage-blob';
+import { batchFileId, batchIdForRun, createBatch } from '../catalog/batches.js';
+import { NotFoundError } from '../errors.js';
+import { findActiveFlowsForBlob, type ActiveFlow } from '../flows/find-active-flows.js';
+import { completeRun, failRun, startRun, type FlowRun } from '../flows/runs.js';
+import { MAX_FILE_BYTES } from '../pgp/config.js';
+import { decryptStream } from '../pgp/decrypt-stream.js';
+import { PgpError } from '../pgp/errors.js';
+import { loadVerificationKey } from '../pgp-keys/customer-keys.js';
+import { loadDecryptionKey, type EncryptionKeyDeps } from '../pgp-keys/encryption-keys.js';
+import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
+import type { TableFactory } from '../storage/tenant-table.js';
+import { ByteCounter } from './byte-counter.js';
+import { classifyFileName, parseLandedBlobName, type LandedFile } from './landed-file.js';
+import { RunFailure, runErrorOf } from './run-failure.js';
+
+export interface IngestionDeps {
+  readonly tables: TableFactory;
+  readonly objects: EncryptedObjectStore;
+  readonly keys: EncryptionKeyDeps;
+  readonly clock?: () => Date;
+  /** Plaintext (and landed file) size limit; default {@link MAX_FILE_BYTES} (1 GiB, Adobe's). */
+  readonly maxFileBytes?: number;
+  /** Structured log of outcomes; never given file contents or keys. */
+  readonly log?: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/** What happened to one landed blob, per matching flow. */
+export type IngestOutcome =
+  | { readonly kind: 'ignored'; readonly reason: 'outside-tenant-prefix' | 'no-matching-flow' | 'superseded' }
+  | { readonly kind: 'done'; readonly runs: readonly { readonly flowId: string; readonly runId: string; readonly status: string; readonly skipped: boolean }[] };
+
+/**
+ * Ingests one blob from the landing container into the dataset of every active flow whose source
+ * path matches it: decrypts it as a stream with the flow's key, verifies the signature when the
+ * flow names a verification key, stores the plaintext under the key hierarchy, and commits a
+ * Catalog batch only after the integrity check and the signature have passed.
+ *
+ * Idempotent per blob version (ETag): a redelivered blob finds its finished run and does nothing.
+ * The landing blob is never modified or deleted, whatever happens.
+ *
+ * @throws transient failures (KEY_VAULT_UNAVAILABLE, KEK_*, storage errors): the run stays in
+ *   progress and the trigger retries; a final failure (the file or a key is at fault) is recorded
+ *   on the run instead and does not throw.
+ */
+export async function ingestLandedBlob(deps: IngestionDeps, blob: BlobClient): Promise<IngestOutcome> {
+  const file = parseLandedBlobName(blob.name);
+  if (file === undefined) return ignored(deps, blob, 'outside-tenant-prefix');
+  const flows = await findActiveFlowsForBlob(deps, file);
+  if (flows.length === 0) return ignored(deps, blob, 'no-matching-flow');
+
+  let properties;
+  try {
+    properties = await blob.getProperties();
+  } catch (err) {
+    if (isStatus(err, 404)) return ignored(deps, blob, 'superseded');
+    throw err;
+  }
+  const etag = properties.etag ?? '';
+  const size = properties.contentLength ?? 0;
+  const runs: { flowId: string; runId: string; status: string; skipped: boolean }[] = [];
+  for (const flow of flows) {
+    const { run, outcome } = await startRun(deps, file, { flowId: flow.flowId, fileName: file.relativePath, blobETag: etag, inputBytes: size });
+    if (outcome === 'finished') {
+      runs.push({ flowId: flow.flowId, runId: run.id, status: run.status, skipped: true });
+      continue;
+    }
+    const finished = await runFlow(deps, blob, file, flow, run, { etag, size });
+    runs.push({ flowId: flow.flowId, runId: run.id, status: finished.status, skipped: false });
+  }
+  return { kind: 'done', runs };
+}
+
+async function runFlow(
+  deps: IngestionDeps,
+  blob: BlobClient,
+  file: LandedFile,
+  flow: ActiveFlow,
+  run: FlowRun,
+  landed: { etag: string; size: number },
+): Promise<FlowRun> {
+  const maxBytes = deps.maxFileBytes ?? MAX_FILE_BYTES;
+  const started = Date.now();
+  try {
+    const type = classifyFileName(file.relativePath);
+    if (type === undefined) {
+      throw new RunFailure('UNSUPPORTED_FILE_TYPE', 'Accepted files: .csv .tsv .json .parquet, each optionally with .gpg or .pgp, and bare .gpg/.pgp.');
+    }
+    if (landed.size > maxBytes) {
+      throw new RunFailure('FILE_TOO_LARGE', `The file is larger than the limit of ${maxBytes} bytes.`);
+    }
+    const key = await loadKey(deps, file, flow.encryption.publicKeyId);
+    if (key.expiresAt.getTime() <= (deps.clock?.() ?? new Date()).getTime()) {
+      throw new RunFailure('ENCRYPTION_KEY_EXPIRED', `The dataflow's encryption key ${flow.encryption.publicKeyId} has expired.`);
+    }
+    const verificationKeys = flow.encryption.signVerificationKeyId === undefined
+      ? undefined
+      : [await loadSigner(deps, file, flow.encryption.signVerificationKeyId)];
+
+    // Exactly this version of the blob: if it is replaced meanwhile, the new version gets its own run.
+    const download = await blob.download(0, undefined, { conditions: { ifMatch: landed.etag }, maxRetryRequests: 5 });
+    const body = download.readableStreamBody as Readable | undefined;
+    if (body === undefined) throw new Error('The landing blob download has no body stream');
+    const { plaintext, result } = await decryptStream(body, {
+      privateKeyArmored: key.privateKeyArmored,
+      passphrase: key.passphrase,
+      ...(verificationKeys === undefined ? {} : { verificationKeys }),
+      maxBytes,
+    });
+    const counter = new ByteCounter(maxBytes, () => new PgpError('FILE_TOO_LARGE', { maxBytes }));
+    const stages: Transform[] = flow.source.compressionType === 'gzip' ? [createGunzip()] : [];
+    if (flow.source.compressionType !== undefined && flow.source.compressionType !== 'gzip') {
+      plaintext.destroy();
+      throw new RunFailure('DECOMPRESSION_FAILED', `compressionType ${flow.source.compressionType} is not supported yet; use gzip or none.`);
+    }
+    const staged = pipeline([plaintext, ...stages, counter], () => undefined) as unknown as Readable;
+
+    // The plaintext goes to an object no batch names yet (the staging step); the batch that makes
+    // it visible is committed only once decryption has authenticated the whole file.
+    const batchId = batchIdForRun(run.id);
+    const fileId = batchFileId(batchId, 0);
+    const objectId = `batch-file.${fileId}`;
+    const [stored, decrypted] = await Promise.allSettled([deps.objects.put(file, objectId, staged), result]);
+    if (decrypted.status === 'rejected') throw decompressionOr(decrypted.reason);
+    if (stored.status === 'rejected') throw decompressionOr(stored.reason);
+
+    const records = type.format === 'parquet' || flow.source.format === 'parquet'
+      ? undefined
+      : Math.max(0, counter.totalLines - (flow.source.format === 'delimited' ? 1 : 0));
+    await createBatch(deps, file, {
+      batchId,
+      dataSetId: flow.dataSetId,
+      runId: run.id,
+      flowId: flow.flowId,
+      inputBytes: landed.size,
+      files: [{
+        fileId,
+        name: type.plainName,
+        sizeBytes: counter.bytes,
+        objectId,
+        ...(records === undefined ? {} : { records }),
+        contentType: contentTypeOf(flow.source.format),
+      }],
+    });
+    const done = await completeRun(deps, file, run.id, {
+      status: 'success',
+      batchId,
+      metrics: { inputBytes: landed.size, outputBytes: counter.bytes, ...(records === undefined ? {} : { recordCount: records }), durationMs: Date.now() - started },
+    });
+    deps.log?.('ingestion-succeeded', { runId: run.id, flowId: flow.flowId, batchId, outputBytes: counter.bytes, signedBy: decrypted.value.signedBy });
+    return done;
+  } catch (err) {
+    // 412: the blob was replaced after it landed; its new version has a run of its own.
+    const runError = isStatus(err, 412)
+      ? { code: 'FILE_REPLACED', message: 'The file was replaced before it was read; the new version is processed separately.' }
+      : runErrorOf(err);
+    if (runError === undefined) throw err;
+    deps.log?.('ingestion-failed', { runId: run.id, flowId: flow.flowId, code: runError.code });
+    return failRun(deps, file, run.id, { errors: [runError], metrics: { inputBytes: landed.size, durationMs: Date.now() - started } });
+  }
+}
+
+async function loadKey(deps: IngestionDeps, scope: LandedFile, publicKeyId: string) {
+  try {
+    return await loadDecryptionKey(deps.keys, { ...scope, clientId: 'ingestion', subject: 'ingestion' }, publicKeyId);
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new RunFailure('ENCRYPTION_KEY_NOT_FOUND', `The dataflow's encryption key ${publicKeyId} does not exist.`, { cause: err });
+    throw err;
+  }
+}
+
+async function loadSigner(deps: IngestionDeps, scope: LandedFile, publicKeyId: string) {
+  try {
+    return await loadVerificationKey(deps.keys, { ...scope, clientId: 'ingestion', subject: 'ingestion' }, publicKeyId);
+  } catch (err) {
+    if (err instanceof NotFoundError) throw new RunFailure('SIGNATURE_KEY_NOT_FOUND', `The sign verification key ${publicKeyId} does not exist.`, { cause: err });
+    throw err;
+  }
+}
+
+/** A zlib error after decryption succeeded means the plaintext is not what compressionType says. */
+function decompressionOr(err: unknown): unknown {
+  if (typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' && String((err as { code: string }).code).startsWith('Z_')) {
+    return new RunFailure('DECOMPRESSION_FAILED', 'The decrypted file is not valid for its compressionType.', { cause: err });
+  }
+  return err;
+}
+
+function contentTypeOf(format: ActiveFlow['source']['format']): string {
+  switch (format) {
+    case 'delimited':
+      return 'text/csv';
+    case 'json':
+      return 'application/json';
+    case 'parquet':
+      return 'application/vnd.apache.parquet';
+  }
+}
+
+function ignored(deps: IngestionDeps, blob: BlobClient, reason: 'outside-tenant-prefix' | 'no-matching-flow' | 'superseded'): IngestOutcome {
+  deps.log?.('ingestion-ignored', { blob: blob.name, reason });
+  return { kind: 'ignored', reason };
+}
+
+function isStatus(err: unknown, status: number): boolean {
+  return typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === status;
+}

@@ -1,0 +1,72 @@
+import { AppError } from '../errors.js';
+import { isPgpError } from '../pgp/errors.js';
+import type { RunError } from '../flows/runs.js';
+
+/** Why a file failed for good: the run's error code and customer-facing message. */
+export class RunFailure extends Error {
+  override readonly name = 'RunFailure';
+  constructor(readonly code: RunFailureCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The stable codes a failed run carries. */
+export type RunFailureCode =
+  | 'ENCRYPTION_KEY_NOT_FOUND'
+  | 'ENCRYPTION_KEY_EXPIRED'
+  | 'ENCRYPTION_KEY_UNUSABLE'
+  | 'SIGNATURE_KEY_NOT_FOUND'
+  | 'NOT_ENCRYPTED_FOR_THIS_KEY'
+  | 'INTEGRITY_CHECK_MISSING'
+  | 'INTEGRITY_CHECK_FAILED'
+  | 'SIGNATURE_MISSING'
+  | 'SIGNATURE_INVALID'
+  | 'UNSUPPORTED_FILE_TYPE'
+  | 'UNSUPPORTED_PGP_FEATURE'
+  | 'MALFORMED_PGP_MESSAGE'
+  | 'DECOMPRESSION_FAILED'
+  | 'FILE_TOO_LARGE'
+  | 'FILE_REPLACED';
+
+/**
+ * Turns an error from processing a file into the run's error when it is final (the file itself,
+ * or a key it needs, is at fault), or `undefined` when it is transient (vault or storage
+ * unavailable, a revoked KEK): then the trigger retries and the run stays in progress.
+ */
+export function runErrorOf(err: unknown): RunError | undefined {
+  if (err instanceof RunFailure) return { code: err.code, message: err.message };
+  if (isPgpError(err)) {
+    switch (err.code) {
+      case 'NOT_ENCRYPTED_FOR_THIS_KEY': {
+        const ids = err.encryptedTo ?? [];
+        return {
+          code: err.code,
+          message: ids.length === 0
+            ? 'The file is not encrypted to any public key (e.g. a password-encrypted or unencrypted file).'
+            : `The file is encrypted to key id(s) ${ids.join(', ')}, not to this dataflow's key.`,
+        };
+      }
+      case 'INTEGRITY_CHECK_MISSING':
+      case 'INTEGRITY_CHECK_FAILED':
+      case 'SIGNATURE_MISSING':
+      case 'SIGNATURE_INVALID':
+      case 'MALFORMED_PGP_MESSAGE':
+      case 'UNSUPPORTED_PGP_FEATURE':
+      case 'FILE_TOO_LARGE':
+        return { code: err.code, message: err.message };
+      case 'INVALID_PRIVATE_KEY':
+        return { code: 'ENCRYPTION_KEY_UNUSABLE', message: "The dataflow's decryption key could not be unlocked." };
+      case 'INVALID_PUBLIC_KEY':
+      case 'PRIVATE_KEY_NOT_ALLOWED':
+      case 'KEY_EXPIRED':
+      case 'KEY_REVOKED':
+      case 'NO_SIGNING_KEY':
+      case 'KEY_TOO_WEAK':
+        return { code: 'SIGNATURE_INVALID', message: 'The registered signature verification key cannot verify signatures.' };
+    }
+  }
+  if (err instanceof AppError && err.code === 'DECRYPTION_FAILED') {
+    return { code: 'ENCRYPTION_KEY_UNUSABLE', message: "The dataflow's stored decryption key could not be read." };
+  }
+  return undefined;
+}
