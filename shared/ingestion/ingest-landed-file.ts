@@ -89,7 +89,9 @@ async function runFlow(
     if (type === undefined) {
       throw new RunFailure('UNSUPPORTED_FILE_TYPE', 'Accepted files: .csv .tsv .json .parquet, each optionally with .gpg or .pgp, and bare .gpg/.pgp.');
     }
-    if (landed.size > maxBytes) {
+    // The limit is on the decrypted file; the landed one may be larger by the OpenPGP framing and,
+    // when ASCII-armored, by Base64's 4/3. Anything beyond that cannot decrypt to within the limit.
+    if (landed.size > maxLandedBytes(maxBytes)) {
       throw new RunFailure('FILE_TOO_LARGE', `The file is larger than the limit of ${maxBytes} bytes.`);
     }
     const key = await loadKey(deps, file, flow.encryption.publicKeyId);
@@ -187,6 +189,10 @@ function decompressionOr(err: unknown): unknown {
     return new RunFailure('DECOMPRESSION_FAILED', 'The decrypted file is not valid for its compressionType.', { cause: err });
   }
   return err;
+}
+
+function maxLandedBytes(maxPlaintextBytes: number): number {
+  return Math.ceil((maxPlaintextBytes * 4) / 3) + 1024 * 1024;
 }
 
 function contentTypeOf(format: ActiveFlow['source']['format']): string {

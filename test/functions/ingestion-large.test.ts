@@ -1,0 +1,99 @@
+import { spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiClient, waitForRun } from '../support/api-client.js';
+import { ensureGpg, GpgHome } from '../support/gpg.js';
+import { startLocalStack, type LocalStack } from '../support/local-stack.js';
+import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+
+const ORG = 'CF0006FFFF@AdobeOrg';
+const SIZE = 1024 ** 3;
+const LINE = Buffer.from('00000001,a-customer-name-padded-to-a-realistic-width,someone@example.com,2026-11-22T00:00:00Z\n');
+
+/** Peak resident memory of a process so far (Linux `VmHWM`), in bytes. */
+function peakRss(pid: number): number {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (kb === undefined) throw new Error('VmHWM not found');
+  return Number(kb) * 1024;
+}
+
+/** Exactly `size` bytes of CSV lines, generated as it is read. */
+function csv(size: number): Readable {
+  const block = Buffer.concat(Array.from({ length: Math.floor((1024 * 1024) / LINE.length) }, () => LINE));
+  let left = size;
+  return new Readable({
+    read() {
+      if (left <= 0) return this.push(null);
+      const n = Math.min(left, block.length);
+      left -= n;
+      this.push(n === block.length ? block : block.subarray(0, n));
+    },
+  });
+}
+
+describe('ingesting a 1 GiB file', () => {
+  let stack: LocalStack;
+  let runtime: RuntimeProcess;
+  let gpg: GpgHome;
+
+  beforeAll(async () => {
+    ensureGpg();
+    stack = await startLocalStack();
+    runtime = await startRuntime({ ...stack.env, CIPHERFLOW_BLOB_POLL_MS: '200' });
+    gpg = await GpgHome.create();
+  });
+  afterAll(async () => {
+    await runtime?.stop();
+    await stack?.stop();
+    await gpg?.dispose();
+  });
+
+  it('decrypts and stores it with flat memory in the runtime', { timeout: 600_000 }, async () => {
+    const api = new ApiClient(runtime.url, ORG);
+    const key = await api.json<{ publicKey: string; publicKeyId: string }>('POST', '/data/foundation/connectors/encryption/keys', {
+      name: 'large',
+      encryptionAlgorithm: 'PGP',
+      params: { passPhrase: 'large file passphrase' },
+    });
+    await gpg.importKey(Buffer.from(key.publicKey, 'base64').toString('utf8'));
+    const [ref] = await api.json<string[]>('POST', '/data/foundation/catalog/dataSets', { name: 'large' });
+    const dataSetId = ref?.split('/')[2] ?? '';
+    const source = await api.json<{ id: string }>('POST', '/data/foundation/flowservice/sourceConnections', {
+      name: 'large', data: { format: 'delimited' }, params: { path: '/big/*.csv.gpg' },
+    });
+    const target = await api.json<{ id: string }>('POST', '/data/foundation/flowservice/targetConnections', { name: 'large', params: { dataSetId } });
+    const flow = await api.json<{ id: string }>('POST', '/data/foundation/flowservice/flows', {
+      name: 'large', sourceConnectionIds: [source.id], targetConnectionIds: [target.id],
+      transformations: [{ name: 'Encryption', params: { publicKeyId: key.publicKeyId } }],
+    });
+
+    // The customer's side: gpg encrypts the generated CSV as a stream into a file.
+    const encrypted = path.join(gpg.dir, 'big.csv.gpg');
+    const child = spawn('gpg', ['--homedir', gpg.dir, '--batch', '--yes', '--trust-model', 'always', '--compress-algo', 'none',
+      '--encrypt', '--recipient', 'large', '--output', encrypted], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    await pipeline(csv(SIZE), child.stdin);
+    expect(await exited).toBe(0);
+
+    const before = peakRss(runtime.child.pid ?? 0);
+    const landing = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient('landing');
+    await landing.createIfNotExists();
+    const uploaded = await landing.getBlockBlobClient(`${ORG}/prod/big/big.csv.gpg`).uploadFile(encrypted, {
+      blockSize: 8 * 1024 * 1024,
+      concurrency: 4,
+    });
+    const run = await waitForRun(api, flow.id, 'big/big.csv.gpg', { etag: uploaded.etag ?? '', timeoutMs: 540_000 });
+    const growth = peakRss(runtime.child.pid ?? 0) - before;
+    process.stdout.write(`1 GiB ingestion: ${run.metrics.durationMs} ms, runtime peak RSS growth ${(growth / 2 ** 20).toFixed(0)} MiB\n`);
+    expect(run.status).toBe('success');
+    expect(run.metrics.outputBytes).toBe(SIZE);
+    expect(run.metrics.recordCount).toBe(Math.ceil(SIZE / LINE.length) - 1);
+    // Buffering the file anywhere would grow the runtime by about a GiB.
+    expect(growth).toBeLessThan(200 * 1024 * 1024);
+  });
+});
