@@ -29,7 +29,20 @@ export const ERROR_TABLE = {
   KEK_ACCESS_DENIED: { status: 403, title: 'The key-encryption key does not grant access' },
   KEK_DISABLED: { status: 403, title: 'The key-encryption key is disabled' },
   KEK_NOT_FOUND: { status: 422, title: 'The key-encryption key does not exist' },
+  // The org's customer-managed key: access revoked by its owner (fail closed), and no way back to system keys.
+  CMK_ACCESS_REVOKED: { status: 403, title: "The organization's customer-managed key is not accessible" },
+  CMK_IRREVERSIBLE: { status: 409, title: 'Customer-managed keys cannot be turned off for an organization' },
   DECRYPTION_FAILED: { status: 422, title: 'The data could not be decrypted' },
+  // API payload encryption (HPKE, RFC 9180). Decryption failures are one opaque code.
+  HPKE_UNKNOWN_KEY: { status: 422, title: 'The HPKE key id is not one of the current server keys' },
+  HPKE_UNSUPPORTED_SUITE: { status: 400, title: 'The HPKE cipher suite is not supported' },
+  HPKE_DECRYPT_FAILED: { status: 400, title: 'The encrypted request could not be decrypted' },
+  HPKE_REPLAY: { status: 400, title: 'The encrypted request was already received' },
+  HPKE_TIMESTAMP_SKEW: { status: 400, title: 'The x-hpke-timestamp header is missing or too far from the server time' },
+  HPKE_NO_CLIENT_KEY: { status: 406, title: 'No client key to encrypt the response to' },
+  HPKE_NOT_ACCEPTABLE: { status: 406, title: 'This response cannot be encrypted' },
+  HPKE_INVALID_PUBLIC_KEY: { status: 400, title: 'The HPKE public key is not valid' },
+  HPKE_REQUIRED: { status: 400, title: 'This organization requires encrypted request bodies' },
   INTERNAL_ERROR: { status: 500, title: 'An internal error occurred' },
   AUTH_UNAVAILABLE: { status: 503, title: 'Token verification is temporarily unavailable' },
   KEY_VAULT_UNAVAILABLE: { status: 503, title: 'The key vault is temporarily unavailable' },
@@ -277,5 +290,91 @@ export class PublicKeyRejectedError extends AppError {
 export class KeyInUseError extends AppError {
   constructor(detail: string) {
     super('KEY_IN_USE', detail);
+  }
+}
+
+/**
+ * The org's customer-managed key refused us (role removed, key disabled or deleted): every data
+ * operation of the org fails closed until access returns. Not retryable by the caller.
+ */
+export class CmkAccessRevokedError extends AppError {
+  constructor(options: { readonly cause?: unknown } = {}) {
+    super('CMK_ACCESS_REVOKED', "The organization's customer-managed key does not allow access; restore cipherflow's access to the key", options);
+  }
+}
+
+/** A request would take an org that uses a customer-managed key back to system-managed keys. */
+export class CmkIrreversibleError extends AppError {
+  constructor(detail = 'The organization uses a customer-managed key; it can move to another customer key but not back to system-managed keys') {
+    super('CMK_IRREVERSIBLE', detail);
+  }
+}
+
+/** The header names a key id that is not (or no longer) one of our HPKE keys; `detail` lists the current ids. */
+export class HpkeUnknownKeyError extends AppError {
+  readonly keyIds: readonly number[];
+
+  constructor(keyIds: readonly number[]) {
+    super('HPKE_UNKNOWN_KEY', `Unknown HPKE key id; current key ids: ${keyIds.join(', ')}; fetch GET /api-encryption/keys`);
+    this.keyIds = keyIds;
+  }
+}
+
+/** The header names a KEM, KDF or AEAD outside the allowlist, or one the key does not use. */
+export class HpkeUnsupportedSuiteError extends AppError {
+  constructor(detail = 'Supported: KEM 0x0020, KDF 0x0001, AEAD 0x0002 or 0x0003') {
+    super('HPKE_UNSUPPORTED_SUITE', detail);
+  }
+}
+
+/**
+ * Opaque, like jose's `JWEDecryptionFailed`: a malformed body, a wrong key, a bad tag or a moved
+ * request (other method, path or timestamp) look the same; the `cause` goes to internal logs only.
+ */
+export class HpkeDecryptFailedError extends AppError {
+  constructor(options: { readonly cause?: unknown } = {}) {
+    super('HPKE_DECRYPT_FAILED', 'The request body could not be decrypted', options);
+  }
+}
+
+/** The request's `enc` was already seen within the timestamp window: a replay. */
+export class HpkeReplayError extends AppError {
+  constructor() {
+    super('HPKE_REPLAY', 'This encrypted request was already received; encrypt each request afresh');
+  }
+}
+
+/** `x-hpke-timestamp` is missing, malformed or more than the allowed skew away from server time. */
+export class HpkeTimestampSkewError extends AppError {
+  constructor(detail: string) {
+    super('HPKE_TIMESTAMP_SKEW', detail);
+  }
+}
+
+/** An encrypted response was asked for but the org has no usable client key (or not the one named). */
+export class HpkeNoClientKeyError extends AppError {
+  constructor(detail = 'Register a client key with PUT /api-encryption/client-keys/{keyId} before asking for encrypted responses') {
+    super('HPKE_NO_CLIENT_KEY', detail);
+  }
+}
+
+/** An encrypted response was asked for on a route whose response is a stream (downloads). */
+export class HpkeNotAcceptableError extends AppError {
+  constructor() {
+    super('HPKE_NOT_ACCEPTABLE', 'Streaming downloads are not HPKE-encrypted; request them without Accept: application/octet-stream+hpke');
+  }
+}
+
+/** A client public key was refused: wrong length, non-canonical, low-order or off the curve. */
+export class HpkeInvalidPublicKeyError extends AppError {
+  constructor(detail: string) {
+    super('HPKE_INVALID_PUBLIC_KEY', detail);
+  }
+}
+
+/** The org's `requireEncryption` setting refuses plaintext request bodies. */
+export class HpkeRequiredError extends AppError {
+  constructor() {
+    super('HPKE_REQUIRED', 'This organization accepts request bodies only as application/octet-stream+hpke');
   }
 }

@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
