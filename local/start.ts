@@ -29,14 +29,25 @@ async function main(): Promise<void> {
       port: { type: 'string', default: process.env.PORT ?? '7071' },
       'vault-port': { type: 'string', default: process.env.KEYVAULT_EMULATOR_PORT ?? '8443' },
       'identity-port': { type: 'string', default: process.env.IDENTITY_EMULATOR_PORT ?? '8444' },
+      'issuer-port': { type: 'string', default: String(DEV_ISSUER_PORT) },
+      'blob-port': { type: 'string', default: '10000' },
+      'queue-port': { type: 'string', default: '10001' },
+      'table-port': { type: 'string', default: '10002' },
+      // Where Azurite's data and the emulator's keys persist (default .local/ in the repository).
+      'state-dir': { type: 'string', default: path.join(repoRoot, '.local') },
     },
   });
-  const local = path.join(repoRoot, '.local');
+  const local = path.resolve(values['state-dir']);
   await mkdir(path.join(local, 'azurite'), { recursive: true });
   await mkdir(path.join(local, 'keyvault'), { recursive: true });
 
   const tls = await ensureDevTls();
-  const azurite = await startAzurite({ location: path.join(local, 'azurite'), blobPort: 10000, queuePort: 10001, tablePort: 10002 });
+  const azurite = await startAzurite({
+    location: path.join(local, 'azurite'),
+    blobPort: Number(values['blob-port']),
+    queuePort: Number(values['queue-port']),
+    tablePort: Number(values['table-port']),
+  });
   const vault = await startKeyVaultEmulator({
     port: Number(values['vault-port']),
     identityPort: Number(values['identity-port']),
@@ -44,7 +55,7 @@ async function main(): Promise<void> {
     tls,
   });
 
-  const issuer = await startDevIssuer({ port: DEV_ISSUER_PORT, env: { CIPHERFLOW_ENV: 'local' } });
+  const issuer = await startDevIssuer({ port: Number(values['issuer-port']), env: { CIPHERFLOW_ENV: 'local' } });
 
   const env: Record<string, string> = {
     CIPHERFLOW_ENV: 'local',

@@ -1,0 +1,78 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../support/runtime-process.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** True when something accepts TCP connections on the port. */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** What `npm start` runs after the build: the launcher, here on free ports and a temporary state dir. */
+describe('npm start (the local launcher)', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('prints the endpoints, serves /health with both dependencies up, and stops everything on SIGINT', { timeout: 90_000 }, async () => {
+    const state = await mkdtemp(path.join(tmpdir(), 'cipherflow-start-'));
+    dirs.push(state);
+    const ports = {
+      port: await freePort(), 'vault-port': await freePort(), 'identity-port': await freePort(), 'issuer-port': await freePort(),
+      'blob-port': await freePort(), 'queue-port': await freePort(), 'table-port': await freePort(),
+    };
+    const args = Object.entries(ports).flatMap(([k, v]) => [`--${k}`, String(v)]);
+    const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'local', 'start.js'), ...args, '--state-dir', state], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const output: string[] = [];
+    createInterface({ input: child.stderr }).on('line', (l) => output.push(l));
+    const ready = new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        output.push(line);
+        if (line.includes('Ctrl-C stops everything')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`launcher exited (${code}):\n${output.join('\n')}`)));
+    });
+    await ready;
+    const printed = output.join('\n');
+    for (const what of ['Azurite blob', 'Key Vault', 'Dev issuer', `API            http://127.0.0.1:${ports.port}`]) {
+      expect(printed).toContain(what);
+    }
+
+    for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
+    const res = await fetch(`http://127.0.0.1:${ports.port}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ status: 'ok', dependencies: { storage: { status: 'up' }, keyVault: { status: 'up' } } });
+
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    // Every service it started is gone: nothing listens on their ports any more.
+    for (const port of Object.values(ports)) expect(await listening(port)).toBe(false);
+  });
+});
