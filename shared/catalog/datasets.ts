@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Tenant } from '../auth/tenant.js';
 import { NotFoundError } from '../errors.js';
-import { isNotFound, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
+import { findTenantEntity, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
 
 export const DATASETS_TABLE = 'datasets';
 
@@ -69,14 +69,9 @@ export async function createDataset(deps: CatalogDeps, tenant: Tenant, input: Cr
  */
 export async function getDataset(deps: CatalogDeps, tenant: Tenant, id: string): Promise<Dataset> {
   if (!CATALOG_ID_PATTERN.test(id)) throw new NotFoundError(`Dataset ${id} was not found`);
-  const table = await deps.tables(DATASETS_TABLE);
-  try {
-    const entity = await table.getEntity<DatasetEntity>(tenantPartitionKey(tenant), id);
-    return toDataset(tenant, entity);
-  } catch (err) {
-    if (isNotFound(err)) throw new NotFoundError(`Dataset ${id} was not found`);
-    throw err;
-  }
+  const entity = await findTenantEntity<DatasetEntity>(deps.tables, DATASETS_TABLE, tenant, id);
+  if (entity === undefined) throw new NotFoundError(`Dataset ${id} was not found`);
+  return toDataset(tenant, entity);
 }
 
 function toDataset(tenant: Tenant, e: DatasetEntity): Dataset {

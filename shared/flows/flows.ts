@@ -2,7 +2,7 @@ import { odata } from '@azure/data-tables';
 import { z } from 'zod';
 import type { Tenant } from '../auth/tenant.js';
 import { AppError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
-import { isConflict, isNotFound, tenantPartitionKey } from '../storage/tenant-table.js';
+import { isConflict, findTenantEntity, tenantPartitionKey } from '../storage/tenant-table.js';
 import { FlowServiceId, isFlowServiceId, newFlowServiceId } from './flow-service-id.js';
 import { nowMs, type FlowServiceDeps } from './flow-service-deps.js';
 import type { KeyCheck } from './key-references.js';
@@ -230,13 +230,9 @@ export async function deleteFlow(deps: FlowServiceDeps, tenant: Tenant, id: stri
 async function readFlowEntity(deps: FlowServiceDeps, tenant: Tenant, id: string) {
   const notFound = () => new NotFoundError('The flow was not found');
   if (!isFlowServiceId(id)) throw notFound();
-  const table = await deps.tables(FLOWS_TABLE);
-  try {
-    return await table.getEntity<FlowEntity>(tenantPartitionKey(tenant), id);
-  } catch (err) {
-    if (isNotFound(err)) throw notFound();
-    throw err;
-  }
+  const entity = await findTenantEntity<FlowEntity>(deps.tables, FLOWS_TABLE, tenant, id);
+  if (entity === undefined) throw notFound();
+  return entity;
 }
 
 async function orMissing<T>(lookup: Promise<T>): Promise<T | undefined> {

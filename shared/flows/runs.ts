@@ -1,7 +1,7 @@
 import { odata } from '@azure/data-tables';
 import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { isConflict, isNotFound, tenantPartitionKey } from '../storage/tenant-table.js';
+import { isConflict, findTenantEntity, tenantPartitionKey } from '../storage/tenant-table.js';
 import type { SandboxScope } from '../vault/sandbox-scope.js';
 import { isFlowServiceId } from './flow-service-id.js';
 import { nowMs, type FlowServiceDeps } from './flow-service-deps.js';
@@ -262,13 +262,9 @@ function metricsColumns(deps: FlowServiceDeps, e: RunEntity, update: RunMetricsU
 async function readRun(deps: FlowServiceDeps, scope: SandboxScope, runId: string) {
   const notFound = () => new NotFoundError('The run was not found');
   if (!isFlowServiceId(runId)) throw notFound();
-  const table = await deps.tables(FLOW_RUNS_TABLE);
-  try {
-    return await table.getEntity<RunEntity>(tenantPartitionKey(scope), runId);
-  } catch (err) {
-    if (isNotFound(err)) throw notFound();
-    throw err;
-  }
+  const entity = await findTenantEntity<RunEntity>(deps.tables, FLOW_RUNS_TABLE, scope, runId);
+  if (entity === undefined) throw notFound();
+  return entity;
 }
 
 function stripMetadata(e: RunEntity & { etag?: string; timestamp?: string; 'odata.metadata'?: string }): RunEntity {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { Tenant } from '../auth/tenant.js';
 import { NotFoundError } from '../errors.js';
-import { isNotFound, tenantPartitionKey } from '../storage/tenant-table.js';
+import { findTenantEntity, tenantPartitionKey } from '../storage/tenant-table.js';
 import { FlowServiceId, isFlowServiceId, newFlowServiceId } from './flow-service-id.js';
 import { nowMs, type FlowServiceDeps } from './flow-service-deps.js';
 import { auditColumns, auditFields, type AuditColumns, type AuditFields } from './lib/audit-fields.js';
@@ -99,14 +99,9 @@ export async function getSourceConnection(
 ): Promise<SourceConnection> {
   const notFound = () => new NotFoundError('The source connection was not found');
   if (!isFlowServiceId(id)) throw notFound();
-  const table = await deps.tables(SOURCE_CONNECTIONS_TABLE);
-  try {
-    const entity = await table.getEntity<SourceConnectionEntity>(tenantPartitionKey(tenant), id);
-    return toSourceConnection(tenant, entity, entity.etag);
-  } catch (err) {
-    if (isNotFound(err)) throw notFound();
-    throw err;
-  }
+  const entity = await findTenantEntity<SourceConnectionEntity>(deps.tables, SOURCE_CONNECTIONS_TABLE, tenant, id);
+  if (entity === undefined) throw notFound();
+  return toSourceConnection(tenant, entity, entity.etag);
 }
 
 function toSourceConnection(tenant: Tenant, e: SourceConnectionEntity, etag: string): SourceConnection {

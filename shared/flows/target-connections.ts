@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { Tenant } from '../auth/tenant.js';
 import { CATALOG_ID_PATTERN, getDataset } from '../catalog/datasets.js';
 import { AppError, NotFoundError, ValidationError } from '../errors.js';
-import { isNotFound, tenantPartitionKey } from '../storage/tenant-table.js';
+import { findTenantEntity, tenantPartitionKey } from '../storage/tenant-table.js';
 import { FlowServiceId, isFlowServiceId, newFlowServiceId } from './flow-service-id.js';
 import { nowMs, type FlowServiceDeps } from './flow-service-deps.js';
 import { auditColumns, auditFields, type AuditColumns, type AuditFields } from './lib/audit-fields.js';
@@ -102,14 +102,9 @@ export async function getTargetConnection(
 ): Promise<TargetConnection> {
   const notFound = () => new NotFoundError('The target connection was not found');
   if (!isFlowServiceId(id)) throw notFound();
-  const table = await deps.tables(TARGET_CONNECTIONS_TABLE);
-  try {
-    const entity = await table.getEntity<TargetConnectionEntity>(tenantPartitionKey(tenant), id);
-    return toTargetConnection(tenant, entity, entity.etag);
-  } catch (err) {
-    if (isNotFound(err)) throw notFound();
-    throw err;
-  }
+  const entity = await findTenantEntity<TargetConnectionEntity>(deps.tables, TARGET_CONNECTIONS_TABLE, tenant, id);
+  if (entity === undefined) throw notFound();
+  return toTargetConnection(tenant, entity, entity.etag);
 }
 
 async function assertDatasetExists(deps: FlowServiceDeps, tenant: Tenant, dataSetId: string): Promise<void> {

@@ -40,3 +40,22 @@ export function isConflict(err: unknown): boolean {
   const status = typeof err === 'object' && err !== null ? (err as { statusCode?: unknown }).statusCode : undefined;
   return status === 409 || status === 412;
 }
+
+/**
+ * Reads one row of the tenant's partition of a table; `undefined` when it has none (whether or
+ * not another tenant has a row with that key).
+ */
+export async function findTenantEntity<T extends object>(
+  tables: TableFactory,
+  tableName: string,
+  scope: SandboxScope,
+  rowKey: string,
+): Promise<(T & { etag: string; partitionKey: string; rowKey: string }) | undefined> {
+  const table = await tables(tableName);
+  try {
+    return await table.getEntity<T>(tenantPartitionKey(scope), rowKey);
+  } catch (err) {
+    if (isNotFound(err)) return undefined;
+    throw err;
+  }
+}
