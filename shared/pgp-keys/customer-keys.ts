@@ -4,7 +4,7 @@ import type { Tenant } from '../auth/tenant.js';
 import { NotFoundError, PublicKeyRejectedError, ValidationError, type PublicKeyRejection } from '../errors.js';
 import { isPgpError } from '../pgp/errors.js';
 import { MAX_ARMORED_KEY_LENGTH, validateCustomerKey } from '../pgp/validate-customer-key.js';
-import { isNotFound, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
+import { findTenantEntity, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
 import { escapeOData } from './encryption-keys.js';
 
 export const CUSTOMER_KEYS_TABLE = 'customerkeys';
@@ -104,15 +104,9 @@ export async function listCustomerKeys(deps: CustomerKeyDeps, tenant: Tenant): P
 export async function loadVerificationKey(deps: CustomerKeyDeps, tenant: Tenant, publicKeyId: string): Promise<string> {
   const notFound = () => new NotFoundError(`Customer key ${publicKeyId} was not found`);
   if (!/^[0-9a-f-]{36}$/.test(publicKeyId)) throw notFound();
-  const table = await deps.tables(CUSTOMER_KEYS_TABLE);
-  try {
-    const e = await table.getEntity<CustomerKeyEntity>(tenantPartitionKey(tenant), publicKeyId);
-    if (e.status !== 'active') throw notFound();
-    return e.publicKeyArmored;
-  } catch (err) {
-    if (isNotFound(err)) throw notFound();
-    throw err;
-  }
+  const e = await findTenantEntity<CustomerKeyEntity>(deps.tables, CUSTOMER_KEYS_TABLE, tenant, publicKeyId);
+  if (e?.status !== 'active') throw notFound();
+  return e.publicKeyArmored;
 }
 
 function toCustomerKey(e: CustomerKeyEntity): CustomerKey {

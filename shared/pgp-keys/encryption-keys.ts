@@ -7,7 +7,7 @@ import { KeyInUseError, NotFoundError } from '../errors.js';
 import { DEFAULT_KEY_EXPIRY_DAYS, MAX_KEY_EXPIRY_DAYS, MIN_KEY_EXPIRY_DAYS } from '../pgp/config.js';
 import { generateKeyPair } from '../pgp/generate-key-pair.js';
 import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
-import { isNotFound, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
+import { findTenantEntity, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
 
 export const ENCRYPTION_KEYS_TABLE = 'encryptionkeys';
 
@@ -179,15 +179,9 @@ const PUBLIC_KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 async function readEntity(deps: EncryptionKeyDeps, tenant: Tenant, publicKeyId: string): Promise<EncryptionKeyEntity> {
   const notFound = () => new NotFoundError(`Encryption key ${publicKeyId} was not found`);
   if (!PUBLIC_KEY_ID.test(publicKeyId)) throw notFound();
-  const table = await deps.tables(ENCRYPTION_KEYS_TABLE);
-  try {
-    const entity = await table.getEntity<EncryptionKeyEntity>(tenantPartitionKey(tenant), publicKeyId);
-    if (entity.status !== 'active') throw notFound();
-    return entity;
-  } catch (err) {
-    if (isNotFound(err)) throw notFound();
-    throw err;
-  }
+  const entity = await findTenantEntity<EncryptionKeyEntity>(deps.tables, ENCRYPTION_KEYS_TABLE, tenant, publicKeyId);
+  if (entity?.status !== 'active') throw notFound();
+  return entity;
 }
 
 function toEncryptionKey(e: EncryptionKeyEntity, now: Date): EncryptionKey {

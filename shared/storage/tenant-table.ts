@@ -1,4 +1,4 @@
-import type { TableClient } from '@azure/data-tables';
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { assertSandboxScope, type SandboxScope } from '../vault/sandbox-scope.js';
 
 /**
@@ -50,7 +50,7 @@ export async function findTenantEntity<T extends object>(
   tableName: string,
   scope: SandboxScope,
   rowKey: string,
-): Promise<(T & { etag: string; partitionKey: string; rowKey: string }) | undefined> {
+): Promise<TableEntityResult<T> | undefined> {
   const table = await tables(tableName);
   try {
     return await table.getEntity<T>(tenantPartitionKey(scope), rowKey);

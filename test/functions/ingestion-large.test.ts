@@ -27,7 +27,10 @@ function csv(size: number): Readable {
   let left = size;
   return new Readable({
     read() {
-      if (left <= 0) return this.push(null);
+      if (left <= 0) {
+        this.push(null);
+        return;
+      }
       const n = Math.min(left, block.length);
       left -= n;
       this.push(n === block.length ? block : block.subarray(0, n));

@@ -1,0 +1,201 @@
+import { createRequire } from 'node:module';
+import { Duplex } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Unzip, UnzipInflate, type UnzipFile } from 'fflate';
+import type { CompressionType } from '../flows/source-connections.js';
+import { RunFailure } from './run-failure.js';
+
+/**
+ * Input handed to the zip inflater at a time. DEFLATE expands at most ~1032:1, so one slice
+ * yields at most ~16.5 MiB: the bound on what a bomb can produce before the limit is checked.
+ */
+const ZIP_SLICE_BYTES = 16 * 1024;
+
+/** Output buffer of the bzip2 block decoder; a block (≤ ~46 MiB) is handed on in these pieces. */
+const BZIP2_OUT_BYTES = 1024 * 1024;
+
+/**
+ * Returns the stage that decompresses a decrypted plaintext whose source connection names a
+ * `compressionType`. Every stage streams in flat memory with back pressure, and a bomb is stopped
+ * at `maxBytes`, not after inflating: bzip2 and zip count their own output; gzip's 16 KiB chunks
+ * are counted by the caller's byte counter, which back pressure keeps just behind it.
+ *
+ * - `gzip`: node:zlib (concatenated members included).
+ * - `bzip2`: the block decoder of `unbzip2-stream`, driven one block at a time (its own stream
+ *   decodes every buffered block at once, without back pressure). Concatenated streams
+ *   (pbzip2) included.
+ * - `zip`: fflate's streaming `Unzip` (stored and DEFLATE entries, data descriptors, Zip64).
+ *   Exactly one file per archive: directory entries and macOS `__MACOSX/` metadata are skipped,
+ *   a second file fails the run, as a CSV split over several entries has no single meaning.
+ *
+ * Stages fail with RunFailure `DECOMPRESSION_FAILED` or `FILE_TOO_LARGE`; the gzip stage fails
+ * with zlib's own error, which {@link asDecompressionFailure} maps.
+ */
+export function decompressor(type: CompressionType, maxBytes: number): Duplex {
+  switch (type) {
+    case 'gzip':
+      return createGunzip();
+    case 'bzip2':
+      return Duplex.from((source: AsyncIterable<Buffer>) => bunzip2(source, maxBytes));
+    case 'zip':
+      return Duplex.from((source: AsyncIterable<Buffer>) => unzipOne(source, maxBytes));
+  }
+}
+
+/** A zlib error after decryption succeeded means the plaintext is not what compressionType says. */
+export function asDecompressionFailure(err: unknown): unknown {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  if (typeof code === 'string' && code.startsWith('Z_')) {
+    return new RunFailure('DECOMPRESSION_FAILED', 'The decrypted file is not valid for its compressionType.', {
+      cause: err,
+    });
+  }
+  return err;
+}
+
+const corrupt = (type: CompressionType, cause?: unknown) =>
+  new RunFailure('DECOMPRESSION_FAILED', `The decrypted file is not a valid ${type} file.`, { cause });
+const tooLarge = (maxBytes: number) =>
+  new RunFailure('FILE_TOO_LARGE', `The decompressed file is larger than the limit of ${maxBytes} bytes.`);
+
+async function* unzipOne(source: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<Uint8Array> {
+  const unzip = new Unzip();
+  unzip.register(UnzipInflate);
+  const output: Uint8Array[] = [];
+  let failure: RunFailure | undefined;
+  let files = 0;
+  let complete = false;
+  let bytes = 0;
+  unzip.onfile = (file: UnzipFile) => {
+    if (file.name.endsWith('/') || file.name.startsWith('__MACOSX/')) {
+      // Started and discarded: an entry never started is buffered by fflate.
+      file.ondata = () => undefined;
+      file.start();
+      return;
+    }
+    files++;
+    if (files > 1) {
+      failure ??= new RunFailure('DECOMPRESSION_FAILED', 'A zip archive must hold exactly one file.');
+      return;
+    }
+    file.ondata = (err, data, final) => {
+      if (err !== null) {
+        failure ??= corrupt('zip', err);
+        return;
+      }
+      bytes += data.length;
+      if (bytes > maxBytes) failure ??= tooLarge(maxBytes);
+      else if (data.length > 0) output.push(data);
+      if (final) complete = true;
+    };
+    file.start();
+  };
+  const push = (chunk: Uint8Array, final: boolean) => {
+    try {
+      unzip.push(chunk, final);
+    } catch (err) {
+      failure ??= corrupt('zip', err);
+    }
+    if (failure !== undefined) throw failure;
+  };
+
+  for await (const chunk of source) {
+    for (let offset = 0; offset < chunk.length; offset += ZIP_SLICE_BYTES) {
+      push(chunk.subarray(offset, offset + ZIP_SLICE_BYTES), false);
+      yield* output.splice(0);
+    }
+  }
+  push(new Uint8Array(0), true);
+  yield* output.splice(0);
+  if (files === 0)
+    throw new RunFailure('DECOMPRESSION_FAILED', 'The decrypted file is not a zip archive holding a file.');
+  if (!complete) throw corrupt('zip');
+}
+
+/** `unbzip2-stream`'s block decoder (`lib/bzip2.js`) and bit reader, as far as we use them. */
+interface Bzip2Decoder {
+  /** Reads a stream header (`BZh1`..`BZh9`), returning the block size in 100 kB units. */
+  header(bits: BitReader): number;
+  /**
+   * Decodes one block, calling `write` per output byte; returns the running stream CRC, or
+   * `null` at the end-of-stream marker (after checking the stream CRC).
+   */
+  decompress(
+    bits: BitReader,
+    write: (byte: number) => void,
+    buf: Int32Array,
+    bufsize: number,
+    streamCRC: number | null,
+  ): number | null;
+}
+interface BitReader {
+  (n: number | null): number;
+  bytesRead: number;
+}
+type BitReaderFactory = (next: () => Uint8Array | undefined) => BitReader;
+
+// unbzip2-stream has no typings and exports only its stream; its block decoder is plain CommonJS.
+const require = createRequire(import.meta.url);
+const bzip2 = require('unbzip2-stream/lib/bzip2.js') as Bzip2Decoder;
+const bitIterator = require('unbzip2-stream/lib/bit_iterator.js') as BitReaderFactory;
+
+/** Input kept before a block is decoded: a whole compressed block fits (unbzip2-stream's margin). */
+const bzip2BlockInput = (blockSize: number) => 25_000 + 100_000 * blockSize;
+
+async function* bunzip2(source: AsyncIterable<Buffer>, maxBytes: number): AsyncGenerator<Buffer> {
+  const queue: Uint8Array[] = [];
+  let buffered = 0;
+  let bits: BitReader | undefined;
+  let blockSize = 0;
+  let streamCRC: number | null = null;
+  let work: Int32Array | undefined;
+  let bytes = 0;
+
+  /** Decodes the next header, block or end-of-stream marker; returns the block's output (if any). */
+  const next = (reader: BitReader): Buffer[] => {
+    const out: Buffer[] = [];
+    try {
+      if (blockSize === 0) {
+        blockSize = bzip2.header(reader);
+        streamCRC = 0;
+        return out;
+      }
+      const size = 100_000 * blockSize;
+      if (work?.length !== size) work = new Int32Array(size);
+      let piece = Buffer.allocUnsafe(BZIP2_OUT_BYTES);
+      let used = 0;
+      const write = (byte: number) => {
+        if (used === piece.length) {
+          bytes += used;
+          if (bytes > maxBytes) throw tooLarge(maxBytes);
+          out.push(piece);
+          piece = Buffer.allocUnsafe(BZIP2_OUT_BYTES);
+          used = 0;
+        }
+        piece[used++] = byte;
+      };
+      streamCRC = bzip2.decompress(reader, write, work, size, streamCRC);
+      bytes += used;
+      if (bytes > maxBytes) throw tooLarge(maxBytes);
+      if (used > 0) out.push(piece.subarray(0, used));
+      // End of one stream: a concatenated one (pbzip2) may follow with its own header.
+      if (streamCRC === null) blockSize = 0;
+      return out;
+    } catch (err) {
+      if (err instanceof RunFailure) throw err;
+      throw corrupt('bzip2', err);
+    }
+  };
+
+  for await (const chunk of source) {
+    if (chunk.length === 0) continue;
+    queue.push(chunk);
+    buffered += chunk.length;
+    bits ??= bitIterator(() => queue.shift());
+    while (buffered - bits.bytesRead + 1 >= bzip2BlockInput(blockSize)) yield* next(bits);
+  }
+  if (bits === undefined) throw corrupt('bzip2');
+  while (buffered > bits.bytesRead) yield* next(bits);
+  // Ended inside a stream: no end-of-stream marker, so the stream CRC was never checked.
+  if (blockSize !== 0) throw corrupt('bzip2');
+}
