@@ -3,6 +3,7 @@ import type { BlobClient } from '@azure/storage-blob';
 import './lib/app-setup.js';
 import './lib/blob-binding.js';
 import { appServices } from '../shared/azure/app-services.js';
+import { recordWaitingFile, WAITING_FILES_TABLE } from '../shared/cmk/waiting-files.js';
 import { ingestLandedBlob } from '../shared/ingestion/ingest-landed-file.js';
 import { pgpKeyDeps } from '../shared/pgp-keys/key-deps.js';
 
@@ -13,8 +14,16 @@ import { pgpKeyDeps } from '../shared/pgp-keys/key-deps.js';
  */
 export async function ingestLanding(blob: BlobClient, ctx: InvocationContext): Promise<void> {
   const services = await appServices();
+  const waiting = await services.tables(WAITING_FILES_TABLE);
   const outcome = await ingestLandedBlob(
-    { tables: services.tables, objects: services.objects, keys: pgpKeyDeps(services), log: (event, fields) => ctx.log(JSON.stringify({ event, ...fields })) },
+    {
+      tables: services.tables,
+      objects: services.objects,
+      keys: pgpKeyDeps(services),
+      log: (event, fields) => ctx.log(JSON.stringify({ event, ...fields })),
+      // A revoked customer key parks the file (no retries, no poison); the CMK reconciler resumes it.
+      waitForKey: (file) => recordWaitingFile(waiting, file, new Date()),
+    },
     blob,
   );
   ctx.log(JSON.stringify({ event: 'ingestion-outcome', blob: blob.name, ...outcome }));

@@ -3,7 +3,7 @@ export type { KeyVaultEmulator, KeyVaultEmulatorOptions, EmulatorLogEntry } from
 export type { EmulatorControls } from './admin.js';
 export { ADMIN_PREFIX } from './admin.js';
 export type { FaultSpec } from './faults.js';
-export type { ManagedIdentity } from './identity.js';
+export type { ManagedIdentity, TokenAuthority } from './identity.js';
 export { VAULT_RESOURCE } from './identity.js';
 export { VAULT_OPERATIONS } from './operations.js';
 export type { VaultOperation } from './operations.js';

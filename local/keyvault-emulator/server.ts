@@ -36,6 +36,12 @@ export interface KeyVaultEmulatorOptions {
   tls: { certPem: string; keyPem: string };
   /** Receives one entry per request (no secrets in it). Silent when absent. */
   log?: (entry: EmulatorLogEntry) => void;
+  /**
+   * Trust (and issue) the tokens of another emulator's authority instead of this one's own: a
+   * second vault in the same Entra ID, e.g. a customer's vault next to our system vault, reached
+   * with the one app identity. Absent: this emulator has its own tenant and signing key.
+   */
+  tokenAuthority?: TokenAuthority;
 }
 
 /** A running emulator: the vault URL, the identity endpoint, and the test/admin controls. */
@@ -50,6 +56,8 @@ export interface KeyVaultEmulator extends EmulatorControls {
   tenantId: string;
   /** The system-assigned identity (what a credential without a client id gets). */
   systemAssignedIdentity: ManagedIdentity;
+  /** The token authority (signing key) this emulator trusts, to share with a second emulator. */
+  tokenAuthority: TokenAuthority;
   /** The environment a process needs to reach this emulator with DefaultAzureCredential (add NODE_EXTRA_CA_CERTS). */
   env(): { IDENTITY_ENDPOINT: string; IDENTITY_HEADER: string };
   /** Stops both listeners, releasing stalled requests; waits for pending saves. */
@@ -68,7 +76,7 @@ export async function startKeyVaultEmulator(opts: KeyVaultEmulatorOptions): Prom
     store.state.identity = newPersistedIdentity();
     await store.save();
   }
-  const authority = new TokenAuthority(store.state.identity);
+  const authority = opts.tokenAuthority ?? new TokenAuthority(store.state.identity);
   const faults = new FaultInjector();
   const counters = new RequestCounters();
   const stalls = new Set<() => void>();
@@ -185,6 +193,7 @@ export async function startKeyVaultEmulator(opts: KeyVaultEmulatorOptions): Prom
     identityHeader: authority.identityHeader,
     tenantId: authority.tenantId,
     systemAssignedIdentity: authority.systemAssigned,
+    tokenAuthority: authority,
     env: () => ({ IDENTITY_ENDPOINT: identityEndpoint, IDENTITY_HEADER: authority.identityHeader }),
     async close() {
       for (const release of [...stalls]) release();

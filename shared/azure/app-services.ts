@@ -1,11 +1,19 @@
+import type { TableClient } from '@azure/data-tables';
+import { customerKekResolver } from '../cmk/customer-kek-resolver.js';
+import { guardCustomerKek } from '../cmk/customer-kek-guard.js';
+import { parseCmkSettings, type CmkSettings } from '../cmk/cmk-settings.js';
+import { ORG_KEYS_TABLE } from '../cmk/org-key-state.js';
+import { createRevocationGate } from '../cmk/revocation-gate.js';
+import type { KeyReader } from '../cmk/validate-customer-key.js';
 import type { AppConfig } from '../config.js';
 import { appConfig } from '../config.js';
 import { createEncryptedObjectStore, type EncryptedObjectStore } from '../storage/encrypted-object-store.js';
 import { createTableFactory, type TableFactory } from '../storage/tenant-table.js';
 import { systemClock } from '../vault/clock.js';
-import { createKeyVaultKekClient } from '../vault/kek-client.js';
+import { createKeyVaultKekClient, type KekClient } from '../vault/kek-client.js';
 import type { KekResolver } from '../vault/kek-resolver.js';
 import { createKeyHierarchy, type KeyHierarchy } from '../vault/key-hierarchy.js';
+import { sameKey, type KekRef } from '../vault/key-vault-key-id.js';
 import { systemRandom } from '../vault/random.js';
 import { ROOT_KEYS_TABLE } from '../vault/root-key-record.js';
 import { ensureSystemKek } from '../vault/system-kek.js';
@@ -18,6 +26,17 @@ export interface AppServices {
   readonly tables: TableFactory;
   readonly keys: KeyHierarchy;
   readonly objects: EncryptedObjectStore;
+  readonly cmk: CmkServices;
+}
+
+/** What the CMK functions (API and reconciler) need besides the tables. */
+export interface CmkServices {
+  readonly settings: CmkSettings;
+  /** The raw KEK client: refusals keep their KEK_* codes (the reconciler tells them apart). */
+  readonly vault: KekClient;
+  readonly readKey: KeyReader;
+  /** The key hierarchy's `rootkeys` table. */
+  readonly rootKeys: TableClient;
 }
 
 /**
@@ -52,14 +71,28 @@ async function build(): Promise<AppServices> {
     });
     return systemKek;
   };
+  const cmkSettings = parseCmkSettings(process.env);
+  const vault = createKeyVaultKekClient({ credential: clients.credential, allowLoopback: local });
+  const rootKeys = await tables(ROOT_KEYS_TABLE);
+  const orgKeys = await tables(ORG_KEYS_TABLE);
+  const systemKekRef: KekRef = { vaultUrl: new URL(config.systemKeyVaultUrl).origin, name: config.systemKeyName };
   const keys = createKeyHierarchy({
-    tables: await tables(ROOT_KEYS_TABLE),
-    vault: createKeyVaultKekClient({ credential: clients.credential, allowLoopback: local }),
+    tables: rootKeys,
+    // A customer key's refusal is CMK_ACCESS_REVOKED; the org's key replaces the system KEK once
+    // its config reaches UPDATE_EXISTING_RESOURCES; a revoked org fails closed even on cached keys.
+    vault: guardCustomerKek(vault, (kek) => !sameKey(kek, systemKekRef)),
     clock: systemClock,
     random: systemRandom,
-    resolveKek,
+    resolveKek: customerKekResolver({ tables: orgKeys, system: resolveKek }),
+    gate: createRevocationGate({ tables: orgKeys, clock: systemClock, refreshMs: Math.min(config.keyCache.cacheTtlSeconds * 1000, 5_000) }),
     cacheTtlSeconds: config.keyCache.cacheTtlSeconds,
     maxStaleSeconds: config.keyCache.maxStaleSeconds,
   });
-  return { config, clients, tables, keys, objects: createEncryptedObjectStore({ blobs: clients.blobs, keys }) };
+  const cmk: CmkServices = {
+    settings: cmkSettings,
+    vault,
+    readKey: (key) => clients.keys(key.vaultUrl).getKey(key.name),
+    rootKeys,
+  };
+  return { config, clients, tables, keys, objects: createEncryptedObjectStore({ blobs: clients.blobs, keys }), cmk };
 }

@@ -1,9 +1,8 @@
 import { pipeline } from 'node:stream';
-import type { Readable, Transform } from 'node:stream';
-import { createGunzip } from 'node:zlib';
+import type { Duplex, Readable } from 'node:stream';
 import type { BlobClient } from '@azure/storage-blob';
 import { batchFileId, batchIdForRun, createBatch } from '../catalog/batches.js';
-import { NotFoundError } from '../errors.js';
+import { AppError, NotFoundError } from '../errors.js';
 import { findActiveFlowsForBlob, type ActiveFlow } from '../flows/find-active-flows.js';
 import { completeRun, failRun, startRun, type FlowRun } from '../flows/runs.js';
 import { MAX_FILE_BYTES } from '../pgp/config.js';
@@ -14,6 +13,7 @@ import { loadDecryptionKey, type EncryptionKeyDeps } from '../pgp-keys/encryptio
 import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
 import type { TableFactory } from '../storage/tenant-table.js';
 import { ByteCounter } from './byte-counter.js';
+import { asDecompressionFailure, decompressor } from './decompress.js';
 import { classifyFileName, parseLandedBlobName, type LandedFile } from './landed-file.js';
 import { RunFailure, runErrorOf } from './run-failure.js';
 
@@ -26,12 +26,18 @@ export interface IngestionDeps {
   readonly maxFileBytes?: number;
   /** Structured log of outcomes; never given file contents or keys. */
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
+  /**
+   * Records a blob that must wait for its org's customer key (CMK_ACCESS_REVOKED); the CMK
+   * reconciler ingests it again once access returns. Absent: the error is thrown like any other.
+   */
+  readonly waitForKey?: (file: { readonly orgId: string; readonly container: string; readonly blobName: string }) => Promise<void>;
 }
 
 /** What happened to one landed blob, per matching flow. */
 export type IngestOutcome =
   | { readonly kind: 'ignored'; readonly reason: 'outside-tenant-prefix' | 'no-matching-flow' | 'superseded' }
-  | { readonly kind: 'done'; readonly runs: readonly { readonly flowId: string; readonly runId: string; readonly status: string; readonly skipped: boolean }[] };
+  | { readonly kind: 'done'; readonly runs: readonly { readonly flowId: string; readonly runId: string; readonly status: string; readonly skipped: boolean }[] }
+  | { readonly kind: 'waiting'; readonly reason: 'cmk-access-revoked' };
 
 /**
  * Ingests one blob from the landing container into the dataset of every active flow whose source
@@ -62,14 +68,24 @@ export async function ingestLandedBlob(deps: IngestionDeps, blob: BlobClient): P
   const etag = properties.etag ?? '';
   const size = properties.contentLength ?? 0;
   const runs: { flowId: string; runId: string; status: string; skipped: boolean }[] = [];
-  for (const flow of flows) {
-    const { run, outcome } = await startRun(deps, file, { flowId: flow.flowId, fileName: file.relativePath, blobETag: etag, inputBytes: size });
-    if (outcome === 'finished') {
-      runs.push({ flowId: flow.flowId, runId: run.id, status: run.status, skipped: true });
-      continue;
+  try {
+    for (const flow of flows) {
+      const { run, outcome } = await startRun(deps, file, { flowId: flow.flowId, fileName: file.relativePath, blobETag: etag, inputBytes: size });
+      if (outcome === 'finished') {
+        runs.push({ flowId: flow.flowId, runId: run.id, status: run.status, skipped: true });
+        continue;
+      }
+      const finished = await runFlow(deps, blob, file, flow, run, { etag, size });
+      runs.push({ flowId: flow.flowId, runId: run.id, status: finished.status, skipped: false });
     }
-    const finished = await runFlow(deps, blob, file, flow, run, { etag, size });
-    runs.push({ flowId: flow.flowId, runId: run.id, status: finished.status, skipped: false });
+  } catch (err) {
+    // The org revoked its customer key: not a failure of the file, and retrying within the
+    // trigger's five attempts would only poison it. The blob stays in the landing container, the
+    // run stays in progress, and the CMK reconciler ingests it again once access returns.
+    if (!(err instanceof AppError && err.code === 'CMK_ACCESS_REVOKED') || deps.waitForKey === undefined) throw err;
+    await deps.waitForKey({ orgId: file.orgId, container: blob.containerName, blobName: blob.name });
+    deps.log?.('ingestion-waiting-for-key', { blob: blob.name, orgId: file.orgId });
+    return { kind: 'waiting', reason: 'cmk-access-revoked' };
   }
   return { kind: 'done', runs };
 }
@@ -113,11 +129,9 @@ async function runFlow(
       maxBytes,
     });
     const counter = new ByteCounter(maxBytes, () => new PgpError('FILE_TOO_LARGE', { maxBytes }));
-    const stages: Transform[] = flow.source.compressionType === 'gzip' ? [createGunzip()] : [];
-    if (flow.source.compressionType !== undefined && flow.source.compressionType !== 'gzip') {
-      plaintext.destroy();
-      throw new RunFailure('DECOMPRESSION_FAILED', `compressionType ${flow.source.compressionType} is not supported yet; use gzip or none.`);
-    }
+    // The limit applies to what comes out of the decompressor; the decompressor also stops a
+    // bomb itself, before it has produced much more than the limit.
+    const stages: Duplex[] = flow.source.compressionType === undefined ? [] : [decompressor(flow.source.compressionType, maxBytes)];
     const staged = pipeline([plaintext, ...stages, counter], () => undefined) as unknown as Readable;
 
     // The plaintext goes to an object no batch names yet (the staging step); the batch that makes
@@ -126,8 +140,8 @@ async function runFlow(
     const fileId = batchFileId(batchId, 0);
     const objectId = `batch-file.${fileId}`;
     const [stored, decrypted] = await Promise.allSettled([deps.objects.put(file, objectId, staged), result]);
-    if (decrypted.status === 'rejected') throw decompressionOr(decrypted.reason);
-    if (stored.status === 'rejected') throw decompressionOr(stored.reason);
+    if (decrypted.status === 'rejected') throw asDecompressionFailure(decrypted.reason);
+    if (stored.status === 'rejected') throw asDecompressionFailure(stored.reason);
 
     const records = type.format === 'parquet' || flow.source.format === 'parquet'
       ? undefined
@@ -181,14 +195,6 @@ async function loadSigner(deps: IngestionDeps, scope: LandedFile, publicKeyId: s
     if (err instanceof NotFoundError) throw new RunFailure('SIGNATURE_KEY_NOT_FOUND', `The sign verification key ${publicKeyId} does not exist.`, { cause: err });
     throw err;
   }
-}
-
-/** A zlib error after decryption succeeded means the plaintext is not what compressionType says. */
-function decompressionOr(err: unknown): unknown {
-  if (typeof err === 'object' && err !== null && typeof (err as { code?: unknown }).code === 'string' && String((err as { code: string }).code).startsWith('Z_')) {
-    return new RunFailure('DECOMPRESSION_FAILED', 'The decrypted file is not valid for its compressionType.', { cause: err });
-  }
-  return err;
 }
 
 function maxLandedBytes(maxPlaintextBytes: number): number {

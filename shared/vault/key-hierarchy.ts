@@ -24,6 +24,11 @@ export interface KeyHierarchyDeps {
   readonly cacheTtlSeconds?: number;
   /** Serve a cached key this long past the TTL while the vault is unreachable (5xx/timeouts) only. */
   readonly maxStaleSeconds?: number;
+  /**
+   * Checked before every root key use, cached or not: throws to fail the org's data operations
+   * closed (the CMK feature's per-org "revoked" gate: CMK_ACCESS_REVOKED).
+   */
+  readonly gate?: (orgId: string) => Promise<void>;
 }
 
 /** The middle of the key hierarchy: one AES-256 root key per org and sandbox. */
@@ -36,6 +41,7 @@ export interface KeyHierarchy {
    * @throws INVALID_REQUEST for a malformed org id or sandbox.
    * @throws KEY_VAULT_UNAVAILABLE, KEK_ACCESS_DENIED, KEK_DISABLED, KEK_NOT_FOUND from the vault.
    * @throws DECRYPTION_FAILED when the stored wrapped key does not unwrap under its recorded KEK.
+   * @throws whatever the `gate` throws (CMK_ACCESS_REVOKED), before any cache or vault use.
    */
   rootKey(scope: SandboxScope): Promise<Uint8Array>;
 }
@@ -84,8 +90,9 @@ export function createKeyHierarchy(deps: KeyHierarchyDeps): KeyHierarchy {
   }
 
   return {
-    rootKey(scope) {
+    async rootKey(scope) {
       assertSandboxScope(scope);
+      await deps.gate?.(scope.orgId);
       return cache.get(scopeKey(scope), () => load(scope));
     },
   };

@@ -1,0 +1,26 @@
+import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import './lib/app-setup.js';
+import { appServices } from '../shared/azure/app-services.js';
+import { CreateByokConfigRequest, createByokConfig } from '../shared/cmk/byok-configs.js';
+import { appPipeline } from '../shared/http/app-pipeline.js';
+import { systemClock } from '../shared/vault/clock.js';
+
+/** `POST /data/infrastructure/manager/customer/config` → 200 `{ id, config: {..., status: "NEW"}, status: "CREATED" }`. */
+export async function createCmkConfig(req: HttpRequest, ctx: InvocationContext) {
+  return appPipeline().handle(
+    req,
+    { route: 'cmk-configs-create', auth: 'required', schema: CreateByokConfigRequest, invocationId: ctx.invocationId },
+    async ({ tenant, body }) => {
+      const services = await appServices();
+      const deps = { tables: services.tables, clock: systemClock, allowLoopback: services.config.environment === 'local' };
+      return { json: await createByokConfig(deps, tenant, body) };
+    },
+  );
+}
+
+app.http('cmk-configs-create', {
+  methods: ['POST'],
+  route: 'data/infrastructure/manager/customer/config',
+  authLevel: 'anonymous',
+  handler: createCmkConfig,
+});

@@ -1,0 +1,26 @@
+import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import './lib/app-setup.js';
+import { appServices } from '../shared/azure/app-services.js';
+import { deleteByokConfig } from '../shared/cmk/byok-configs.js';
+import { appPipeline } from '../shared/http/app-pipeline.js';
+import { systemClock } from '../shared/vault/clock.js';
+
+/**
+ * `DELETE /data/infrastructure/manager/customer/config/{name}?configType=BYOK_CONFIG` → 204 for a
+ * FAILED config; 409 CMK_IRREVERSIBLE for one whose key the org uses (no way back to system keys).
+ */
+export async function deleteCmkConfig(req: HttpRequest, ctx: InvocationContext) {
+  return appPipeline().handle(req, { route: 'cmk-configs-delete', auth: 'required', invocationId: ctx.invocationId }, async ({ tenant }) => {
+    const services = await appServices();
+    const deps = { tables: services.tables, clock: systemClock, allowLoopback: services.config.environment === 'local' };
+    await deleteByokConfig(deps, tenant, req.params.name ?? '', req.query.get('configType'));
+    return { status: 204 };
+  });
+}
+
+app.http('cmk-configs-delete', {
+  methods: ['DELETE'],
+  route: 'data/infrastructure/manager/customer/config/{name}',
+  authLevel: 'anonymous',
+  handler: deleteCmkConfig,
+});

@@ -1,0 +1,22 @@
+import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
+import './lib/app-setup.js';
+import { appServices } from '../shared/azure/app-services.js';
+import { getByokConfig } from '../shared/cmk/byok-configs.js';
+import { appPipeline } from '../shared/http/app-pipeline.js';
+import { systemClock } from '../shared/vault/clock.js';
+
+/** `GET /data/infrastructure/manager/customer/config/{name}?configType=BYOK_CONFIG` → status, reason, history. */
+export async function getCmkConfig(req: HttpRequest, ctx: InvocationContext) {
+  return appPipeline().handle(req, { route: 'cmk-configs-get', auth: 'required', invocationId: ctx.invocationId }, async ({ tenant }) => {
+    const services = await appServices();
+    const deps = { tables: services.tables, clock: systemClock, allowLoopback: services.config.environment === 'local' };
+    return { json: await getByokConfig(deps, tenant, req.params.name ?? '', req.query.get('configType')) };
+  });
+}
+
+app.http('cmk-configs-get', {
+  methods: ['GET'],
+  route: 'data/infrastructure/manager/customer/config/{name}',
+  authLevel: 'anonymous',
+  handler: getCmkConfig,
+});

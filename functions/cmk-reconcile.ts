@@ -1,0 +1,65 @@
+import { app, type InvocationContext, type Timer } from '@azure/functions';
+import './lib/app-setup.js';
+import { appServices } from '../shared/azure/app-services.js';
+import { reconcileByokConfigs } from '../shared/cmk/reconcile.js';
+import { resumeWaitingFiles } from '../shared/cmk/resume-waiting-files.js';
+import { recordWaitingFile, WAITING_FILES_TABLE } from '../shared/cmk/waiting-files.js';
+import { ingestLandedBlob } from '../shared/ingestion/ingest-landed-file.js';
+import { pgpKeyDeps } from '../shared/pgp-keys/key-deps.js';
+import { systemClock } from '../shared/vault/clock.js';
+import { systemRandom } from '../shared/vault/random.js';
+
+/**
+ * Advances every BYOK config one durable step at a time and watches the orgs that use a customer
+ * key (`CMK_RECONCILE_SCHEDULE`, every minute by default). The host runs one listener at a time;
+ * the reconciler's conditional writes make a second one harmless anyway.
+ */
+export async function reconcileCmk(_timer: Timer, ctx: InvocationContext): Promise<void> {
+  const services = await appServices();
+  const log = (event: string, fields: Record<string, unknown>): void => ctx.log(JSON.stringify({ event, ...fields }));
+  const waiting = await services.tables(WAITING_FILES_TABLE);
+  const ingestion = {
+    tables: services.tables,
+    objects: services.objects,
+    keys: pgpKeyDeps(services),
+    log,
+    waitForKey: (file: { orgId: string; container: string; blobName: string }) => recordWaitingFile(waiting, file, new Date()),
+  };
+  const crashAfter = services.cmk.settings.testCrashAfterSandboxes;
+  let settled = 0;
+  const summary = await reconcileByokConfigs({
+    tables: services.tables,
+    rootKeys: services.cmk.rootKeys,
+    vault: services.cmk.vault,
+    readKey: services.cmk.readKey,
+    clock: systemClock,
+    random: systemRandom,
+    log,
+    resumeWaitingFiles: async (orgId) => {
+      await resumeWaitingFiles(
+        {
+          table: waiting,
+          log,
+          ingest: async (file) => {
+            const blob = services.clients.blobs.getContainerClient(file.container).getBlobClient(file.blobName);
+            const outcome = await ingestLandedBlob(ingestion, blob);
+            return outcome.kind === 'waiting' ? 'waiting' : 'settled';
+          },
+        },
+        orgId,
+      );
+    },
+    ...(crashAfter === undefined
+      ? {}
+      : {
+          // Test hook (CMK_TEST_CRASH_AFTER_SANDBOXES, local only): die like a killed instance would.
+          onSandboxSettled: () => {
+            settled += 1;
+            if (settled >= crashAfter) process.kill(process.pid, 'SIGKILL');
+          },
+        }),
+  });
+  if (summary.transitions > 0) log('cmk-reconcile-cycle', { ...summary });
+}
+
+app.timer('cmk-reconcile', { schedule: '%CMK_RECONCILE_SCHEDULE%', handler: reconcileCmk });

@@ -1,0 +1,145 @@
+import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { z } from 'zod';
+import { CMK_FAILURE_CODES, CONFIG_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
+
+/** Table of BYOK configs: PartitionKey = org id, RowKey = config name (case-sensitive, as Adobe's). */
+export const BYOK_CONFIGS_TABLE = 'cmkconfigs';
+
+/** A BYOK config as stored. Only the vault and key name are the target: the key is followed versionless. */
+export interface ByokConfigRecord {
+  readonly orgId: string;
+  readonly name: string;
+  readonly id: string;
+  readonly status: ConfigStatus;
+  /** The identifier exactly as submitted (may name a version; echoed, never used as the target). */
+  readonly keyVaultKeyIdentifier: string;
+  readonly keyVaultUrl: string;
+  readonly keyName: string;
+  /** The version submitted, if any (echoed only). */
+  readonly submittedVersion?: string;
+  /** The key version the org's root keys are wrapped under (from UPDATE_EXISTING_RESOURCES on). */
+  readonly activeVersion?: string;
+  /** The last sandbox re-wrapped in UPDATE_EXISTING_RESOURCES: where a resumed run continues. */
+  readonly checkpoint?: string;
+  readonly rewrapped: number;
+  readonly failure?: CmkFailure;
+  readonly history: readonly ConfigTransition[];
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly etag: string;
+}
+
+const Transition = z.strictObject({
+  status: z.enum(CONFIG_STATUSES),
+  at: z.iso.datetime(),
+  code: z.enum(CMK_FAILURE_CODES).optional(),
+  event: z.literal('KEY_ROTATED').optional(),
+  keyVersion: z.string().optional(),
+});
+
+const Entity = z.object({
+  partitionKey: z.string(),
+  rowKey: z.string(),
+  etag: z.string().min(1),
+  id: z.string(),
+  status: z.enum(CONFIG_STATUSES),
+  keyVaultKeyIdentifier: z.string(),
+  keyVaultUrl: z.string(),
+  keyName: z.string(),
+  submittedVersion: z.string().optional(),
+  activeVersion: z.string().optional(),
+  checkpoint: z.string().optional(),
+  rewrapped: z.number().int().default(0),
+  failureCode: z.enum(CMK_FAILURE_CODES).optional(),
+  failureMessage: z.string().optional(),
+  history: z.string(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
+});
+
+/**
+ * Turns a Table entity into a record.
+ * @throws ZodError for an entity that is not a config (corrupt or foreign data).
+ */
+export function parseConfigEntity(entity: TableEntityResult<Record<string, unknown>>): ByokConfigRecord {
+  const e = Entity.parse(entity);
+  return {
+    orgId: e.partitionKey,
+    name: e.rowKey,
+    id: e.id,
+    status: e.status,
+    keyVaultKeyIdentifier: e.keyVaultKeyIdentifier,
+    keyVaultUrl: e.keyVaultUrl,
+    keyName: e.keyName,
+    ...(e.submittedVersion === undefined ? {} : { submittedVersion: e.submittedVersion }),
+    ...(e.activeVersion === undefined ? {} : { activeVersion: e.activeVersion }),
+    ...(e.checkpoint === undefined || e.checkpoint === '' ? {} : { checkpoint: e.checkpoint }),
+    rewrapped: e.rewrapped,
+    ...(e.failureCode === undefined ? {} : { failure: { code: e.failureCode, message: e.failureMessage ?? '' } }),
+    history: z.array(Transition).parse(JSON.parse(e.history)).map(toTransition),
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+    etag: e.etag,
+  };
+}
+
+function toTransition(t: z.infer<typeof Transition>): ConfigTransition {
+  return {
+    status: t.status,
+    at: t.at,
+    ...(t.code === undefined ? {} : { code: t.code }),
+    ...(t.event === undefined ? {} : { event: t.event }),
+    ...(t.keyVersion === undefined ? {} : { keyVersion: t.keyVersion }),
+  };
+}
+
+/** The entity (keys and columns) of a record; absent optional fields are written as empty. */
+export function configEntity(r: Omit<ByokConfigRecord, 'etag'>) {
+  return {
+    partitionKey: r.orgId,
+    rowKey: r.name,
+    id: r.id,
+    status: r.status,
+    keyVaultKeyIdentifier: r.keyVaultKeyIdentifier,
+    keyVaultUrl: r.keyVaultUrl,
+    keyName: r.keyName,
+    ...(r.submittedVersion === undefined ? {} : { submittedVersion: r.submittedVersion }),
+    ...(r.activeVersion === undefined ? {} : { activeVersion: r.activeVersion }),
+    checkpoint: r.checkpoint ?? '',
+    rewrapped: r.rewrapped,
+    ...(r.failure === undefined ? {} : { failureCode: r.failure.code, failureMessage: r.failure.message }),
+    history: JSON.stringify(r.history),
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  };
+}
+
+/**
+ * Replaces a config only if it is unchanged since it was read (If-Match on its ETag): of two
+ * reconcilers advancing one config, exactly one write wins.
+ * @returns the new record, or undefined when another writer got there first (412).
+ */
+export async function replaceConfig(table: TableClient, current: ByokConfigRecord, next: Omit<ByokConfigRecord, 'etag'>): Promise<ByokConfigRecord | undefined> {
+  try {
+    const result = await table.updateEntity(configEntity(next), 'Replace', { etag: current.etag });
+    return { ...next, etag: result.etag ?? '' };
+  } catch (err) {
+    if (statusOf(err) === 412 || statusOf(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+/** Reads one config; undefined when absent. */
+export async function readConfig(table: TableClient, orgId: string, name: string): Promise<ByokConfigRecord | undefined> {
+  try {
+    return parseConfigEntity(await table.getEntity<Record<string, unknown>>(orgId, name));
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw err;
+  }
+}
+
+/** The HTTP status of a storage RestError, if any. */
+export function statusOf(err: unknown): number | undefined {
+  return err instanceof Error && 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : undefined;
+}

@@ -1,0 +1,269 @@
+import type { TableClient } from '@azure/data-tables';
+import type { Clock } from '../vault/clock.js';
+import type { KekClient } from '../vault/kek-client.js';
+import type { VersionedKeyVaultKeyId } from '../vault/key-vault-key-id.js';
+import type { Random } from '../vault/random.js';
+import { rewrapRootKeys } from '../vault/rewrap-root-keys.js';
+import type { SandboxScope } from '../vault/sandbox-scope.js';
+import { BYOK_CONFIGS_TABLE, parseConfigEntity, replaceConfig, type ByokConfigRecord } from './byok-config-record.js';
+import type { CmkFailure, ConfigStatus, ConfigTransition } from './config-status.js';
+import { ORG_KEYS_TABLE, readOrgKeyState, writeOrgKeyState, type OrgKeyAccess, type OrgKeyState } from './org-key-state.js';
+import { fromVaultError, validateCustomerKey, type KeyReader } from './validate-customer-key.js';
+
+export interface ReconcileDeps {
+  /** Table factory (`cmkconfigs`, `cmkorgs`). */
+  readonly tables: (name: string) => Promise<TableClient>;
+  /** The `rootkeys` table of the key hierarchy. */
+  readonly rootKeys: TableClient;
+  /** The raw KEK client (vault round trips; refusals keep their KEK_* codes). */
+  readonly vault: KekClient;
+  readonly readKey: KeyReader;
+  readonly clock: Clock;
+  readonly random: Random;
+  /** Structured log of transitions; never given key material. */
+  readonly log?: (event: string, fields: Record<string, unknown>) => void;
+  /** Ingests an org's waiting files again; called each cycle while the org's key is usable. */
+  readonly resumeWaitingFiles?: (orgId: string) => Promise<void>;
+  /** Called after each sandbox is settled by a re-wrap, before its checkpoint is written (tests crash here). */
+  readonly onSandboxSettled?: (scope: SandboxScope) => void;
+}
+
+/** What one cycle did, for the log. */
+export interface ReconcileSummary {
+  readonly configs: number;
+  readonly transitions: number;
+}
+
+// Keeps the history (stored in one Table property, 64 KiB) bounded even for a flapping vault.
+const MAX_HISTORY = 100;
+
+/** A concurrent reconciler changed the config first: this one stops, that one carries on. */
+class LostRace extends Error {
+  override readonly name = 'LostRace';
+}
+
+/**
+ * One cycle of the CMK reconciler, durable-style: every step of every config is a conditional
+ * write (If-Match on its ETag), so two reconcilers never both advance a config, and a crash
+ * anywhere resumes from the last written state on the next cycle.
+ *
+ * - `NEW` → `RUNNING` → validates the key with our identity ({@link validateCustomerKey}); a refusal
+ *   → `FAILED` with its code; an unreachable vault leaves it `RUNNING` for the next cycle.
+ * - → `UPDATE_EXISTING_RESOURCES`: the org's key state names the customer key (new sandboxes get it
+ *   from now on), then every sandbox root key of the org is re-wrapped under the key's version of
+ *   that moment, checkpointed per sandbox; a record is always wholly old or wholly new and one
+ *   already under that exact version is skipped without a vault call, so a resumed run re-wraps
+ *   nothing twice. A final pass from the start catches sandboxes created during the scan.
+ * - → `COMPLETED`, then watched each cycle: a new key version is followed (re-wrap), a refusal
+ *   (403/404/disabled/deleted/expired) marks the org `KEY_ACCESS_REVOKED` (data fails closed), an
+ *   unreachable vault `KEY_VAULT_UNREACHABLE` (cached keys keep serving); access back → `COMPLETED`
+ *   and the org's waiting files are ingested.
+ *
+ * Never throws for one config's problem; each is logged and retried next cycle.
+ */
+export async function reconcileByokConfigs(deps: ReconcileDeps, options: { readonly signal?: AbortSignal } = {}): Promise<ReconcileSummary> {
+  const table = await deps.tables(BYOK_CONFIGS_TABLE);
+  const orgs = await deps.tables(ORG_KEYS_TABLE);
+  let configs = 0;
+  let transitions = 0;
+  const records: ByokConfigRecord[] = [];
+  for await (const entity of table.listEntities<Record<string, unknown>>()) records.push(parseConfigEntity(entity));
+  for (const record of records) {
+    options.signal?.throwIfAborted();
+    configs += 1;
+    try {
+      transitions += await advance({ ...deps, table, orgs }, record);
+    } catch (err) {
+      if (err instanceof LostRace) continue;
+      deps.log?.('cmk-reconcile-error', { orgId: record.orgId, config: record.name, status: record.status, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return { configs, transitions };
+}
+
+interface Ctx extends ReconcileDeps {
+  readonly table: TableClient;
+  readonly orgs: TableClient;
+}
+
+async function advance(ctx: Ctx, initial: ByokConfigRecord): Promise<number> {
+  let r = initial;
+  let moved = 0;
+  for (;;) {
+    const before = r.status;
+    switch (r.status) {
+      case 'NEW':
+        r = await transition(ctx, r, 'RUNNING');
+        break;
+      case 'RUNNING':
+        r = await validate(ctx, r);
+        break;
+      case 'UPDATE_EXISTING_RESOURCES':
+        r = await updateExistingResources(ctx, r);
+        break;
+      case 'COMPLETED':
+      case 'KEY_ACCESS_REVOKED':
+      case 'KEY_VAULT_UNREACHABLE':
+        return moved + (await watch(ctx, r));
+      case 'FAILED':
+        return moved;
+    }
+    if (r.status === before) return moved;
+    moved += 1;
+  }
+}
+
+async function validate(ctx: Ctx, r: ByokConfigRecord): Promise<ByokConfigRecord> {
+  const check = await validateCustomerKey(ctx, { vaultUrl: r.keyVaultUrl, name: r.keyName });
+  switch (check.kind) {
+    case 'unreachable':
+      ctx.log?.('cmk-key-unreachable', { orgId: r.orgId, config: r.name, status: r.status });
+      return r;
+    case 'refused':
+      return transition(ctx, r, 'FAILED', { failure: check.failure });
+    case 'valid':
+      return transition(ctx, r, 'UPDATE_EXISTING_RESOURCES', { activeVersion: check.version, checkpoint: undefined, rewrapped: 0 });
+  }
+}
+
+async function updateExistingResources(ctx: Ctx, initial: ByokConfigRecord): Promise<ByokConfigRecord> {
+  let r = initial;
+  const version = r.activeVersion;
+  if (version === undefined) return transition(ctx, r, 'RUNNING');
+  // From here on the org's new sandboxes are created under the customer key (idempotent on resume).
+  await ensureOrgState(ctx, r, 'GRANTED');
+  const to: VersionedKeyVaultKeyId = { vaultUrl: r.keyVaultUrl, name: r.keyName, version };
+  try {
+    await rewrapRootKeys(
+      { tables: ctx.rootKeys, vault: ctx.vault, clock: ctx.clock },
+      {
+        orgId: r.orgId,
+        to,
+        ...(r.checkpoint === undefined ? {} : { after: { orgId: r.orgId, sandbox: r.checkpoint } }),
+        onProgress: async (scope) => {
+          ctx.onSandboxSettled?.(scope);
+          const next = await replaceConfig(ctx.table, r, { ...r, checkpoint: scope.sandbox, rewrapped: r.rewrapped + 1, updatedAt: isoNow(ctx) });
+          if (next === undefined) throw new LostRace();
+          r = next;
+        },
+      },
+    );
+    // Sandboxes created while the scan ran, before they could see the customer key.
+    await rewrapRootKeys({ tables: ctx.rootKeys, vault: ctx.vault, clock: ctx.clock }, { orgId: r.orgId, to });
+  } catch (err) {
+    if (err instanceof LostRace) throw err;
+    const check = fromVaultError(err);
+    if (check.kind === 'refused') return transition(ctx, r, 'FAILED', { failure: check.failure });
+    ctx.log?.('cmk-rewrap-interrupted', { orgId: r.orgId, config: r.name, error: err instanceof Error ? err.message : String(err) });
+    return r;
+  }
+  return transition(ctx, r, 'COMPLETED', { checkpoint: undefined });
+}
+
+async function watch(ctx: Ctx, initial: ByokConfigRecord): Promise<number> {
+  let r = initial;
+  const org = await readOrgKeyState(ctx.orgs, r.orgId);
+  // A later config moved the org to another key: this one is history.
+  if (org !== undefined && org.configName !== r.name) return 0;
+  const check = await validateCustomerKey(ctx, { vaultUrl: r.keyVaultUrl, name: r.keyName }, { roundTrip: false });
+  if (check.kind === 'refused') {
+    await ensureOrgState(ctx, r, 'KEY_ACCESS_REVOKED', check.failure);
+    if (r.status === 'KEY_ACCESS_REVOKED' && r.failure?.code === check.failure.code) return 0;
+    await transition(ctx, r, 'KEY_ACCESS_REVOKED', { failure: check.failure });
+    ctx.log?.('cmk-access-revoked', { orgId: r.orgId, config: r.name, code: check.failure.code });
+    return 1;
+  }
+  if (check.kind === 'unreachable') {
+    // Unreachable proves nothing about access: a revoked org stays revoked until the key answers.
+    if (r.status !== 'COMPLETED') return 0;
+    await ensureOrgState(ctx, r, 'KEY_VAULT_UNREACHABLE');
+    await transition(ctx, r, 'KEY_VAULT_UNREACHABLE', { failure: { code: 'KEY_VAULT_UNREACHABLE', message: 'The key vault did not answer; cached keys serve for KEY_CACHE_MAX_STALE_SECONDS' } });
+    return 1;
+  }
+  let moved = 0;
+  if (check.version !== r.activeVersion) {
+    // The customer rotated the key: every sandbox follows the new version (root keys only).
+    const to: VersionedKeyVaultKeyId = { vaultUrl: r.keyVaultUrl, name: r.keyName, version: check.version };
+    await rewrapRootKeys({ tables: ctx.rootKeys, vault: ctx.vault, clock: ctx.clock }, { orgId: r.orgId, to });
+    const at = isoNow(ctx);
+    const next = await replaceConfig(ctx.table, r, {
+      ...r,
+      activeVersion: check.version,
+      updatedAt: at,
+      history: bounded([...r.history, { status: r.status, at, event: 'KEY_ROTATED', keyVersion: check.version }]),
+    });
+    if (next === undefined) throw new LostRace();
+    r = next;
+    ctx.log?.('cmk-key-rotated', { orgId: r.orgId, config: r.name, keyVersion: check.version });
+    moved += 1;
+  }
+  await ensureOrgState(ctx, r, 'GRANTED');
+  if (r.status !== 'COMPLETED') {
+    r = await transition(ctx, r, 'COMPLETED', { failure: undefined });
+    ctx.log?.('cmk-access-restored', { orgId: r.orgId, config: r.name });
+    moved += 1;
+  }
+  await ctx.resumeWaitingFiles?.(r.orgId);
+  return moved;
+}
+
+async function ensureOrgState(ctx: Ctx, r: ByokConfigRecord, access: OrgKeyAccess, failure?: CmkFailure): Promise<void> {
+  const current = await readOrgKeyState(ctx.orgs, r.orgId);
+  const wanted: OrgKeyState = {
+    orgId: r.orgId,
+    configName: r.name,
+    keyVaultUrl: r.keyVaultUrl,
+    keyName: r.keyName,
+    access,
+    ...(failure === undefined ? {} : { reason: failure.code }),
+    updatedAt: isoNow(ctx),
+  };
+  if (
+    current !== undefined &&
+    current.configName === wanted.configName &&
+    current.keyVaultUrl === wanted.keyVaultUrl &&
+    current.keyName === wanted.keyName &&
+    current.access === wanted.access &&
+    current.reason === wanted.reason
+  ) {
+    return;
+  }
+  await writeOrgKeyState(ctx.orgs, wanted);
+}
+
+interface TransitionChanges {
+  readonly failure?: CmkFailure | undefined;
+  readonly activeVersion?: string;
+  readonly checkpoint?: string | undefined;
+  readonly rewrapped?: number;
+}
+
+/** Moves a config to `status` with a conditional write. @throws LostRace when another writer moved it first. */
+async function transition(ctx: Ctx, r: ByokConfigRecord, status: ConfigStatus, changes: TransitionChanges = {}): Promise<ByokConfigRecord> {
+  const at = isoNow(ctx);
+  const failure = 'failure' in changes ? changes.failure : status === 'FAILED' || status === 'KEY_ACCESS_REVOKED' ? r.failure : undefined;
+  const checkpoint = 'checkpoint' in changes ? changes.checkpoint : r.checkpoint;
+  const entry: ConfigTransition = { status, at, ...(failure === undefined ? {} : { code: failure.code }) };
+  const { failure: _f, checkpoint: _c, etag: _e, ...rest } = r;
+  const next = await replaceConfig(ctx.table, r, {
+    ...rest,
+    status,
+    ...(changes.activeVersion === undefined ? {} : { activeVersion: changes.activeVersion }),
+    ...(changes.rewrapped === undefined ? {} : { rewrapped: changes.rewrapped }),
+    ...(failure === undefined ? {} : { failure }),
+    ...(checkpoint === undefined ? {} : { checkpoint }),
+    history: bounded([...r.history, entry]),
+    updatedAt: at,
+  });
+  if (next === undefined) throw new LostRace();
+  ctx.log?.('cmk-config-transition', { orgId: r.orgId, config: r.name, from: r.status, to: status, ...(failure === undefined ? {} : { code: failure.code }) });
+  return next;
+}
+
+function bounded(history: readonly ConfigTransition[]): ConfigTransition[] {
+  return history.slice(-MAX_HISTORY);
+}
+
+function isoNow(ctx: { readonly clock: Clock }): string {
+  return new Date(ctx.clock.now()).toISOString();
+}
