@@ -6,6 +6,15 @@ export interface CodecContext {
   readonly headers: HeaderReader;
   readonly tenant: Tenant | null;
   readonly requestId: string;
+  /** Uppercase request method. */
+  readonly method: string;
+  /** The request path as the client sent it, without the query string. */
+  readonly path: string;
+  /**
+   * One object per request that codecs may key their own state on (in a WeakMap), e.g. the
+   * request's HPKE `enc` that its response is bound to.
+   */
+  readonly exchange: object;
 }
 
 /**
@@ -21,6 +30,25 @@ export interface ContentCodec {
   /** Returns the JSON bytes carried by `body`. Throws an AppError (opaque for crypto failures). */
   decodeRequest(body: Uint8Array, ctx: CodecContext): Promise<Uint8Array>;
   /** Encodes a successful response for the caller; error problems are never passed here. */
+  encodeResponse(response: ApiResponse, ctx: CodecContext): Promise<ApiResponse>;
+  /** Bytes an encoding adds to a body; the route's body limit is raised by this much. */
+  readonly overheadBytes?: number;
+}
+
+/**
+ * A response encoding the caller asks for with `Accept` (e.g. `application/octet-stream+hpke`),
+ * whatever the request's content type. Applied, once the caller's tenant is known, to successful
+ * responses and problem documents alike; before that (401, ...) responses stay plaintext.
+ */
+export interface ResponseCodec {
+  /** Lowercase media type matched against the request's `Accept`. */
+  readonly mediaType: string;
+  /**
+   * Runs right after authentication, before the body is read or the handler runs, so a response
+   * that could not be encoded (no client key) is refused before any side effect.
+   */
+  prepare(ctx: CodecContext): Promise<void>;
+  /** Encodes the final response (success or problem+json). Throws an AppError if it cannot. */
   encodeResponse(response: ApiResponse, ctx: CodecContext): Promise<ApiResponse>;
 }
 

@@ -7,7 +7,7 @@ import type { Logger } from '../logging/logger.js';
 import { serializeError } from '../logging/serialize-error.js';
 import type { ApiRequest } from './api-request.js';
 import type { ApiResponse, ApiResult } from './api-response.js';
-import { JSON_CODEC, type CodecContext, type ContentCodec } from './content-codec.js';
+import { JSON_CODEC, type CodecContext, type ContentCodec, type ResponseCodec } from './content-codec.js';
 import { fieldErrors } from './field-errors.js';
 import { parseJson } from './parse-json.js';
 import { DEFAULT_BODY_LIMIT_BYTES, readBody } from './read-body.js';
@@ -61,6 +61,8 @@ export interface ApiPipelineDeps {
   readonly logger: Logger;
   /** Request body codecs by media type (default JSON only). */
   readonly codecs?: readonly ContentCodec[];
+  /** Response encodings chosen by `Accept` (default none: responses as the handler made them). */
+  readonly responseCodecs?: readonly ResponseCodec[];
   /** Monotonic milliseconds for durations. */
   readonly now?: () => number;
   readonly newRequestId?: () => string;
@@ -71,6 +73,7 @@ const KNOWN_METHOD = /^[A-Z]{1,16}$/;
 /** Builds the request pipeline every HTTP function goes through. */
 export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
   const codecs = new Map((deps.codecs ?? [JSON_CODEC]).map((c) => [c.mediaType, c]));
+  const responseCodecs = deps.responseCodecs ?? [];
   const now = deps.now ?? (() => performance.now());
   const newRequestId = deps.newRequestId ?? randomUUID;
 
@@ -88,17 +91,21 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
     let log = deps.logger.child(fields);
     let response: ApiResponse;
     let failure: unknown;
+    let ctx: CodecContext | undefined;
+    const responseCodec = responseCodecFor(req.headers.get('accept'));
     try {
       if (options.auth === 'required') {
         tenant = await deps.authenticate(req.headers);
         log = log.child({ org: tenant.orgId, sandbox: tenant.sandbox, clientId: tenant.clientId });
       }
-      const ctx: CodecContext = { headers: req.headers, tenant, requestId };
+      ctx = { headers: req.headers, tenant, requestId, method, path: pathOf(req.url), exchange: {} };
+      if (responseCodec !== undefined && tenant !== null) await responseCodec.prepare(ctx);
       let codec = JSON_CODEC;
       let body: unknown = undefined;
       if (options.schema !== undefined) {
         codec = codecFor(req.headers.get('content-type'));
-        const raw = await readBody(req.body, req.headers.get('content-length'), options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES);
+        const limit = (options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES) + (codec.overheadBytes ?? 0);
+        const raw = await readBody(req.body, req.headers.get('content-length'), limit);
         const parsed = options.schema.safeParse(parseJson(await codec.decodeRequest(raw, ctx)));
         if (!parsed.success) throw new ValidationError('The request body is invalid', fieldErrors(parsed.error.issues));
         body = parsed.data;
@@ -110,8 +117,29 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
       failure = err;
       response = problemResponse(err, requestId);
     }
+    // Once the tenant is known, problems are encoded as the caller asked, like successes; a
+    // response that cannot be encoded becomes the (plaintext) problem saying why.
+    if (responseCodec !== undefined && ctx !== undefined && ctx.tenant !== null) {
+      try {
+        response = await responseCodec.encodeResponse(response, ctx);
+      } catch (err) {
+        destroyBody(response);
+        failure = err;
+        response = problemResponse(err, requestId);
+      }
+    }
     writeAccessLog(log, response.status, now() - started, failure);
     return response;
+  }
+
+  function responseCodecFor(accept: string | null): ResponseCodec | undefined {
+    if (accept === null || responseCodecs.length === 0) return undefined;
+    const accepted = accept.split(',').flatMap((part) => {
+      const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
+      const q = params.find((p) => p.startsWith('q='));
+      return q !== undefined && !(Number(q.slice(2)) > 0) ? [] : [type];
+    });
+    return responseCodecs.find((c) => accepted.includes(c.mediaType));
   }
 
   function codecFor(contentType: string | null): ContentCodec {
@@ -130,6 +158,20 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
       return handle(req, { route: 'not-found', auth: 'none', ...options }, () => Promise.reject(new NotFoundError('No API route matches this path')));
     },
   };
+}
+
+function pathOf(url: string): string {
+  try {
+    return new URL(url, 'http://localhost').pathname;
+  } catch {
+    return '/';
+  }
+}
+
+function destroyBody(response: ApiResponse): void {
+  const body = response.body;
+  if (body !== undefined && typeof body === 'object' && 'destroy' in body && typeof body.destroy === 'function') body.destroy();
+  else if (body !== undefined && typeof body === 'object' && 'cancel' in body && typeof body.cancel === 'function') void body.cancel().catch(() => undefined);
 }
 
 function baseHeaders(requestId: string): Record<string, string> {

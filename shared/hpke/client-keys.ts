@@ -1,0 +1,196 @@
+import type { TableClient } from '@azure/data-tables';
+import { z } from 'zod';
+import { HpkeNoClientKeyError, HpkeUnsupportedSuiteError, NotFoundError, ValidationError } from '../errors.js';
+import { isNotFound } from '../storage/tenant-table.js';
+import type { Clock } from '../vault/clock.js';
+import { assertOrgId } from '../vault/sandbox-scope.js';
+import { validateClientPublicKey } from './client-public-key.js';
+import { KEMS, kemById } from './suites.js';
+
+/** Table of the keys responses are encrypted to: partition = org id, row = key id. */
+export const CLIENT_KEYS_TABLE = 'hpkeclientkeys';
+/**
+ * A replaced or deleted key id takes a new key only after this long, so a response encrypted to
+ * the old key (a request may run this long) is never undecryptable because its key id moved.
+ */
+export const CLIENT_KEY_REPLACE_DELAY_MS = 300_000;
+
+/** `PUT /api-encryption/client-keys/{keyId}`. */
+export const PutClientKeyRequest = z.strictObject({
+  kemId: z.union([z.literal(KEMS.X25519_HKDF_SHA256.id), z.literal(KEMS.P256_HKDF_SHA256.id)]),
+  publicKey: z.string().regex(/^[A-Za-z0-9_-]{1,100}$/, 'base64url without padding'),
+});
+export type PutClientKeyRequest = z.output<typeof PutClientKeyRequest>;
+
+/** A client key as listed. */
+export interface ClientKey {
+  readonly keyId: number;
+  readonly kemId: number;
+  readonly publicKey: string;
+  readonly createdTime: string;
+  /** Present while a replacement waits for the old key's responses to drain. */
+  readonly pending?: { readonly kemId: number; readonly publicKey: string; readonly effectiveTime: string };
+}
+
+/** A key a response is encrypted to. */
+export interface ResolvedClientKey {
+  readonly keyId: number;
+  readonly kemId: number;
+  readonly publicKey: Uint8Array;
+}
+
+interface ClientKeyEntity {
+  partitionKey: string;
+  rowKey: string;
+  keyId: number;
+  status: 'active' | 'deleted';
+  kemId?: number;
+  publicKey?: string;
+  /** When the current key became usable (epoch ms). */
+  since?: number;
+  deletedAt?: number;
+  pendingKemId?: number;
+  pendingPublicKey?: string;
+  pendingFrom?: number;
+}
+
+export interface ClientKeyDeps {
+  readonly table: () => Promise<TableClient>;
+  readonly clock: Clock;
+}
+
+const rowKey = (keyId: number): string => String(keyId).padStart(3, '0');
+
+/** @throws INVALID_REQUEST unless `raw` is a key id 0..255. */
+export function parseClientKeyId(raw: string): number {
+  if (!/^\d{1,3}$/.test(raw) || Number(raw) > 255) {
+    throw new ValidationError('The key id must be an integer 0..255', [{ field: 'params.keyId', message: 'Must be 0..255' }]);
+  }
+  return Number(raw);
+}
+
+/** The key in effect at `now`: a pending replacement once its time has come, else the current one. */
+function effective(e: ClientKeyEntity, now: number): ResolvedClientKey | undefined {
+  if (e.pendingKemId !== undefined && e.pendingPublicKey !== undefined && e.pendingFrom !== undefined && now >= e.pendingFrom) {
+    return { keyId: e.keyId, kemId: e.pendingKemId, publicKey: new Uint8Array(Buffer.from(e.pendingPublicKey, 'base64url')) };
+  }
+  if (e.status === 'active' && e.kemId !== undefined && e.publicKey !== undefined) {
+    return { keyId: e.keyId, kemId: e.kemId, publicKey: new Uint8Array(Buffer.from(e.publicKey, 'base64url')) };
+  }
+  return undefined;
+}
+
+function since(e: ClientKeyEntity, now: number): number {
+  return e.pendingFrom !== undefined && now >= e.pendingFrom ? e.pendingFrom : (e.since ?? 0);
+}
+
+/**
+ * Registers (or replaces) the org's client key `keyId` after validating it. A new id is usable at
+ * once (201); a replaced or recently deleted id takes the new key only after
+ * {@link CLIENT_KEY_REPLACE_DELAY_MS} (202, `pending.effectiveTime`).
+ * @throws HPKE_INVALID_PUBLIC_KEY, HPKE_UNSUPPORTED_SUITE, INVALID_REQUEST
+ */
+export async function putClientKey(deps: ClientKeyDeps, orgId: string, keyId: number, input: PutClientKeyRequest): Promise<{ status: 200 | 201 | 202; key: ClientKey }> {
+  const kem = kemById(input.kemId);
+  if (kem === undefined) throw new HpkeUnsupportedSuiteError('kemId must be 32 (X25519) or 16 (P-256)');
+  const raw = new Uint8Array(Buffer.from(input.publicKey, 'base64url'));
+  validateClientPublicKey(kem, raw);
+  const publicKey = Buffer.from(raw).toString('base64url');
+  const table = await deps.table();
+  const now = deps.clock.now();
+  const partitionKey = assertOrgId(orgId);
+  let existing: (ClientKeyEntity & { etag?: string }) | undefined;
+  try {
+    existing = await table.getEntity<ClientKeyEntity>(partitionKey, rowKey(keyId));
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  const current = existing === undefined ? undefined : effective(existing, now);
+  if (existing === undefined) {
+    const entity: ClientKeyEntity = { partitionKey, rowKey: rowKey(keyId), keyId, status: 'active', kemId: kem.id, publicKey, since: now };
+    await table.createEntity(entity);
+    return { status: 201, key: toClientKey(entity, now) };
+  }
+  if (current !== undefined && current.kemId === kem.id && Buffer.from(current.publicKey).toString('base64url') === publicKey && existing.pendingFrom === undefined) {
+    return { status: 200, key: toClientKey(existing, now) };
+  }
+  // Fold a pending key whose time has come into the current one before planning the next change.
+  const base: ClientKeyEntity = { partitionKey, rowKey: rowKey(keyId), keyId, status: current === undefined ? 'deleted' : 'active' };
+  if (current !== undefined) Object.assign(base, { kemId: current.kemId, publicKey: Buffer.from(current.publicKey).toString('base64url'), since: since(existing, now) });
+  if (existing.deletedAt !== undefined) base.deletedAt = existing.deletedAt;
+  const drainedAt = current === undefined ? (existing.deletedAt ?? 0) + CLIENT_KEY_REPLACE_DELAY_MS : now + CLIENT_KEY_REPLACE_DELAY_MS;
+  const entity: ClientKeyEntity =
+    drainedAt <= now
+      ? { partitionKey, rowKey: rowKey(keyId), keyId, status: 'active', kemId: kem.id, publicKey, since: now }
+      : { ...base, pendingKemId: kem.id, pendingPublicKey: publicKey, pendingFrom: drainedAt };
+  await table.updateEntity(entity, 'Replace', existing.etag === undefined ? {} : { etag: existing.etag });
+  return { status: drainedAt <= now ? 201 : 202, key: toClientKey(entity, now) };
+}
+
+/** The org's client keys in effect (and pending replacements). */
+export async function listClientKeys(deps: ClientKeyDeps, orgId: string): Promise<ClientKey[]> {
+  const table = await deps.table();
+  const now = deps.clock.now();
+  const keys: ClientKey[] = [];
+  const filter = `PartitionKey eq '${assertOrgId(orgId).replaceAll("'", "''")}'`;
+  for await (const e of table.listEntities<ClientKeyEntity>({ queryOptions: { filter } })) {
+    if (effective(e, now) !== undefined || e.pendingFrom !== undefined) keys.push(toClientKey(e, now));
+  }
+  return keys.sort((a, b) => a.keyId - b.keyId);
+}
+
+/** Deletes a client key (the id stays reserved for {@link CLIENT_KEY_REPLACE_DELAY_MS}). @throws NOT_FOUND */
+export async function deleteClientKey(deps: ClientKeyDeps, orgId: string, keyId: number): Promise<void> {
+  const table = await deps.table();
+  const now = deps.clock.now();
+  let existing: ClientKeyEntity & { etag?: string };
+  try {
+    existing = await table.getEntity<ClientKeyEntity>(assertOrgId(orgId), rowKey(keyId));
+  } catch (err) {
+    if (isNotFound(err)) throw new NotFoundError(`Client key ${keyId} does not exist`);
+    throw err;
+  }
+  if (effective(existing, now) === undefined && existing.pendingFrom === undefined) throw new NotFoundError(`Client key ${keyId} does not exist`);
+  const tombstone: ClientKeyEntity = { partitionKey: existing.partitionKey, rowKey: existing.rowKey, keyId, status: 'deleted', deletedAt: now };
+  await table.updateEntity(tombstone, 'Replace', existing.etag === undefined ? {} : { etag: existing.etag });
+}
+
+/**
+ * The key a response to `orgId` is encrypted to: the one named by `x-hpke-client-key-id`, else the
+ * newest in effect.
+ * @throws HPKE_NO_CLIENT_KEY when there is none (or not the one named).
+ */
+export async function resolveClientKey(deps: ClientKeyDeps, orgId: string, keyId: number | undefined): Promise<ResolvedClientKey> {
+  const table = await deps.table();
+  const now = deps.clock.now();
+  const partitionKey = assertOrgId(orgId);
+  if (keyId !== undefined) {
+    try {
+      const key = effective(await table.getEntity<ClientKeyEntity>(partitionKey, rowKey(keyId)), now);
+      if (key !== undefined) return key;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    throw new HpkeNoClientKeyError(`The organization has no client key ${keyId}`);
+  }
+  let best: { key: ResolvedClientKey; since: number } | undefined;
+  for await (const e of table.listEntities<ClientKeyEntity>({ queryOptions: { filter: `PartitionKey eq '${partitionKey.replaceAll("'", "''")}'` } })) {
+    const key = effective(e, now);
+    if (key !== undefined && (best === undefined || since(e, now) > best.since)) best = { key, since: since(e, now) };
+  }
+  if (best === undefined) throw new HpkeNoClientKeyError();
+  return best.key;
+}
+
+function toClientKey(e: ClientKeyEntity, now: number): ClientKey {
+  const key = effective(e, now);
+  return {
+    keyId: e.keyId,
+    kemId: key?.kemId ?? e.pendingKemId ?? 0,
+    publicKey: key === undefined ? '' : Buffer.from(key.publicKey).toString('base64url'),
+    createdTime: new Date(since(e, now)).toISOString(),
+    ...(e.pendingFrom !== undefined && now < e.pendingFrom && e.pendingKemId !== undefined && e.pendingPublicKey !== undefined
+      ? { pending: { kemId: e.pendingKemId, publicKey: e.pendingPublicKey, effectiveTime: new Date(e.pendingFrom).toISOString() } }
+      : {}),
+  };
+}

@@ -1,0 +1,61 @@
+import { z } from 'zod';
+import type { AppServices } from '../azure/app-services.js';
+import { ConfigError } from '../config.js';
+import { systemClock, type Clock } from '../vault/clock.js';
+import { CLIENT_KEYS_TABLE, type ClientKeyDeps } from './client-keys.js';
+import { DEFAULT_KEY_LIFETIME_DAYS, NEXT_LEAD_MS } from './key-lifecycle.js';
+import { createOrgSettingsStore, ORG_SETTINGS_TABLE, type OrgSettingsStore } from './org-settings.js';
+import { createReplayCache, REPLAY_TABLE, type ReplayCache } from './replay-cache.js';
+import { createServerKeyRing, SERVER_KEYS_TABLE, type ServerKeyDeps, type ServerKeyRing } from './server-keys.js';
+
+/** Everything the HPKE layer needs, built once per process from the app's services. */
+export interface HpkeServices {
+  readonly clock: Clock;
+  readonly serverKeys: ServerKeyDeps;
+  readonly ring: ServerKeyRing;
+  readonly replay: ReplayCache;
+  readonly clientKeys: ClientKeyDeps;
+  readonly settings: OrgSettingsStore;
+  /** `HPKE_KEY_LIFETIME_DAYS` in ms. */
+  readonly lifetimeMs: number;
+}
+
+const DAY_MS = 86_400_000;
+const Env = z.object({
+  HPKE_KEY_LIFETIME_DAYS: z.coerce.number().int().min(Math.ceil(NEXT_LEAD_MS / DAY_MS) + 1).max(3650).default(DEFAULT_KEY_LIFETIME_DAYS),
+});
+
+/** @throws ConfigError when `HPKE_KEY_LIFETIME_DAYS` is not an integer 31..3650. */
+export function parseHpkeLifetimeMs(env: Readonly<Record<string, string | undefined>>): number {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) throw new ConfigError(`Invalid configuration: HPKE_KEY_LIFETIME_DAYS: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  return parsed.data.HPKE_KEY_LIFETIME_DAYS * DAY_MS;
+}
+
+/** Builds the HPKE services over the app's tables and encrypted object store. */
+export function createHpkeServices(services: Pick<AppServices, 'tables' | 'objects'>, options: { clock?: Clock; lifetimeMs: number }): HpkeServices {
+  const clock = options.clock ?? systemClock;
+  const serverKeys: ServerKeyDeps = { table: () => services.tables(SERVER_KEYS_TABLE), objects: services.objects, clock };
+  return {
+    clock,
+    serverKeys,
+    ring: createServerKeyRing(serverKeys),
+    replay: createReplayCache(() => services.tables(REPLAY_TABLE)),
+    clientKeys: { table: () => services.tables(CLIENT_KEYS_TABLE), clock },
+    settings: createOrgSettingsStore(() => services.tables(ORG_SETTINGS_TABLE), () => clock.now()),
+    lifetimeMs: options.lifetimeMs,
+  };
+}
+
+let cached: Promise<HpkeServices> | undefined;
+
+/** The process's HPKE services, built on first use from {@link appServices}. */
+export async function hpkeServices(appServices: () => Promise<AppServices>): Promise<HpkeServices> {
+  cached ??= appServices()
+    .then((s) => createHpkeServices(s, { lifetimeMs: parseHpkeLifetimeMs(process.env) }))
+    .catch((err: unknown) => {
+      cached = undefined;
+      throw err;
+    });
+  return cached;
+}

@@ -1,0 +1,169 @@
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject, type webcrypto } from 'node:crypto';
+import {
+  DeriveKeyPairError,
+  DeserializeError,
+  Dhkem,
+  EMPTY,
+  KemId,
+  LABEL_DKP_PRK,
+  LABEL_SK,
+  NotSupportedError,
+  SerializeError,
+  XCryptoKey,
+  type DhkemPrimitives,
+  type KdfInterface,
+} from '@hpke/common';
+import { NodeHkdfSha256 } from './node-hkdf-sha256.js';
+
+const KEY_LENGTH = 32;
+const ALG = 'X25519';
+// DER prefixes of an X25519 SubjectPublicKeyInfo and PrivateKeyInfo (RFC 8410 §4, §7), followed by the raw 32 bytes.
+const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+
+const KEM_USAGES: webcrypto.KeyUsage[] = ['deriveBits'];
+
+function bytes(input: ArrayBufferLike | ArrayBufferView): Buffer {
+  return ArrayBuffer.isView(input) ? Buffer.from(input.buffer, input.byteOffset, input.byteLength) : Buffer.from(input);
+}
+
+function arrayBuffer(b: Uint8Array): ArrayBuffer {
+  const out = new ArrayBuffer(b.byteLength);
+  new Uint8Array(out).set(b);
+  return out;
+}
+
+/** The raw bytes of one of our keys; anything else (a WebCrypto key) is refused. */
+function raw(key: CryptoKey, type: 'public' | 'private'): Uint8Array {
+  if (!(key instanceof XCryptoKey) || key.type !== type || key.key.byteLength !== KEY_LENGTH) throw new Error(`not an X25519 ${type} key of this backend`);
+  return key.key;
+}
+
+const keyObjects = new WeakMap<XCryptoKey, KeyObject>();
+
+function keyObject(key: CryptoKey, type: 'public' | 'private'): KeyObject {
+  const k = key as XCryptoKey;
+  let object = keyObjects.get(k);
+  if (object === undefined) {
+    const der = Buffer.concat([type === 'public' ? SPKI_PREFIX : PKCS8_PREFIX, raw(key, type)]);
+    object = type === 'public' ? createPublicKey({ key: der, format: 'der', type: 'spki' }) : createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+    keyObjects.set(k, object);
+  }
+  return object;
+}
+
+function publicKeyOf(privateKey: KeyObject): XCryptoKey {
+  const der = createPublicKey(privateKey).export({ format: 'der', type: 'spki' });
+  return new XCryptoKey(ALG, new Uint8Array(der.subarray(SPKI_PREFIX.byteLength)), 'public');
+}
+
+function privateKeyOf(object: KeyObject): XCryptoKey {
+  const der = object.export({ format: 'der', type: 'pkcs8' });
+  const key = new XCryptoKey(ALG, new Uint8Array(der.subarray(PKCS8_PREFIX.byteLength)), 'private', KEM_USAGES);
+  keyObjects.set(key, object);
+  return key;
+}
+
+/**
+ * The DHKEM(X25519) primitives of the library's `DhkemPrimitives` interface on synchronous
+ * `node:crypto` (OpenSSL) instead of async WebCrypto; the KEM itself (Encap/Decap, the
+ * ExtractAndExpand of the shared secret, DeriveKeyPair's labels) stays the library's `Dhkem`.
+ * Keys are the library's `XCryptoKey` holding the raw 32 bytes.
+ */
+class NodeX25519Primitives implements DhkemPrimitives {
+  constructor(private readonly hkdf: KdfInterface) {}
+
+  serializePublicKey(key: CryptoKey): Promise<ArrayBuffer> {
+    try {
+      return Promise.resolve(arrayBuffer(raw(key, 'public')));
+    } catch (err) {
+      return Promise.reject(new SerializeError(err));
+    }
+  }
+
+  deserializePublicKey(key: ArrayBufferLike | ArrayBufferView): Promise<CryptoKey> {
+    const b = bytes(key);
+    if (b.byteLength !== KEY_LENGTH) return Promise.reject(new DeserializeError('Invalid public key for the ciphersuite'));
+    return Promise.resolve(new XCryptoKey(ALG, new Uint8Array(b), 'public'));
+  }
+
+  serializePrivateKey(key: CryptoKey): Promise<ArrayBuffer> {
+    try {
+      return Promise.resolve(arrayBuffer(raw(key, 'private')));
+    } catch (err) {
+      return Promise.reject(new SerializeError(err));
+    }
+  }
+
+  deserializePrivateKey(key: ArrayBufferLike | ArrayBufferView): Promise<CryptoKey> {
+    const b = bytes(key);
+    if (b.byteLength !== KEY_LENGTH) return Promise.reject(new DeserializeError('Invalid private key for the ciphersuite'));
+    try {
+      return Promise.resolve(privateKeyOf(createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, b]), format: 'der', type: 'pkcs8' })));
+    } catch (err) {
+      return Promise.reject(new DeserializeError(err));
+    }
+  }
+
+  importKey(format: 'raw' | 'jwk', key: ArrayBuffer | webcrypto.JsonWebKey, isPublic: boolean): Promise<CryptoKey> {
+    if (format !== 'raw' || !(key instanceof ArrayBuffer)) return Promise.reject(new DeserializeError('only raw X25519 keys are supported'));
+    return isPublic ? this.deserializePublicKey(key) : this.deserializePrivateKey(key);
+  }
+
+  generateKeyPair(): Promise<CryptoKeyPair> {
+    try {
+      const { privateKey } = generateKeyPairSync('x25519');
+      return Promise.resolve({ privateKey: privateKeyOf(privateKey), publicKey: publicKeyOf(privateKey) });
+    } catch (err) {
+      return Promise.reject(new NotSupportedError(err));
+    }
+  }
+
+  /** RFC 9180 §7.1.3 DeriveKeyPair for X25519: the library's labels, OpenSSL's clamping. */
+  async deriveKeyPair(ikm: ArrayBufferLike | ArrayBufferView): Promise<CryptoKeyPair> {
+    try {
+      const prk = await this.hkdf.labeledExtract(EMPTY, LABEL_DKP_PRK, new Uint8Array(bytes(ikm)));
+      const sk = new Uint8Array(await this.hkdf.labeledExpand(prk, LABEL_SK, EMPTY, KEY_LENGTH));
+      const privateKey = await this.deserializePrivateKey(sk);
+      sk.fill(0);
+      return { privateKey, publicKey: await this.derivePublicKey(privateKey) };
+    } catch (err) {
+      throw new DeriveKeyPairError(err);
+    }
+  }
+
+  derivePublicKey(key: CryptoKey): Promise<CryptoKey> {
+    try {
+      return Promise.resolve(publicKeyOf(keyObject(key, 'private')));
+    } catch (err) {
+      return Promise.reject(new DeserializeError(err));
+    }
+  }
+
+  /** RFC 9180 §7.1.4: an all-zero shared secret (a low-order public key) is an error, never a key. */
+  dh(sk: CryptoKey, pk: CryptoKey): Promise<ArrayBuffer> {
+    try {
+      const secret = diffieHellman({ privateKey: keyObject(sk, 'private'), publicKey: keyObject(pk, 'public') });
+      if (secret.every((b) => b === 0)) throw new Error('X25519 produced the all-zero value');
+      return Promise.resolve(arrayBuffer(secret));
+    } catch (err) {
+      return Promise.reject(new SerializeError(err));
+    }
+  }
+}
+
+/** DHKEM(X25519, HKDF-SHA256) (KEM 0x0020): the library's `Dhkem` on synchronous node:crypto primitives. */
+export class NodeDhkemX25519HkdfSha256 extends Dhkem {
+  override readonly id = KemId.DhkemX25519HkdfSha256;
+  override readonly secretSize = 32;
+  override readonly encSize = 32;
+  override readonly publicKeySize = 32;
+  override readonly privateKeySize = 32;
+
+  constructor() {
+    const kdf = new NodeHkdfSha256();
+    super(KemId.DhkemX25519HkdfSha256, new NodeX25519Primitives(kdf), kdf);
+  }
+}

@@ -1,0 +1,31 @@
+import { cipherSuite } from './cipher-suite.js';
+import type { ResolvedClientKey } from './client-keys.js';
+import { kemById, type Aead, type Kdf } from './suites.js';
+import { encodeHeader, joinMessage, responseAad, responseInfo } from './wire-format.js';
+
+/** What a response is encrypted for. */
+export interface ResponseBinding {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  /** The request's `enc` when the request was encrypted. */
+  readonly requestEnc?: Uint8Array;
+}
+
+/**
+ * Encrypts a response body to a client key: `hdr || enc || ct` with hdr = clientKeyId || kemId ||
+ * kdfId || aeadId, `info` = `cipherflow response` || 0x00 || hdr, `aad` = `METHOD path status`
+ * (|| the request's enc).
+ */
+export async function sealResponse(clientKey: ResolvedClientKey, kdf: Kdf, aead: Aead, binding: ResponseBinding, body: Uint8Array): Promise<Uint8Array> {
+  const kem = kemById(clientKey.kemId);
+  if (kem === undefined) throw new Error(`stored client key has an unknown KEM ${clientKey.kemId}`);
+  const suite = cipherSuite({ kem, kdf, aead });
+  const header = encodeHeader({ keyId: clientKey.keyId, kemId: kem.id, kdfId: kdf.id, aeadId: aead.id });
+  const sealed = await suite.seal(
+    { recipientPublicKey: await suite.kem.deserializePublicKey(clientKey.publicKey), info: responseInfo(header) },
+    body,
+    responseAad(binding.method, binding.path, binding.status, binding.requestEnc),
+  );
+  return joinMessage(header, new Uint8Array(sealed.enc), new Uint8Array(sealed.ct));
+}
