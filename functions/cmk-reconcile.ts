@@ -1,5 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import './lib/app-setup.js';
+import { triggerSettings } from '../shared/trigger-settings.js';
 import { appServices } from '../shared/azure/app-services.js';
 import { reconcileByokConfigs } from '../shared/cmk/reconcile.js';
 import { resumeWaitingFiles } from '../shared/cmk/resume-waiting-files.js';
@@ -62,4 +63,4 @@ export async function reconcileCmk(_timer: Timer, ctx: InvocationContext): Promi
   if (summary.transitions > 0) log('cmk-reconcile-cycle', { ...summary });
 }
 
-app.timer('cmk-reconcile', { schedule: '%CMK_RECONCILE_SCHEDULE%', handler: reconcileCmk });
+app.timer('cmk-reconcile', { schedule: triggerSettings().cmkReconcileSchedule, handler: reconcileCmk });

@@ -1,5 +1,6 @@
 import { app, type InvocationContext, type Timer } from '@azure/functions';
 import './lib/app-setup.js';
+import { triggerSettings } from '../shared/trigger-settings.js';
 import { appServices } from '../shared/azure/app-services.js';
 import { hpkeServices } from '../shared/hpke/hpke-services.js';
 import { rotateServerKeys } from '../shared/hpke/server-keys.js';
@@ -17,4 +18,4 @@ export async function rotateHpkeKeys(_timer: Timer, ctx: InvocationContext): Pro
   if (result.created !== undefined || result.dropped.length > 0) ctx.log(JSON.stringify({ event: 'hpke-keys-rotated', ...result, purged }));
 }
 
-app.timer('hpke-keys-rotate', { schedule: '%HPKE_ROTATE_SCHEDULE%', runOnStartup: true, handler: rotateHpkeKeys });
+app.timer('hpke-keys-rotate', { schedule: triggerSettings().hpkeRotateSchedule, runOnStartup: true, handler: rotateHpkeKeys });

@@ -1,6 +1,7 @@
 import { app, type InvocationContext } from '@azure/functions';
 import type { BlobClient } from '@azure/storage-blob';
 import './lib/app-setup.js';
+import { triggerSettings } from '../shared/trigger-settings.js';
 import './lib/blob-binding.js';
 import { appServices } from '../shared/azure/app-services.js';
 import { recordWaitingFile, WAITING_FILES_TABLE } from '../shared/cmk/waiting-files.js';
@@ -30,7 +31,7 @@ export async function ingestLanding(blob: BlobClient, ctx: InvocationContext): P
 }
 
 app.storageBlob('ingest-landing', {
-  path: '%LANDING_CONTAINER%/{name}',
+  path: `${triggerSettings().landingContainer}/{name}`,
   connection: 'AzureWebJobsStorage',
   // Flex Consumption runs blob triggers from Event Grid; the SDK binding passes a BlobClient.
   source: 'EventGrid',

@@ -11,7 +11,7 @@ export interface AppConfig {
   readonly storage: StorageConfig;
   readonly systemKeyVaultUrl: string;
   readonly systemKeyName: string;
-  /** `KEY_CACHE_TTL_SECONDS` (300) and `KEY_CACHE_MAX_STALE_SECONDS` (0). */
+  /** `KEY_CACHE_TTL_SECONDS` (300) and `KEY_CACHE_MAX_STALE_SECONDS` (3600: only while the vault is unreachable). */
   readonly keyCache: KeyCacheSettings;
 }
 

@@ -11,7 +11,7 @@ export interface KeyCacheSettings {
 const seconds = z.coerce.number().int().min(0).max(86_400);
 const Env = z.object({
   KEY_CACHE_TTL_SECONDS: seconds.default(DEFAULT_KEY_CACHE_TTL_SECONDS),
-  KEY_CACHE_MAX_STALE_SECONDS: seconds.default(0),
+  KEY_CACHE_MAX_STALE_SECONDS: seconds.default(3600),
 });
 
 /**

@@ -61,7 +61,7 @@ describe('RootKeyCache', () => {
 
 describe('parseKeyCacheSettings', () => {
   it('defaults to a 300 s TTL and no stale window', () => {
-    expect(parseKeyCacheSettings({})).toEqual({ cacheTtlSeconds: 300, maxStaleSeconds: 0 });
+    expect(parseKeyCacheSettings({})).toEqual({ cacheTtlSeconds: 300, maxStaleSeconds: 3600 });
   });
 
   it('reads both settings', () => {

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+/**
+ * Settings the trigger registrations need when the app loads (a blob path, timer schedules), with
+ * the defaults the issues name. Registration metadata is produced as the worker loads the app,
+ * so defaults here work in Azure and locally alike, and an app setting still overrides them.
+ */
+export interface TriggerSettings {
+  /** The container customers write to (`LANDING_CONTAINER`, default `landing`). */
+  readonly landingContainer: string;
+  /** NCRONTAB of the CMK reconciler (`CMK_RECONCILE_SCHEDULE`, default every minute). */
+  readonly cmkReconcileSchedule: string;
+  /** NCRONTAB of the HPKE key rotation (`HPKE_ROTATE_SCHEDULE`, default hourly at minute 5). */
+  readonly hpkeRotateSchedule: string;
+}
+
+// Six space-separated NCRONTAB fields (seconds first); the runtime parses them fully.
+const ncrontab = z.string().trim().regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression');
+
+const Env = z.object({
+  LANDING_CONTAINER: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a storage container name').default('landing'),
+  CMK_RECONCILE_SCHEDULE: ncrontab.default('0 */1 * * * *'),
+  HPKE_ROTATE_SCHEDULE: ncrontab.default('0 5 * * * *'),
+});
+
+/** @throws Error naming the malformed setting: the app must not start with it. */
+export function triggerSettings(env: Readonly<Record<string, string | undefined>> = process.env): TriggerSettings {
+  const result = Env.safeParse(env);
+  if (!result.success) {
+    throw new Error(`Invalid configuration: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return {
+    landingContainer: result.data.LANDING_CONTAINER,
+    cmkReconcileSchedule: result.data.CMK_RECONCILE_SCHEDULE,
+    hpkeRotateSchedule: result.data.HPKE_ROTATE_SCHEDULE,
+  };
+}
