@@ -1,0 +1,88 @@
+// cipherflow production deployment: `azd up` provisions this file, deploys the app, then the
+// postdeploy hook turns on `deployLandingEvents` and provisions again (see landing-events.bicep).
+targetScope = 'subscription'
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; with the subscription and location it seeds every resource name.')
+param environmentName string
+
+@minLength(1)
+@description('Region for every resource; it must offer the Flex Consumption plan.')
+param location string
+
+@minLength(1)
+@description('AUTH_ISSUER: the `iss` of the bearer tokens the API accepts.')
+param authIssuer string
+
+@minLength(1)
+@description('AUTH_AUDIENCE: the `aud` those tokens must carry.')
+param authAudience string
+
+@minLength(1)
+@description('AUTH_JWKS_URL: https URL of the issuer\'s signing keys.')
+param authJwksUrl string
+
+@minLength(36)
+@maxLength(36)
+@description('CMK_APP_CLIENT_ID: application (client) id of the multi-tenant CMK app registration (README, "Deploying to Azure").')
+param cmkAppClientId string
+
+@minLength(1)
+@description('CMK_APP_NAME: the CMK app\'s display name, as shown to customers.')
+param cmkAppName string
+
+@minLength(1)
+@description('CMK_APP_URI: https URI of the CMK app, also its consent redirect URI.')
+param cmkAppUri string
+
+@description('Create the Event Grid subscription that feeds the landing blob trigger. Needs the deployed app (its blobs_extension key): the postdeploy hook sets it.')
+param deployLandingEvents bool = false
+
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = { 'azd-env-name': environmentName }
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: 'rg-${environmentName}'
+  location: location
+  tags: tags
+}
+
+module resources 'resources.bicep' = {
+  name: 'cipherflow-resources'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    resourceToken: resourceToken
+    authIssuer: authIssuer
+    authAudience: authAudience
+    authJwksUrl: authJwksUrl
+    cmkAppClientId: cmkAppClientId
+    cmkAppName: cmkAppName
+    cmkAppUri: cmkAppUri
+  }
+}
+
+module landingEvents 'landing-events.bicep' = if (deployLandingEvents) {
+  name: 'cipherflow-landing-events'
+  scope: rg
+  params: {
+    functionAppName: resources.outputs.functionAppName
+    systemTopicName: resources.outputs.systemTopicName
+    landingContainer: resources.outputs.landingContainer
+  }
+}
+
+// azd stores these in the environment (`azd env get-values`); none is a secret.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = resources.outputs.functionAppName
+output SERVICE_CIPHERFLOW_URI string = resources.outputs.functionAppUri
+output AZURE_STORAGE_ACCOUNT_NAME string = resources.outputs.storageAccountName
+output LANDING_CONTAINER string = resources.outputs.landingContainer
+output SYSTEM_KEY_VAULT_URL string = resources.outputs.systemKeyVaultUrl
+output SYSTEM_KEY_NAME string = resources.outputs.systemKeyName
+output MANAGED_IDENTITY_CLIENT_ID string = resources.outputs.identityClientId
+output MANAGED_IDENTITY_PRINCIPAL_ID string = resources.outputs.identityPrincipalId
