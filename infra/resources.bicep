@@ -192,6 +192,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       AzureWebJobsStorage__clientId: identity.properties.clientId
       // DefaultAzureCredential picks the user-assigned identity (Key Vault, and the app's own storage clients).
       AZURE_CLIENT_ID: identity.properties.clientId
+      // Our tenant: a Key Vault in any other tenant (a customer's CMK) is reached as the CMK app.
+      AZURE_TENANT_ID: tenant().tenantId
       APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
       APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
       CIPHERFLOW_ENV: 'production'

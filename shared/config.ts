@@ -11,6 +11,16 @@ export interface AppConfig {
   readonly storage: StorageConfig;
   readonly systemKeyVaultUrl: string;
   readonly systemKeyName: string;
+  /**
+   * How customers' Key Vaults in other tenants are reached: as our multi-tenant CMK app
+   * (`CMK_APP_CLIENT_ID`), from our tenant (`AZURE_TENANT_ID`), through the managed identity
+   * `AZURE_CLIENT_ID` (user-assigned; absent: system-assigned). Absent when either is not set.
+   */
+  readonly crossTenant?: {
+    readonly homeTenantId: string;
+    readonly appClientId: string;
+    readonly managedIdentityClientId?: string;
+  };
   /** `KEY_CACHE_TTL_SECONDS` (300) and `KEY_CACHE_MAX_STALE_SECONDS` (3600: only while the vault is unreachable). */
   readonly keyCache: KeyCacheSettings;
 }
@@ -35,6 +45,9 @@ const Env = z.object({
   AzureWebJobsStorage__blobServiceUri: httpsUrl.optional(),
   AzureWebJobsStorage__tableServiceUri: httpsUrl.optional(),
   SYSTEM_KEY_VAULT_URL: httpsUrl,
+  AZURE_TENANT_ID: z.uuid().optional(),
+  AZURE_CLIENT_ID: z.uuid().optional(),
+  CMK_APP_CLIENT_ID: z.uuid().optional(),
   SYSTEM_KEY_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).default('cipherflow-system-kek'),
 });
 
@@ -59,6 +72,15 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
   }
   return {
     keyCache,
+    ...(e.AZURE_TENANT_ID === undefined || e.CMK_APP_CLIENT_ID === undefined
+      ? {}
+      : {
+          crossTenant: {
+            homeTenantId: e.AZURE_TENANT_ID,
+            appClientId: e.CMK_APP_CLIENT_ID,
+            ...(e.AZURE_CLIENT_ID === undefined ? {} : { managedIdentityClientId: e.AZURE_CLIENT_ID }),
+          },
+        }),
     environment: e.CIPHERFLOW_ENV,
     storage: storageConfig(e),
     systemKeyVaultUrl: e.SYSTEM_KEY_VAULT_URL,

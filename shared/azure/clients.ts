@@ -1,9 +1,10 @@
 import { TableClient } from '@azure/data-tables';
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { ClientAssertionCredential, DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { AppConfig } from '../config.js';
 import { isLoopbackUrl } from './loopback.js';
+import { tenantRoutingCredential } from './tenant-routing-credential.js';
 
 /** The Azure SDK clients the app uses, built once per process. */
 export interface AzureClients {
@@ -22,7 +23,7 @@ export function createAzureClients(config: AppConfig): AzureClients {
   let credential: TokenCredential | undefined;
   const lazyCredential: TokenCredential = {
     getToken: (scopes, options) => {
-      credential ??= new DefaultAzureCredential();
+      credential ??= appCredential(config);
       return credential.getToken(scopes, options);
     },
   };
@@ -54,6 +55,31 @@ export function createAzureClients(config: AppConfig): AzureClients {
       return client;
     },
   };
+}
+
+// The audience a managed identity's token must have to be exchanged for an app's token (workload
+// identity federation: the CMK app trusts our managed identity through a federated credential).
+const TOKEN_EXCHANGE_SCOPE = 'api://AzureADTokenExchange/.default';
+
+/**
+ * The managed identity (DefaultAzureCredential) for our own tenant; in production with a CMK app
+ * and our tenant id configured, customers' tenants are reached as the CMK app, authenticated by a
+ * managed identity token instead of a secret. Locally the emulators share one tenant.
+ */
+function appCredential(config: AppConfig): TokenCredential {
+  const home = new DefaultAzureCredential();
+  const crossTenant = config.crossTenant;
+  if (config.environment !== 'production' || crossTenant === undefined) return home;
+  const exchange = new ManagedIdentityCredential(
+    crossTenant.managedIdentityClientId === undefined ? {} : { clientId: crossTenant.managedIdentityClientId },
+  );
+  const assertion = async (): Promise<string> => {
+    const token = await exchange.getToken(TOKEN_EXCHANGE_SCOPE);
+    return token.token;
+  };
+  return tenantRoutingCredential(home, crossTenant.homeTenantId, (tenantId) =>
+    new ClientAssertionCredential(tenantId, crossTenant.appClientId, assertion),
+  );
 }
 
 function tableEndpoint(connectionString: string): string {

@@ -193,6 +193,7 @@ describe('infra/resources.bicep: app settings', () => {
   const resolved: Record<string, string> = {
     'storage.name': 'stabcdefghijklm',
     'identity.properties.clientId': '11111111-2222-4333-8444-555555555555',
+    'tenant().tenantId': '66666666-7777-4888-8999-000000000000',
     'appInsights.properties.ConnectionString': 'InstrumentationKey=00000000-0000-0000-0000-000000000000',
     "'ClientId=${identity.properties.clientId};Authorization=AAD'": 'ClientId=1;Authorization=AAD',
     'vault.properties.vaultUri': 'https://kv-abcdefghijklm.vault.azure.net/',
