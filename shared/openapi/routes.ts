@@ -1,0 +1,471 @@
+/**
+ * The API's route table as documentation: one row per HTTP operation the function app registers,
+ * holding the same zod schema object the function hands the pipeline for its body. The OpenAPI
+ * document is generated from it (`document.ts`) and `test/openapi/` compares it with the routes the
+ * runtime registers, both ways, so a route added without a row (or a row without a route) fails.
+ */
+import type { z } from 'zod';
+import { CreateDatasetRequest } from '../catalog/datasets.js';
+import { CreateByokConfigRequest } from '../cmk/byok-configs.js';
+import type { ErrorCode } from '../errors.js';
+import { CreateFlowRequest } from '../flows/flows.js';
+import { CreateSourceConnectionRequest } from '../flows/source-connections.js';
+import { CreateTargetConnectionRequest } from '../flows/target-connections.js';
+import { PutClientKeyRequest } from '../hpke/client-keys.js';
+import { PutEncryptionSettingsRequest } from '../hpke/org-settings.js';
+import { RegisterCustomerKeyRequest } from '../pgp-keys/customer-keys.js';
+import { CreateEncryptionKeyRequest } from '../pgp-keys/encryption-keys.js';
+import * as R from './response-schemas.js';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+export type RouteTag =
+  | 'PGP keys'
+  | 'Catalog'
+  | 'Flow Service'
+  | 'Data access'
+  | 'Customer-managed keys'
+  | 'API payload encryption'
+  | 'Operations';
+
+/** A successful answer of an operation. */
+export interface SuccessDoc {
+  readonly status: number;
+  readonly description: string;
+  /** JSON body shape (`application/json`), omitted for empty answers and streams. */
+  readonly schema?: z.ZodType;
+  /** Other media types of the body (streams, RFC 9458 key configurations). */
+  readonly mediaTypes?: readonly string[];
+}
+
+export interface QueryDoc {
+  readonly name: string;
+  readonly required: boolean;
+  readonly description: string;
+  readonly example?: string;
+}
+
+export interface RouteDoc {
+  /** The Azure Function's name (`app.http(name, ...)`), used as the operation id. */
+  readonly operationId: string;
+  readonly method: HttpMethod;
+  /** The Functions route template exactly as registered (no leading slash; `{name}` parameters). */
+  readonly route: string;
+  readonly summary: string;
+  readonly description?: string;
+  readonly tag: RouteTag;
+  /** `required`: bearer token, `x-api-key`, `x-gw-ims-org-id` (and `x-sandbox-name`). */
+  readonly auth: 'required' | 'none';
+  /** The JSON body schema the function validates with; its name becomes the component name. */
+  readonly request?: { readonly name: string; readonly schema: z.ZodType };
+  readonly query?: readonly QueryDoc[];
+  readonly success: readonly SuccessDoc[];
+  /** Problem codes of this operation beyond the ones every operation of its kind may return. */
+  readonly problems?: readonly ErrorCode[];
+  /**
+   * Whether the JSON body and answer may travel HPKE-encrypted (`application/octet-stream+hpke`).
+   * True for every authenticated JSON route; false for public routes (no tenant to encrypt to)
+   * and streaming downloads (`HPKE_NOT_ACCEPTABLE`).
+   */
+  readonly hpke: boolean;
+}
+
+const PGP_KEYS = 'data/foundation/connectors/encryption';
+
+/** Every HTTP operation, grouped as the README lists them. The catch-all 404 route is not an operation. */
+export const ROUTES: readonly RouteDoc[] = [
+  {
+    operationId: 'encryption-keys-create',
+    method: 'POST',
+    route: `${PGP_KEYS}/keys`,
+    summary: 'Create a PGP key pair',
+    description:
+      'The private key and its passphrase stay in cipherflow, envelope-encrypted; the answer holds the public key.',
+    tag: 'PGP keys',
+    auth: 'required',
+    request: { name: 'CreateEncryptionKeyRequest', schema: CreateEncryptionKeyRequest },
+    success: [{ status: 200, description: 'The key pair was created', schema: R.EncryptionKeyCreated }],
+    hpke: true,
+  },
+  {
+    operationId: 'encryption-keys-list',
+    method: 'GET',
+    route: `${PGP_KEYS}/keys`,
+    summary: 'List PGP key pairs',
+    tag: 'PGP keys',
+    auth: 'required',
+    success: [{ status: 200, description: 'The keys of the org and sandbox', schema: R.EncryptionKeyList }],
+    hpke: true,
+  },
+  {
+    operationId: 'encryption-keys-get',
+    method: 'GET',
+    route: `${PGP_KEYS}/keys/{publicKeyId}`,
+    summary: 'Get a PGP key pair',
+    tag: 'PGP keys',
+    auth: 'required',
+    success: [{ status: 200, description: 'The key', schema: R.EncryptionKey }],
+    problems: ['NOT_FOUND'],
+    hpke: true,
+  },
+  {
+    operationId: 'encryption-keys-delete',
+    method: 'DELETE',
+    route: `${PGP_KEYS}/keys/{publicKeyId}`,
+    summary: 'Delete a PGP key pair',
+    tag: 'PGP keys',
+    auth: 'required',
+    success: [{ status: 204, description: 'Deleted' }],
+    problems: ['NOT_FOUND', 'KEY_IN_USE'],
+    hpke: true,
+  },
+  {
+    operationId: 'encryption-keys-validate',
+    method: 'GET',
+    route: `${PGP_KEYS}/keys/validate/{publicKeyId}`,
+    summary: 'Check whether a PGP key pair is active or expired',
+    tag: 'PGP keys',
+    auth: 'required',
+    success: [{ status: 200, description: 'The key status', schema: R.EncryptionKeyValidation }],
+    problems: ['NOT_FOUND'],
+    hpke: true,
+  },
+  {
+    operationId: 'customer-keys-create',
+    method: 'POST',
+    route: `${PGP_KEYS}/customer-keys`,
+    summary: "Register a customer's signing public key",
+    tag: 'PGP keys',
+    auth: 'required',
+    request: { name: 'RegisterCustomerKeyRequest', schema: RegisterCustomerKeyRequest },
+    success: [{ status: 200, description: 'Registered', schema: R.CustomerKeyRegistered }],
+    problems: [
+      'INVALID_PUBLIC_KEY',
+      'PRIVATE_KEY_NOT_ALLOWED',
+      'KEY_EXPIRED',
+      'KEY_REVOKED',
+      'NO_SIGNING_KEY',
+      'KEY_TOO_WEAK',
+      'UNSUPPORTED_PGP_FEATURE',
+    ],
+    hpke: true,
+  },
+  {
+    operationId: 'customer-keys-list',
+    method: 'GET',
+    route: `${PGP_KEYS}/customer-keys`,
+    summary: "List the customer's registered signing keys",
+    tag: 'PGP keys',
+    auth: 'required',
+    success: [{ status: 200, description: 'The registered keys', schema: R.CustomerKeyList }],
+    hpke: true,
+  },
+  {
+    operationId: 'datasets-create',
+    method: 'POST',
+    route: 'data/foundation/catalog/dataSets',
+    summary: 'Create a dataset',
+    tag: 'Catalog',
+    auth: 'required',
+    request: { name: 'CreateDatasetRequest', schema: CreateDatasetRequest },
+    success: [{ status: 201, description: 'Created: `["@/dataSets/{id}"]`', schema: R.CatalogReferences }],
+    hpke: true,
+  },
+  {
+    operationId: 'datasets-get',
+    method: 'GET',
+    route: 'data/foundation/catalog/dataSets/{id}',
+    summary: 'Get a dataset',
+    tag: 'Catalog',
+    auth: 'required',
+    success: [{ status: 200, description: '`{ "<id>": { ...dataset } }`', schema: R.CatalogObjectMap }],
+    problems: ['NOT_FOUND'],
+    hpke: true,
+  },
+  {
+    operationId: 'batches-list',
+    method: 'GET',
+    route: 'data/foundation/catalog/batches',
+    summary: "List a dataset's batches",
+    tag: 'Catalog',
+    auth: 'required',
+    query: [{ name: 'dataSet', required: true, description: 'The dataset id (24 hex characters)' }],
+    success: [{ status: 200, description: '`{ "<batchId>": { ...batch } }`', schema: R.CatalogObjectMap }],
+    hpke: true,
+  },
+  {
+    operationId: 'batch-files-list',
+    method: 'GET',
+    route: 'data/foundation/export/batches/{batchId}/files',
+    summary: "List a batch's files",
+    tag: 'Data access',
+    auth: 'required',
+    success: [{ status: 200, description: 'The files with their `dataSetFileId`', schema: R.BatchFiles }],
+    problems: ['NOT_FOUND'],
+    hpke: true,
+  },
+  {
+    operationId: 'export-files-get',
+    method: 'GET',
+    route: 'data/foundation/export/files/{fileId}',
+    summary: "Download a file's plaintext",
+    description:
+      'Streamed, decrypted from its at-rest envelope as it is sent. Never HPKE-encrypted (`HPKE_NOT_ACCEPTABLE`).',
+    tag: 'Data access',
+    auth: 'required',
+    success: [
+      {
+        status: 200,
+        description: 'The file',
+        mediaTypes: ['application/octet-stream', 'text/csv', 'application/json'],
+      },
+    ],
+    problems: ['NOT_FOUND', 'HPKE_NOT_ACCEPTABLE', 'CMK_ACCESS_REVOKED', 'KEY_VAULT_UNAVAILABLE'],
+    hpke: false,
+  },
+  {
+    operationId: 'source-connections-create',
+    method: 'POST',
+    route: 'data/foundation/flowservice/sourceConnections',
+    summary: 'Create a source connection (where files land)',
+    tag: 'Flow Service',
+    auth: 'required',
+    request: { name: 'CreateSourceConnectionRequest', schema: CreateSourceConnectionRequest },
+    success: [{ status: 201, description: 'Created', schema: R.FlowServiceCreated }],
+    hpke: true,
+  },
+  {
+    operationId: 'source-connections-get',
+    method: 'GET',
+    route: 'data/foundation/flowservice/sourceConnections/{id}',
+    summary: 'Get a source connection',
+    tag: 'Flow Service',
+    auth: 'required',
+    success: [{ status: 200, description: '`{ items: [connection] }`', schema: R.itemsOf(R.SourceConnection) }],
+    problems: ['NOT_FOUND'],
+    hpke: true,
+  },
+  {
+    operationId: 'target-connections-create',
+    method: 'POST',
+    route: 'data/foundation/flowservice/targetConnections',
+    summary: 'Create a target connection (the dataset files go to)',
+    tag: 'Flow Service',
+    auth: 'required',
+    request: { name: 'CreateTargetConnectionRequest', schema: CreateTargetConnectionRequest },
+    success: [{ status: 201, description: 'Created', schema: R.FlowServiceCreated }],
+    hpke: true,
+  },
+  {
+    operationId: 'target-connections-get',
+    method: 'GET',
+    route: 'data/foundation/flowservice/targetConnections/{id}',
+    summary: 'Get a target connection',
+    tag: 'Flow Service',
+    auth: 'required',
+    success: [{ status: 200, description: '`{ items: [connection] }`', schema: R.itemsOf(R.TargetConnection) }],
+    problems: ['NOT_FOUND'],
+    hpke: true,
+  },
+  {
+    operationId: 'flows-create',
+    method: 'POST',
+    route: 'data/foundation/flowservice/flows',
+    summary: 'Create a dataflow (source → Encryption → target)',
+    tag: 'Flow Service',
+    auth: 'required',
+    request: { name: 'CreateFlowRequest', schema: CreateFlowRequest },
+    success: [{ status: 201, description: 'Created', schema: R.FlowServiceCreated }],
+    problems: ['NOT_FOUND', 'CONFLICT'],
+    hpke: true,
+  },
+  {
+    operationId: 'flows-list',
+    method: 'GET',
+    route: 'data/foundation/flowservice/flows',
+    summary: 'List dataflows',
+    tag: 'Flow Service',
+    auth: 'required',
+    success: [{ status: 200, description: '`{ items: [flows] }`', schema: R.itemsOf(R.Flow) }],
+    hpke: true,
+  },
+  {
+    operationId: 'flows-get',
+    method: 'GET',
+    route: 'data/foundation/flowservice/flows/{id}',
+    summary: 'Get a dataflow',
+    tag: 'Flow Service',
+    auth: 'required',
+    success: [{ status: 200, description: '`{ items: [flow] }`', schema: R.itemsOf(R.Flow) }],
+    problems: ['NOT_FOUND'],
+    hpke: true,
+  },
+  {
+    operationId: 'flows-delete',
+    method: 'DELETE',
+    route: 'data/foundation/flowservice/flows/{id}',
+    summary: 'Delete a dataflow',
+    tag: 'Flow Service',
+    auth: 'required',
+    success: [{ status: 204, description: 'Deleted' }],
+    problems: ['NOT_FOUND'],
+    hpke: true,
+  },
+  {
+    operationId: 'runs-list',
+    method: 'GET',
+    route: 'data/foundation/flowservice/runs',
+    summary: "List a dataflow's runs (one per file), newest first",
+    tag: 'Flow Service',
+    auth: 'required',
+    query: [
+      {
+        name: 'property',
+        required: true,
+        description: 'Exactly one filter `flowId=={flowId}`',
+        example: 'flowId==3f1c2a9e-5b7d-4c1e-9a2b-6d8e0f1a2b3c',
+      },
+    ],
+    success: [{ status: 200, description: '`{ items: [runs] }`', schema: R.itemsOf(R.FlowRun) }],
+    hpke: true,
+  },
+  {
+    operationId: 'cmk-app-registration-get',
+    method: 'GET',
+    route: 'data/infrastructure/manager/byok/app-registration',
+    summary: 'Get the CMK application to consent to',
+    tag: 'Customer-managed keys',
+    auth: 'required',
+    success: [{ status: 200, description: 'The multi-tenant application', schema: R.CmkAppRegistration }],
+    hpke: true,
+  },
+  {
+    operationId: 'cmk-configs-create',
+    method: 'POST',
+    route: 'data/infrastructure/manager/customer/config',
+    summary: "Send the customer's Key Vault key identifier",
+    tag: 'Customer-managed keys',
+    auth: 'required',
+    request: { name: 'CreateByokConfigRequest', schema: CreateByokConfigRequest },
+    success: [{ status: 200, description: 'Accepted (status NEW)', schema: R.ByokConfigCreated }],
+    problems: ['CONFLICT'],
+    hpke: true,
+  },
+  {
+    operationId: 'cmk-configs-get',
+    method: 'GET',
+    route: 'data/infrastructure/manager/customer/config/{name}',
+    summary: 'Get a CMK configuration and its status',
+    tag: 'Customer-managed keys',
+    auth: 'required',
+    query: [{ name: 'configType', required: false, description: 'BYOK_CONFIG', example: 'BYOK_CONFIG' }],
+    success: [{ status: 200, description: 'The configuration', schema: R.ByokConfig }],
+    problems: ['NOT_FOUND'],
+    hpke: true,
+  },
+  {
+    operationId: 'cmk-configs-delete',
+    method: 'DELETE',
+    route: 'data/infrastructure/manager/customer/config/{name}',
+    summary: 'Delete a CMK configuration that is not in use',
+    tag: 'Customer-managed keys',
+    auth: 'required',
+    query: [{ name: 'configType', required: false, description: 'BYOK_CONFIG', example: 'BYOK_CONFIG' }],
+    success: [{ status: 204, description: 'Deleted' }],
+    problems: ['NOT_FOUND', 'CONFLICT', 'CMK_IRREVERSIBLE'],
+    hpke: true,
+  },
+  {
+    operationId: 'api-encryption-keys-list',
+    method: 'GET',
+    route: 'api-encryption/keys',
+    summary: "List cipherflow's HPKE public keys",
+    description: 'Public. With `Accept: application/ohttp-keys`, the same keys as RFC 9458 §3 key configurations.',
+    tag: 'API payload encryption',
+    auth: 'none',
+    success: [
+      {
+        status: 200,
+        description: 'The next, active and retiring keys',
+        schema: R.HpkeServerKeys,
+        mediaTypes: ['application/ohttp-keys'],
+      },
+    ],
+    hpke: false,
+  },
+  {
+    operationId: 'api-encryption-client-keys-list',
+    method: 'GET',
+    route: 'api-encryption/client-keys',
+    summary: "List the org's client keys (responses are encrypted to them)",
+    tag: 'API payload encryption',
+    auth: 'required',
+    success: [{ status: 200, description: 'The client keys', schema: R.HpkeClientKeys }],
+    hpke: true,
+  },
+  {
+    operationId: 'api-encryption-client-keys-put',
+    method: 'PUT',
+    route: 'api-encryption/client-keys/{keyId}',
+    summary: 'Register or replace a client key (key id 0..255)',
+    tag: 'API payload encryption',
+    auth: 'required',
+    request: { name: 'PutClientKeyRequest', schema: PutClientKeyRequest },
+    success: [
+      { status: 201, description: 'Registered', schema: R.HpkeClientKey },
+      { status: 200, description: 'Unchanged', schema: R.HpkeClientKey },
+      {
+        status: 202,
+        description: 'Replacing: `pending.effectiveTime` says when the new key takes over',
+        schema: R.HpkeClientKey,
+      },
+    ],
+    problems: ['HPKE_INVALID_PUBLIC_KEY'],
+    hpke: true,
+  },
+  {
+    operationId: 'api-encryption-client-keys-delete',
+    method: 'DELETE',
+    route: 'api-encryption/client-keys/{keyId}',
+    summary: 'Delete a client key',
+    tag: 'API payload encryption',
+    auth: 'required',
+    success: [{ status: 204, description: 'Deleted' }],
+    problems: ['NOT_FOUND'],
+    hpke: true,
+  },
+  {
+    operationId: 'api-encryption-settings-put',
+    method: 'PUT',
+    route: 'api-encryption/settings',
+    summary: 'Require HPKE-encrypted request bodies for the org',
+    tag: 'API payload encryption',
+    auth: 'required',
+    request: { name: 'PutEncryptionSettingsRequest', schema: PutEncryptionSettingsRequest },
+    success: [{ status: 200, description: 'The settings', schema: R.EncryptionSettings }],
+    hpke: true,
+  },
+  {
+    operationId: 'health',
+    method: 'GET',
+    route: 'health',
+    summary: 'Whether storage and the system Key Vault answer',
+    tag: 'Operations',
+    auth: 'none',
+    success: [
+      { status: 200, description: 'Healthy', schema: R.Health },
+      { status: 503, description: 'A dependency is down', schema: R.Health },
+    ],
+    hpke: false,
+  },
+  {
+    operationId: 'openapi-get',
+    method: 'GET',
+    route: 'openapi.json',
+    summary: 'This OpenAPI 3.1 document',
+    tag: 'Operations',
+    auth: 'none',
+    success: [{ status: 200, description: 'The document' }],
+    hpke: false,
+  },
+];

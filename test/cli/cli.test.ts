@@ -1,0 +1,348 @@
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../cli/exit-codes.js';
+import { GpgHome, ensureGpg } from '../support/gpg.js';
+import { startLocalStack, type LocalStack } from '../support/local-stack.js';
+import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { jsonOf, runCli, type CliResult } from './run-cli.js';
+
+const ORG = 'CF1201CLI@AdobeOrg';
+const CSV = Buffer.from('id,name\n1,Ada\n2,Grace\n3,Edsger\n');
+const REQUEST_ID = /request id: [0-9a-f-]{36}/;
+
+interface Run {
+  status: string;
+  fileName: string;
+  errors: { code: string }[];
+  metrics: { recordCount?: number; outputBytes: number };
+  batchId?: string;
+}
+
+/** The CLI as a subprocess against the local runtime: the customer's journey and its failures. */
+describe('cipherflow CLI end to end', () => {
+  let stack: LocalStack;
+  let runtime: RuntimeProcess;
+  let gpg: GpgHome;
+  let dir: string;
+  let env: Record<string, string>;
+  let keyId: string;
+  let customerKeyId: string;
+  let flowId: string;
+  let signedFlowId: string;
+  let dataSetId: string;
+
+  const cli = (...args: string[]): Promise<CliResult> => runCli(args, env, { cwd: dir });
+
+  beforeAll(async () => {
+    ensureGpg();
+    stack = await startLocalStack();
+    runtime = await startRuntime({
+      ...stack.env,
+      CIPHERFLOW_BLOB_POLL_MS: '200',
+      CIPHERFLOW_BLOB_RETRY_DELAY_MS: '300',
+    });
+    await BlobServiceClient.fromConnectionString(stack.azurite.connectionString)
+      .getContainerClient('landing')
+      .createIfNotExists();
+    gpg = await GpgHome.create();
+    dir = await mkdtemp(join(tmpdir(), 'cipherflow-cli-'));
+    env = {
+      CIPHERFLOW_CONFIG: join(dir, 'config', 'config.json'),
+      AZURE_STORAGE_CONNECTION_STRING: stack.azurite.connectionString,
+    };
+  });
+
+  afterAll(async () => {
+    await runtime?.stop();
+    await stack?.stop();
+    await gpg?.dispose();
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('logs in locally and keeps a 0600 config without any token', async () => {
+    const result = await cli('login', '--org', ORG, '--base-url', runtime.url);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain(`logged in: org ${ORG}, sandbox prod`);
+    const info = await stat(env.CIPHERFLOW_CONFIG ?? '');
+    expect(info.mode & 0o777).toBe(0o600);
+    const saved = await readFile(env.CIPHERFLOW_CONFIG ?? '', 'utf8');
+    expect(JSON.parse(saved)).toMatchObject({ org: ORG, sandbox: 'prod', mode: 'local', baseUrl: runtime.url });
+    expect(saved).not.toMatch(/eyJ|Bearer/);
+  });
+
+  it('creates a key pair and writes an .asc public key gpg imports', async () => {
+    const created = jsonOf<{ publicKeyId: string; file: string }>(
+      await cli('--json', 'keys', 'create', '--name', 'cli ingestion', '--out', 'ours.asc'),
+    );
+    keyId = created.publicKeyId;
+    const armored = await readFile(join(dir, 'ours.asc'), 'utf8');
+    expect(armored).toMatch(/^-----BEGIN PGP PUBLIC KEY BLOCK-----/);
+    await gpg.importKey(armored);
+    expect((await gpg.ok(['--list-keys', 'cli ingestion'])).toString()).toContain('cli ingestion');
+  });
+
+  it('lists, shows and validates the key', async () => {
+    const list = jsonOf<{ publicKeyId: string }[]>(await cli('--json', 'keys', 'list'));
+    expect(list.map((k) => k.publicKeyId)).toContain(keyId);
+    const shown = await cli('keys', 'show', keyId, '--out', 'again.asc');
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/fingerprint: [0-9a-f]{40}/i);
+    expect(await readFile(join(dir, 'again.asc'), 'utf8')).toBe(await readFile(join(dir, 'ours.asc'), 'utf8'));
+    const valid = await cli('keys', 'validate', keyId);
+    expect(valid.code).toBe(0);
+    expect(valid.stdout.trim()).toBe(`${keyId}: Active`);
+  });
+
+  it('registers a customer signing key from a gpg export', async () => {
+    await gpg.generateKey('Customer <customer@example.com>', 'ed25519', 'sign', '1y');
+    await writeFile(join(dir, 'customer.asc'), await gpg.exportPublic('customer@example.com'));
+    await writeFile(join(dir, 'customer-secret.asc'), await gpg.exportSecret('customer@example.com'));
+    customerKeyId = jsonOf<{ publicKeyId: string }>(
+      await cli('--json', 'customer-keys', 'add', 'customer.asc', '--name', 'customer'),
+    ).publicKeyId;
+    expect(customerKeyId).not.toBe('');
+  });
+
+  it('creates flows, with their dataset and connections, from flags', async () => {
+    const flow = jsonOf<{ id: string; dataSetId: string }>(
+      await cli(
+        '--json',
+        'flows',
+        'create',
+        '--name',
+        'cli flow',
+        '--path',
+        '/incoming/*.csv.gpg',
+        '--format',
+        'delimited',
+        '--dataset',
+        'cli customers',
+        '--key',
+        keyId,
+      ),
+    );
+    flowId = flow.id;
+    dataSetId = flow.dataSetId;
+    expect(dataSetId).toMatch(/^[0-9a-f]{24}$/);
+    const signed = jsonOf<{ id: string; dataSetId: string }>(
+      await cli(
+        '--json',
+        'flows',
+        'create',
+        '--name',
+        'cli signed',
+        '--path',
+        '/signed/*.csv.gpg',
+        '--dataset',
+        dataSetId,
+        '--key',
+        keyId,
+        '--sign-key',
+        customerKeyId,
+      ),
+    );
+    signedFlowId = signed.id;
+    expect(signed.dataSetId).toBe(dataSetId);
+  });
+
+  it('encrypts with cipherflow encrypt, uploads with progress lines, and the ingestion decrypts it', async () => {
+    await writeFile(join(dir, 'customers.csv'), CSV);
+    const encrypted = await cli('encrypt', 'customers.csv', '--key', 'ours.asc');
+    expect(encrypted.code, encrypted.stderr).toBe(0);
+    expect(encrypted.stderr).toMatch(/^encrypt: .* done in /m);
+    const uploaded = await cli('upload', 'customers.csv.gpg', '--flow', flowId);
+    expect(uploaded.code, uploaded.stderr).toBe(0);
+    expect(uploaded.stdout).toContain(`landing/${ORG}/prod/incoming/customers.csv.gpg`);
+    // Not a TTY: plain progress lines (bytes, rate), no carriage returns.
+    expect(uploaded.stderr).toMatch(/^upload: \d+ B \/ \d+ B 100% .*\/s done in /m);
+    expect(uploaded.stderr).not.toContain('\r');
+
+    const runs = jsonOf<Run[]>(
+      await cli(
+        '--json',
+        'runs',
+        '--flow',
+        flowId,
+        '--file',
+        'incoming/customers.csv.gpg',
+        '--watch',
+        '--interval',
+        '0.25',
+        '--timeout',
+        '60',
+      ),
+    );
+    expect(runs[0]).toMatchObject({
+      status: 'success',
+      fileName: 'incoming/customers.csv.gpg',
+      metrics: { recordCount: 3, outputBytes: CSV.length },
+    });
+  });
+
+  it('signs with --sign-key so a flow requiring the customer signature accepts the file', async () => {
+    const encrypted = await cli(
+      'encrypt',
+      'customers.csv',
+      '--key',
+      'ours.asc',
+      '--sign-key',
+      'customer-secret.asc',
+      '--armor',
+      '--out',
+      'signed.asc',
+      '--no-progress',
+    );
+    expect(encrypted.code, encrypted.stderr).toBe(0);
+    expect(encrypted.stderr).toBe('');
+    expect(await readFile(join(dir, 'signed.asc'), 'utf8')).toMatch(/^-----BEGIN PGP MESSAGE-----/);
+    const uploaded = await cli('upload', 'signed.asc', '--flow', signedFlowId, '--as', 's.csv.gpg', '--no-progress');
+    expect(uploaded.code, uploaded.stderr).toBe(0);
+    const watched = await cli(
+      'runs',
+      '--flow',
+      signedFlowId,
+      '--file',
+      'signed/s.csv.gpg',
+      '--watch',
+      '--interval',
+      '0.25',
+    );
+    expect(watched.code, watched.stdout + watched.stderr).toBe(0);
+    expect(watched.stdout).toMatch(/^success +signed\/s\.csv\.gpg .* 3 records batch /m);
+  });
+
+  it('writes messages gpg decrypts: SEIPD v1 with MDC, no AEAD', async () => {
+    await gpg.generateKey('Partner <partner@example.com>', 'rsa3072', 'encrypt', '1y');
+    await writeFile(join(dir, 'partner.asc'), await gpg.exportPublic('partner@example.com'));
+    const big = Buffer.alloc(3 * 1024 * 1024 + 17, 'cipherflow ');
+    await writeFile(join(dir, 'big.bin'), big);
+    const encrypted = await cli('encrypt', 'big.bin', '--key', 'partner.asc', '--compress');
+    expect(encrypted.code, encrypted.stderr).toBe(0);
+    const message = await readFile(join(dir, 'big.bin.gpg'));
+    expect((await gpg.ok(['--decrypt'], message)).equals(big)).toBe(true);
+    const packets = (await gpg.run(['--list-packets'], message)).stdout.toString();
+    expect(packets).toContain('mdc_method: 2');
+    expect(packets).not.toMatch(/aead/i);
+  });
+
+  it('watches a failing run to exit 5 with its error code', async () => {
+    await writeFile(join(dir, 'plain.csv.gpg'), CSV);
+    expect((await cli('upload', 'plain.csv.gpg', '--flow', flowId, '--no-progress')).code).toBe(0);
+    const watched = await cli(
+      'runs',
+      '--flow',
+      flowId,
+      '--file',
+      'incoming/plain.csv.gpg',
+      '--watch',
+      '--interval',
+      '0.25',
+    );
+    expect(watched.code).toBe(EXIT.FAILED);
+    expect(watched.stdout).toMatch(/^failed +incoming\/plain\.csv\.gpg .*MALFORMED_PGP_MESSAGE/m);
+  });
+
+  it('refuses to upload a file the flow would not pick up (exit 2)', async () => {
+    const result = await cli('upload', 'customers.csv', '--flow', flowId);
+    expect(result.code).toBe(EXIT.USAGE);
+    expect(result.stderr).toContain("does not match the flow's source path /incoming/*.csv.gpg");
+  });
+
+  it('calls any endpoint, in plaintext and HPKE-encrypted, with the same answer', async () => {
+    const path = `/data/foundation/catalog/dataSets/${dataSetId}`;
+    const plain = await cli('call', 'GET', path);
+    expect(plain.code, plain.stderr).toBe(0);
+    const body = JSON.parse(plain.stdout) as Record<string, { name: string }>;
+    expect(body[dataSetId]?.name).toBe('cli customers');
+    const sealed = await cli('call', 'GET', path, '--hpke');
+    expect(sealed.code, sealed.stderr).toBe(0);
+    expect(JSON.parse(sealed.stdout)).toEqual(body);
+    const saved = JSON.parse(await readFile(env.CIPHERFLOW_CONFIG ?? '', 'utf8')) as { hpke?: { keyId: number } };
+    expect(saved.hpke?.keyId).toBeTypeOf('number');
+    // An encrypted body too, with the key registered by the first call.
+    const created = await cli(
+      'call',
+      'POST',
+      '/data/foundation/catalog/dataSets',
+      '--data',
+      '{"name":"sealed"}',
+      '--hpke',
+    );
+    expect(created.code, created.stderr).toBe(0);
+    expect(JSON.parse(created.stdout)).toEqual([expect.stringMatching(/^@\/dataSets\/[0-9a-f]{24}$/)]);
+  });
+
+  it('shows the CMK application registration', async () => {
+    const result = await cli('cmk', 'app-registration');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^consent: +https:\/\/login\.microsoftonline\.com\//m);
+  });
+
+  it('prints a problem with its title, code and request id, exit 1', async () => {
+    const missing = await cli('call', 'GET', '/data/foundation/catalog/dataSets/000000000000000000000000');
+    expect(missing.code).toBe(EXIT.ERROR);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toContain('error: The resource was not found (NOT_FOUND, HTTP 404)');
+    expect(missing.stderr).toMatch(REQUEST_ID);
+
+    const invalid = await cli('cmk', 'submit', '--name', 'cfg', '--key-id', 'http://not-a-vault.example/keys/x');
+    expect(invalid.code).toBe(EXIT.ERROR);
+    expect(invalid.stderr).toContain('(INVALID_REQUEST, HTTP 400)');
+    expect(invalid.stderr).toMatch(/^ {2}body\.configData\.keyVaultKeyIdentifier: /m);
+    expect(invalid.stderr).toMatch(REQUEST_ID);
+  });
+
+  it('deletes keys: refused while a flow uses one (KEY_IN_USE), then gone', async () => {
+    const inUse = await cli('keys', 'delete', keyId);
+    expect(inUse.code).toBe(EXIT.ERROR);
+    expect(inUse.stderr).toContain('KEY_IN_USE');
+    const spare = jsonOf<{ publicKeyId: string }>(
+      await cli('--json', 'keys', 'create', '--name', 'spare', '--key-type', 'RSA', '--out', 'spare.asc'),
+    );
+    const deleted = await cli('keys', 'delete', spare.publicKeyId);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    const gone = await cli('keys', 'show', spare.publicKeyId);
+    expect(gone.code).toBe(EXIT.ERROR);
+    expect(gone.stderr).toContain('NOT_FOUND');
+  });
+
+  it('exits 3 for a refused token, never printing it', async () => {
+    const config = join(dir, 'token-config.json');
+    await writeFile(
+      config,
+      JSON.stringify({ baseUrl: runtime.url, org: ORG, sandbox: 'prod', apiKey: 'someone', mode: 'token' }),
+      { mode: 0o600 },
+    );
+    const token = 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.';
+    const refused = await runCli(
+      ['--config', config, 'keys', 'list'],
+      { ...env, CIPHERFLOW_TOKEN: token },
+      { cwd: dir },
+    );
+    expect(refused.code).toBe(EXIT.AUTH);
+    expect(refused.stderr).toContain('UNAUTHENTICATED');
+    expect(refused.stderr).toMatch(REQUEST_ID);
+    expect(refused.stderr + refused.stdout).not.toContain(token);
+    const none = await runCli(['--config', config, 'keys', 'list'], env, { cwd: dir });
+    expect(none.code).toBe(EXIT.AUTH);
+    expect(none.stderr).toContain('CIPHERFLOW_TOKEN');
+  });
+
+  it('exits 4 when the API cannot be reached and 2 on a usage error', async () => {
+    const config = join(dir, 'down-config.json');
+    await writeFile(
+      config,
+      JSON.stringify({ baseUrl: 'http://127.0.0.1:9', org: ORG, sandbox: 'prod', apiKey: 'k', mode: 'local' }),
+      { mode: 0o600 },
+    );
+    const down = await runCli(['--config', config, 'keys', 'list'], env, { cwd: dir });
+    expect(down.code).toBe(EXIT.NETWORK);
+    expect(down.stderr).toContain('cannot reach http://127.0.0.1:9');
+    const usage = await cli('keys', 'create');
+    expect(usage.code).toBe(EXIT.USAGE);
+    expect(usage.stderr).toContain("required option '--name <name>' not specified");
+  });
+});
