@@ -16,6 +16,7 @@ export const ERROR_TABLE = {
   CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request content type is not supported' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests for this organization' },
   // PGP keys a caller registers (customer signature-verification keys).
   INVALID_PUBLIC_KEY: { status: 400, title: 'The public key is not a valid OpenPGP public key' },
   PRIVATE_KEY_NOT_ALLOWED: { status: 400, title: 'A private key was given where a public key is expected' },
@@ -173,6 +174,15 @@ export class UnsupportedMediaTypeError extends AppError {
   constructor(accepted: readonly string[]) {
     super('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${accepted.join(' or ')}`, {
       headers: { 'accept-post': accepted.join(', ') },
+    });
+  }
+}
+
+/** The organization exceeded its request rate (`API_RATE_LIMIT_PER_ORG`): 429 with `Retry-After`. */
+export class RateLimitedError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super('RATE_LIMITED', `Too many requests for this organization; retry after ${retryAfterSeconds} s`, {
+      headers: { 'retry-after': String(retryAfterSeconds) },
     });
   }
 }

@@ -323,7 +323,7 @@ class BlobWatcher {
           InvocationId: invocationId,
           State: 'Failed',
           DequeueCount: String(attempt),
-          NextAttempt: new Date(Date.now() + this.#options.retryDelayMs).toISOString(),
+          NextAttempt: new Date(Date.now() + retryDelay(this.#options.retryDelayMs, attempt)).toISOString(),
         });
       }
     } finally {
@@ -415,6 +415,20 @@ class BlobWatcher {
       queue: BLOB_POISON_QUEUE,
     });
   }
+}
+
+/** Longest wait between two attempts at one blob version. */
+const MAX_RETRY_DELAY_MS = 5 * 60_000;
+
+/**
+ * The wait before attempt `failed + 1`: exponential in the attempts made (`base`, 2×, 4×, …, capped)
+ * with jitter (a random 50-100 % of it), so a dependency outage (Key Vault, storage) is spread over
+ * a longer window than five fixed retries and many blobs that failed together do not retry in
+ * lockstep when it returns.
+ */
+export function retryDelay(baseMs: number, failed: number, random: () => number = Math.random): number {
+  const exponential = Math.min(MAX_RETRY_DELAY_MS, baseMs * 2 ** Math.max(0, failed - 1));
+  return Math.round(exponential * (0.5 + 0.5 * random()));
 }
 
 async function readReceipt(receipt: BlockBlobClient): Promise<ReceiptState | undefined> {

@@ -6,15 +6,16 @@ import { hpkeServices } from '../hpke/hpke-services.js';
 import { createLogger } from '../logging/logger.js';
 import { createHpkeCodecs } from './hpke-codec.js';
 import { createApiPipeline, type ApiPipeline } from './pipeline.js';
+import { createRateLimiter, parseRateLimit } from './rate-limit.js';
 
 let cached: ApiPipeline | undefined;
 
 /**
  * The process's pipeline, built on first use from `process.env`: remote JWKS verifier, stdout
- * logger, JSON and HPKE (`application/octet-stream+hpke`) bodies. Call it once at start-up so a
- * bad auth configuration stops the start.
+ * logger, JSON and HPKE (`application/octet-stream+hpke`) bodies, the per-org rate limit
+ * (`API_RATE_LIMIT_PER_ORG`). Call it once at start-up so a bad auth configuration stops the start.
  *
- * @throws ConfigError naming a missing or malformed auth setting (e.g. no `AUTH_JWKS_URL` outside local mode).
+ * @throws ConfigError naming a missing or malformed auth or rate-limit setting (e.g. no `AUTH_JWKS_URL` outside local mode).
  */
 export function appPipeline(): ApiPipeline {
   if (cached === undefined) {
@@ -24,6 +25,7 @@ export function appPipeline(): ApiPipeline {
       logger: createLogger(),
       codecs: [hpke.json, hpke.request],
       responseCodecs: [hpke.response],
+      rateLimit: createRateLimiter({ ratePerSecond: parseRateLimit(process.env) }),
     });
   }
   return cached;

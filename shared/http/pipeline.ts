@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { Authenticator } from '../auth/authenticate.js';
 import type { Tenant } from '../auth/tenant.js';
-import { AppError, NotFoundError, UnsupportedMediaTypeError, ValidationError, toProblem, type ErrorCode } from '../errors.js';
+import { AppError, NotFoundError, RateLimitedError, UnsupportedMediaTypeError, ValidationError, toProblem, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { serializeError } from '../logging/serialize-error.js';
 import type { ApiRequest } from './api-request.js';
@@ -10,6 +10,7 @@ import type { ApiResponse, ApiResult } from './api-response.js';
 import { JSON_CODEC, type CodecContext, type ContentCodec, type ResponseCodec } from './content-codec.js';
 import { fieldErrors } from './field-errors.js';
 import { parseJson } from './parse-json.js';
+import type { RateLimiter } from './rate-limit.js';
 import { DEFAULT_BODY_LIMIT_BYTES, readBody } from './read-body.js';
 import { requestIdFor } from './request-id.js';
 
@@ -66,6 +67,8 @@ export interface ApiPipelineDeps {
   /** Monotonic milliseconds for durations. */
   readonly now?: () => number;
   readonly newRequestId?: () => string;
+  /** Per-org request rate limit, checked once the org is authenticated (absent: no limit). */
+  readonly rateLimit?: RateLimiter;
 }
 
 const KNOWN_METHOD = /^[A-Z]{1,16}$/;
@@ -97,6 +100,8 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
       if (options.auth === 'required') {
         tenant = await deps.authenticate(req.headers);
         log = log.child({ org: tenant.orgId, sandbox: tenant.sandbox, clientId: tenant.clientId });
+        const retryAfter = deps.rateLimit?.take(tenant.orgId);
+        if (retryAfter !== undefined) throw new RateLimitedError(retryAfter);
       }
       ctx = { headers: req.headers, tenant, requestId, method, path: pathOf(req.url), exchange: {} };
       if (responseCodec !== undefined && tenant !== null) await responseCodec.prepare(ctx);

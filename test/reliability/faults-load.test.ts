@@ -1,0 +1,195 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHpkeFetch, generateClientKeyPair, type ServerKeyInfo } from '../../shared/hpke/client.js';
+import { createRateLimiter, parseRateLimit } from '../../shared/http/rate-limit.js';
+import { apiHeaders } from '../support/api-client.js';
+import { ensureGpg, GpgHome } from '../support/gpg.js';
+import { startLocalStack, type LocalStack } from '../support/local-stack.js';
+import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import {
+  clientFor,
+  encryptLargeFile,
+  expectExactlyOnce,
+  FAST_TRIGGERS,
+  landingContainer,
+  poisonMessages,
+  recordsIn,
+  runsOf,
+  setUpFlow,
+  waitForAll,
+} from './faults-support.js';
+
+const ORG = 'CF00L0AD00@AdobeOrg';
+const NOISY = 'CF00N01SY0@AdobeOrg';
+const QUIET = 'CF00QU1E70@AdobeOrg';
+const FILES = 100;
+/** Mixed sizes, cycled: 1 KiB to 8 MiB (about 230 MiB in all). */
+const SIZES = [1024, 64 * 1024, 1024 * 1024, 8 * 1024 * 1024];
+const PLAIN_CLIENTS = 8;
+const HPKE_CLIENTS = 4;
+/** The runtime may grow by this much while it ingests 100 files and serves the clients. */
+const MAX_RSS_GROWTH = 600 * 1024 * 1024;
+
+function rss(pid: number): number {
+  const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb ?? 0) * 1024;
+}
+
+/**
+ * 100 encrypted files of mixed sizes landing at once while plaintext and HPKE API clients call the
+ * API concurrently: every file lands in the dataset exactly once, every request succeeds (the
+ * only acceptable refusal is 429 with Retry-After), and the runtime's memory stays bounded.
+ */
+describe('load: 100 files at once with concurrent API clients', () => {
+  let stack: LocalStack;
+  let runtime: RuntimeProcess;
+  let gpg: GpgHome;
+
+  beforeAll(async () => {
+    ensureGpg();
+    stack = await startLocalStack();
+    runtime = await startRuntime({ ...stack.env, ...FAST_TRIGGERS });
+    gpg = await GpgHome.create();
+    await landingContainer(stack.azurite.connectionString).createIfNotExists();
+  });
+  afterAll(async () => {
+    await runtime?.stop();
+    await stack?.stop();
+    await gpg?.dispose();
+  });
+
+  it('ingests every file once and serves every request', { timeout: 180_000 }, async () => {
+    const api = clientFor(runtime, ORG);
+    const flow = await setUpFlow(api, gpg, 'load');
+    const sizes = Array.from({ length: FILES }, (_, i) => SIZES[i % SIZES.length] ?? 1024);
+    // One encrypted file per size, landed under many names (each upload is its own blob version).
+    const encrypted = await Promise.all(SIZES.map((size) => encryptLargeFile(gpg, flow.recipient, size, `load-${size}.csv.gpg`)));
+
+    const { keys } = (await (await fetch(`${runtime.url}/api-encryption/keys`)).json()) as { keys: ServerKeyInfo[] };
+    const serverKey = keys.find((k) => k.status === 'active');
+    if (serverKey === undefined) throw new Error('no active HPKE key');
+    const clientKey = await generateClientKeyPair(7);
+    const put = await fetch(`${runtime.url}/api-encryption/client-keys/7`, {
+      method: 'PUT',
+      headers: await apiHeaders(ORG, undefined, { 'content-type': 'application/json' }),
+      body: JSON.stringify({ kemId: 32, publicKey: Buffer.from(clientKey.publicKey).toString('base64url') }),
+    });
+    expect(put.status).toBe(201);
+    const hpkeFetch = createHpkeFetch({ serverKey: () => Promise.resolve(serverKey), clientKey });
+
+    const pid = runtime.child.pid ?? 0;
+    const baseline = rss(pid);
+    let peak = baseline;
+    const sampler = setInterval(() => {
+      peak = Math.max(peak, rss(pid));
+    }, 100);
+
+    const statuses = new Map<number, number>();
+    const unexpected: string[] = [];
+    let done = false;
+    const record = async (what: string, res: Response) => {
+      statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+      const body = await res.text();
+      if (res.status === 429 && res.headers.get('retry-after') !== null) return;
+      if (res.status >= 300) unexpected.push(`${what} → ${res.status} ${body.slice(0, 200)}`);
+    };
+    const plainClient = async (n: number) => {
+      for (let i = 0; !done; i++) {
+        const headers = await apiHeaders(ORG, 'prod', { 'content-type': 'application/json' });
+        const created = await fetch(`${runtime.url}/data/foundation/catalog/dataSets`, { method: 'POST', headers, body: JSON.stringify({ name: `p${n}-${i}` }) });
+        await record('create dataset', created);
+        await record('list runs', await fetch(`${runtime.url}/data/foundation/flowservice/runs?property=flowId==${flow.flowId}`, { headers }));
+        await record('list batches', await fetch(`${runtime.url}/data/foundation/catalog/batches?dataSet=${flow.dataSetId}`, { headers }));
+      }
+    };
+    const hpkeClient = async (n: number) => {
+      for (let i = 0; !done; i++) {
+        const headers = await apiHeaders(ORG, 'prod');
+        const created = await hpkeFetch(`${runtime.url}/data/foundation/catalog/dataSets`, { method: 'POST', headers, body: JSON.stringify({ name: `h${n}-${i}` }) });
+        await record('hpke create dataset', created);
+        await record('hpke get flow', await hpkeFetch(`${runtime.url}/data/foundation/flowservice/flows/${flow.flowId}`, { headers }));
+      }
+    };
+
+    const started = Date.now();
+    const clients = [
+      ...Array.from({ length: PLAIN_CLIENTS }, (_, n) => plainClient(n)),
+      ...Array.from({ length: HPKE_CLIENTS }, (_, n) => hpkeClient(n)),
+    ];
+    const landing = landingContainer(stack.azurite.connectionString);
+    const files = new Map<string, string>();
+    await Promise.all(sizes.map(async (size, i) => {
+      const name = `load/f${String(i).padStart(3, '0')}.csv.gpg`;
+      const uploaded = await landing.getBlockBlobClient(`${ORG}/prod/${name}`).uploadFile(encrypted[SIZES.indexOf(size)] ?? '', { blockSize: 4 * 1024 * 1024 });
+      files.set(name, uploaded.etag ?? '');
+    }));
+    try {
+      await waitForAll(api, flow.flowId, files, 150_000);
+    } finally {
+      done = true;
+      await Promise.all(clients);
+      clearInterval(sampler);
+    }
+    const elapsed = Date.now() - started;
+    const runs = await expectExactlyOnce(api, flow, files);
+    for (const run of runs) {
+      const size = sizes[Number(/f(\d+)\./.exec(run.fileName)?.[1])] ?? 0;
+      expect(run.metrics, run.fileName).toMatchObject({ outputBytes: size, recordCount: recordsIn(size) });
+    }
+    expect(await poisonMessages(stack.azurite.connectionString)).toEqual([]);
+    const served = [...statuses.values()].reduce((a, b) => a + b, 0);
+    process.stdout.write(
+      `load: ${FILES} files (${(sizes.reduce((a, b) => a + b, 0) / 2 ** 20).toFixed(0)} MiB) in ${elapsed} ms; ` +
+        `${served} API requests ${JSON.stringify(Object.fromEntries(statuses))}; runtime RSS ${(baseline / 2 ** 20).toFixed(0)} → peak ${(peak / 2 ** 20).toFixed(0)} MiB\n`,
+    );
+    expect(unexpected).toEqual([]);
+    expect(served).toBeGreaterThan(PLAIN_CLIENTS + HPKE_CLIENTS);
+    expect(peak - baseline).toBeLessThan(MAX_RSS_GROWTH);
+    expect((await runsOf(api, flow.flowId)).length).toBe(FILES);
+  });
+
+  it('throttles one org over API_RATE_LIMIT_PER_ORG with 429 and Retry-After, not the others', { timeout: 60_000 }, async () => {
+    const limited = await startRuntime({ ...stack.env, API_RATE_LIMIT_PER_ORG: '5' });
+    try {
+      const call = async (org: string) => fetch(`${limited.url}/data/foundation/connectors/encryption/keys`, { headers: await apiHeaders(org, 'prod') });
+      // A burst of 40 from one org (burst allowance: 10) while another org makes 8 calls.
+      const [noisy, quiet] = await Promise.all([
+        Promise.all(Array.from({ length: 40 }, () => call(NOISY))),
+        Promise.all(Array.from({ length: 8 }, () => call(QUIET))),
+      ]);
+      const refused = noisy.filter((r) => r.status === 429);
+      expect(noisy.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(10);
+      expect(refused.length).toBeGreaterThanOrEqual(20);
+      expect(noisy.every((r) => r.status === 200 || r.status === 429)).toBe(true);
+      for (const res of refused) {
+        expect(Number(res.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+        expect(((await res.json()) as { code: string }).code).toBe('RATE_LIMITED');
+      }
+      expect(quiet.map((r) => r.status)).toEqual(Array.from({ length: 8 }, () => 200));
+      // After the advertised wait, the org is served again.
+      await new Promise((resolve) => setTimeout(resolve, Number(refused[0]?.headers.get('retry-after') ?? 1) * 1000));
+      expect((await call(NOISY)).status).toBe(200);
+    } finally {
+      await limited.stop();
+    }
+  });
+});
+
+describe('per-org token bucket', () => {
+  it('allows a burst, then the sustained rate, and names the wait', () => {
+    let t = 0;
+    const limiter = createRateLimiter({ ratePerSecond: 2, burst: 3, now: () => t });
+    expect([limiter.take('a'), limiter.take('a'), limiter.take('a')]).toEqual([undefined, undefined, undefined]);
+    expect(limiter.take('a')).toBe(1);
+    expect(limiter.take('b')).toBeUndefined();
+    t = 500;
+    expect(limiter.take('a')).toBeUndefined();
+    expect(limiter.take('a')).toBe(1);
+  });
+
+  it('reads API_RATE_LIMIT_PER_ORG, refusing nonsense', () => {
+    expect(parseRateLimit({})).toBe(200);
+    expect(parseRateLimit({ API_RATE_LIMIT_PER_ORG: '50' })).toBe(50);
+    for (const bad of ['0', '-1', '1.5', 'many', '1000000']) expect(() => parseRateLimit({ API_RATE_LIMIT_PER_ORG: bad }), bad).toThrow(/API_RATE_LIMIT_PER_ORG/);
+  });
+});

@@ -1,0 +1,117 @@
+import { TableClient } from '@azure/data-tables';
+import type { AccessToken, TokenCredential } from '@azure/identity';
+import { KeyClient } from '@azure/keyvault-keys';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDevTls } from '../../local/dev-tls.js';
+import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
+import { ensureGpg, GpgHome } from '../support/gpg.js';
+import { startLocalStack, type LocalStack } from '../support/local-stack.js';
+import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { clientFor, expectExactlyOnce, FAST_TRIGGERS, landingContainer, poisonMessages, setUpFlow, until, waitForAll } from './faults-support.js';
+
+const ORG = 'CF00TW1N50@AdobeOrg';
+const CMK_ORGS = ['CF00TW1NC1@AdobeOrg', 'CF00TW1NC2@AdobeOrg', 'CF00TW1NC3@AdobeOrg'];
+const FILES = 24;
+const CONFIG = '/data/infrastructure/manager/customer/config';
+
+function customerAdmin(vault: KeyVaultEmulator): TokenCredential {
+  return {
+    async getToken(): Promise<AccessToken> {
+      const { token, expiresOn } = await vault.tokenAuthority.issue(
+        { clientId: '11111111-1111-4111-8111-111111111111', principalId: '22222222-2222-4222-8222-222222222222' },
+        'https://vault.azure.net',
+      );
+      return { token, expiresOnTimestamp: expiresOn * 1000 };
+    },
+  };
+}
+
+/** How many times a runtime's function actually ingested (not skipped) a file. */
+function ingested(runtime: RuntimeProcess): number {
+  return runtime.lines.filter((l) => l.includes('ingestion-succeeded')).length;
+}
+
+/**
+ * Two runtime instances on one storage account and one vault, as two hosts of a scaled-out app:
+ * blob receipts (create-if-absent, then a lease) and runs keyed by blob ETag give each blob one
+ * ingestion; the timer's singleton lease and the configs' ETag-conditional writes give each CMK
+ * config one advance per state.
+ */
+describe('fault: two runtime instances against the same storage', () => {
+  let stack: LocalStack;
+  let customerVault: KeyVaultEmulator;
+  let a: RuntimeProcess;
+  let b: RuntimeProcess;
+  let gpg: GpgHome;
+
+  beforeAll(async () => {
+    ensureGpg();
+    stack = await startLocalStack();
+    customerVault = await startKeyVaultEmulator({ port: 0, tls: await ensureDevTls(), tokenAuthority: stack.vault.tokenAuthority });
+    const env = { ...stack.env, ...FAST_TRIGGERS, CMK_RECONCILE_SCHEDULE: '*/1 * * * * *' };
+    [a, b] = await Promise.all([startRuntime(env), startRuntime(env)]);
+    gpg = await GpgHome.create();
+    await landingContainer(stack.azurite.connectionString).createIfNotExists();
+  });
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await customerVault?.close();
+    await stack?.stop();
+    await gpg?.dispose();
+  });
+
+  it('ingests each blob once across both instances', { timeout: 90_000 }, async () => {
+    const api = clientFor(a, ORG);
+    const flow = await setUpFlow(api, gpg, 'twins');
+    const landing = landingContainer(stack.azurite.connectionString);
+    const t0 = Date.now();
+    const payloads = await Promise.all(Array.from({ length: FILES }, (_, i) => gpg.encrypt(`id,n\n${i},row ${i}\n`.repeat(1 + (i % 7) * 500), flow.recipient)));
+    const files = new Map<string, string>();
+    await Promise.all(payloads.map(async (data, i) => {
+      const name = `twins/t${String(i).padStart(2, '0')}.csv.gpg`;
+      files.set(name, (await landing.getBlockBlobClient(`${ORG}/prod/${name}`).uploadData(data)).etag ?? '');
+    }));
+    const t1 = Date.now();
+    await waitForAll(api, flow.flowId, files, 60_000);
+    process.stdout.write(`two instances: landed in ${t1 - t0} ms, ingested in ${Date.now() - t1} ms\n`);
+    await expectExactlyOnce(clientFor(b, ORG), flow, files);
+    // Each file decrypted by exactly one of the two instances.
+    expect(ingested(a) + ingested(b)).toBe(FILES);
+    process.stdout.write(`two instances: ${ingested(a)} + ${ingested(b)} of ${FILES} files\n`);
+    expect(await poisonMessages(stack.azurite.connectionString)).toEqual([]);
+  });
+
+  it('advances each CMK config once per state across both instances', { timeout: 90_000 }, async () => {
+    const customerKeys = new KeyClient(customerVault.url, customerAdmin(customerVault), { disableChallengeResourceVerification: true });
+    const sandboxes = ['sb-a', 'sb-b', 'sb-c'];
+    for (const org of CMK_ORGS) {
+      for (const sandbox of sandboxes) {
+        await clientFor(sandbox === 'sb-b' ? b : a, org, sandbox).json('POST', '/data/foundation/connectors/encryption/keys', {
+          name: `k ${sandbox}`, encryptionAlgorithm: 'PGP', params: { passPhrase: 'a passphrase the customer chose' },
+        });
+      }
+    }
+    customerVault.resetRequestCounts();
+    for (const [i, org] of CMK_ORGS.entries()) {
+      const kid = (await customerKeys.createRsaKey(`twin-cmk-${i}`, { keySize: 3072 })).id ?? '';
+      await clientFor(i % 2 === 0 ? a : b, org).json('POST', CONFIG, {
+        name: 'twin', type: 'BYOK_CONFIG', imsOrgId: org, configData: { providerType: 'AZURE_KEYVAULT', keyVaultKeyIdentifier: kid },
+      });
+    }
+    for (const org of CMK_ORGS) {
+      const done = await until(`${org} COMPLETED`, async () => {
+        const v = await clientFor(b, org).json<{ status: string; history: { status: string }[] }>('GET', `${CONFIG}/twin?configType=BYOK_CONFIG`);
+        return v.status === 'COMPLETED' ? v : undefined;
+      }, 60_000);
+      expect(done.history.map((h) => h.status), org).toEqual(['NEW', 'RUNNING', 'UPDATE_EXISTING_RESOURCES', 'COMPLETED']);
+    }
+    // One validation round trip per config, one wrap per sandbox: nothing done twice.
+    expect(customerVault.requestCounts().wrapKey ?? 0).toBe(CMK_ORGS.length * (1 + sandboxes.length));
+    const rootKeys = TableClient.fromConnectionString(stack.azurite.connectionString, 'rootkeys', { allowInsecureConnection: true });
+    for (const [i, org] of CMK_ORGS.entries()) {
+      for await (const e of rootKeys.listEntities<{ kekName: string }>({ queryOptions: { filter: `PartitionKey eq '${org}'` } })) {
+        expect(e.kekName).toBe(`twin-cmk-${i}`);
+      }
+    }
+  });
+});

@@ -1,0 +1,159 @@
+import { TableClient } from '@azure/data-tables';
+import type { AccessToken, TokenCredential } from '@azure/identity';
+import { KeyClient } from '@azure/keyvault-keys';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDevTls } from '../../local/dev-tls.js';
+import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
+import { ensureGpg, GpgHome } from '../support/gpg.js';
+import { startLocalStack, type LocalStack } from '../support/local-stack.js';
+import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import {
+  clientFor,
+  expectExactlyOnce,
+  FAST_TRIGGERS,
+  landingContainer,
+  poisonMessages,
+  runsOf,
+  setUpFlow,
+  until,
+  waitForAll,
+} from './faults-support.js';
+
+const ORG = 'CF00VA0L70@AdobeOrg';
+const CMK_ORG = 'CF00VA0LC0@AdobeOrg';
+const FILES = 10;
+/** Long enough to exhaust the SDK's own retries and several trigger attempts, shorter than all five. */
+const OUTAGE_MS = 15_000;
+const CONFIG = '/data/infrastructure/manager/customer/config';
+
+interface ConfigView {
+  status: string;
+  progress: { sandboxesRewrapped: number };
+  history: { status: string }[];
+}
+
+function customerAdmin(vault: KeyVaultEmulator): TokenCredential {
+  return {
+    async getToken(): Promise<AccessToken> {
+      const { token, expiresOn } = await vault.tokenAuthority.issue(
+        { clientId: '11111111-1111-4111-8111-111111111111', principalId: '22222222-2222-4222-8222-222222222222' },
+        'https://vault.azure.net',
+      );
+      return { token, expiresOnTimestamp: expiresOn * 1000 };
+    },
+  };
+}
+
+/**
+ * Key Vault answering 503 to everything for a while. The root-key cache is cut to 1 s with no
+ * stale window, so every file really needs the vault: the SDK retries each call (exponential,
+ * jittered), the blob trigger retries the file (exponential, jittered), files wait in the landing
+ * container with their runs in progress, and everything completes once the vault is back, without
+ * a person, a poison message, a lost file or a second batch.
+ */
+describe('fault: Key Vault unavailable for a while', () => {
+  let stack: LocalStack;
+  let customerVault: KeyVaultEmulator;
+  let runtime: RuntimeProcess;
+  let gpg: GpgHome;
+
+  beforeAll(async () => {
+    ensureGpg();
+    stack = await startLocalStack();
+    customerVault = await startKeyVaultEmulator({ port: 0, tls: await ensureDevTls(), tokenAuthority: stack.vault.tokenAuthority });
+    runtime = await startRuntime({
+      ...stack.env,
+      ...FAST_TRIGGERS,
+      KEY_CACHE_TTL_SECONDS: '1',
+      KEY_CACHE_MAX_STALE_SECONDS: '0',
+      CMK_RECONCILE_SCHEDULE: '*/1 * * * * *',
+    });
+    gpg = await GpgHome.create();
+    await landingContainer(stack.azurite.connectionString).createIfNotExists();
+  });
+  afterAll(async () => {
+    await runtime?.stop();
+    await customerVault?.close();
+    await stack?.stop();
+    await gpg?.dispose();
+  });
+
+  it('lets landed files wait during the outage and ingests each exactly once after it', { timeout: 120_000 }, async () => {
+    const api = clientFor(runtime, ORG);
+    const flow = await setUpFlow(api, gpg, 'outage');
+    await new Promise((resolve) => setTimeout(resolve, 1_100)); // the cached root key expires
+
+    stack.vault.injectFault({ kind: 'status', status: 503, count: 1_000_000 });
+    const outageStarted = Date.now();
+    const landing = landingContainer(stack.azurite.connectionString);
+    const files = new Map<string, string>();
+    for (let i = 0; i < FILES; i++) {
+      const name = `outage/f${i}.csv.gpg`;
+      const data = await gpg.encrypt(`id,n\n${i},row ${i}\n`, flow.recipient);
+      files.set(name, (await landing.getBlockBlobClient(`${ORG}/prod/${name}`).uploadData(data)).etag ?? '');
+    }
+    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS - (Date.now() - outageStarted)));
+    // During the outage: nothing finished, nothing poisoned, every blob still there.
+    const during = await runsOf(api, flow.flowId);
+    expect(during.filter((r) => r.status !== 'inProgress')).toEqual([]);
+    expect(await poisonMessages(stack.azurite.connectionString)).toEqual([]);
+    const refused = stack.vault.requestCounts().faulted ?? 0;
+    expect(refused).toBeGreaterThan(FILES);
+
+    stack.vault.clearFaults();
+    const back = Date.now();
+    await waitForAll(api, flow.flowId, files, 60_000);
+    const failedAttempts = runtime.lines.filter((l) => l.includes("Executed 'ingest-landing' (Failed")).length;
+    process.stdout.write(`Key Vault outage (${OUTAGE_MS} ms, ${refused} vault requests refused, ${failedAttempts} trigger attempts failed): ${FILES} files done ${Date.now() - back} ms after it ended\n`);
+    await expectExactlyOnce(api, flow, files);
+    expect(await poisonMessages(stack.azurite.connectionString)).toEqual([]);
+    for (const name of files.keys()) expect(await landing.getBlobClient(`${ORG}/prod/${name}`).exists()).toBe(true);
+  });
+
+  it('holds a CMK config through outages of either vault and completes it once they end', { timeout: 120_000 }, async () => {
+    const sandboxes = ['sb-a', 'sb-b', 'sb-c', 'sb-d'];
+    for (const sandbox of sandboxes) {
+      await clientFor(runtime, CMK_ORG, sandbox).json('POST', '/data/foundation/connectors/encryption/keys', {
+        name: `k ${sandbox}`, encryptionAlgorithm: 'PGP', params: { passPhrase: 'a passphrase the customer chose' },
+      });
+    }
+    const customerKeys = new KeyClient(customerVault.url, customerAdmin(customerVault), { disableChallengeResourceVerification: true });
+    const kid = (await customerKeys.createRsaKey('outage-cmk', { keySize: 3072 })).id ?? '';
+    const api = clientFor(runtime, CMK_ORG);
+    const view = (): Promise<ConfigView> => api.json<ConfigView>('GET', `${CONFIG}/outage?configType=BYOK_CONFIG`);
+
+    // 1. The customer's vault is down while the config is validated: it must wait, not fail.
+    customerVault.injectFault({ kind: 'status', status: 503, count: 1_000_000 });
+    customerVault.resetRequestCounts();
+    await api.json('POST', CONFIG, {
+      name: 'outage', type: 'BYOK_CONFIG', imsOrgId: CMK_ORG,
+      configData: { providerType: 'AZURE_KEYVAULT', keyVaultKeyIdentifier: kid },
+    });
+    await until('validation attempted', () => Promise.resolve((customerVault.requestCounts().faulted ?? 0) >= 3 ? true : undefined), 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    expect(['NEW', 'RUNNING']).toContain((await view()).status);
+
+    // 2. It returns, but our system vault (which unwraps the sandboxes' current root keys) goes
+    //    down: the config moves to UPDATE_EXISTING_RESOURCES and waits there.
+    stack.vault.injectFault({ kind: 'status', status: 503, count: 1_000_000, operations: ['unwrapKey'] });
+    customerVault.clearFaults();
+    await until('UPDATE_EXISTING_RESOURCES', async () => ((await view()).status === 'UPDATE_EXISTING_RESOURCES' ? true : undefined), 30_000);
+    await new Promise((resolve) => setTimeout(resolve, 4_000));
+    const stuck = await view();
+    expect(stuck).toMatchObject({ status: 'UPDATE_EXISTING_RESOURCES', progress: { sandboxesRewrapped: 0 } });
+
+    // 3. Both back: completed within a few cycles, every sandbox wrapped once, no state repeated.
+    customerVault.resetRequestCounts();
+    stack.vault.clearFaults();
+    const done = await until('COMPLETED', async () => {
+      const v = await view();
+      return v.status === 'COMPLETED' ? v : undefined;
+    }, 60_000);
+    expect(done.history.map((h) => h.status)).toEqual(['NEW', 'RUNNING', 'UPDATE_EXISTING_RESOURCES', 'COMPLETED']);
+    expect(customerVault.requestCounts().wrapKey ?? 0).toBe(sandboxes.length);
+    const rootKeys = TableClient.fromConnectionString(stack.azurite.connectionString, 'rootkeys', { allowInsecureConnection: true });
+    for await (const e of rootKeys.listEntities<{ kekVaultUrl: string; kekName: string }>({ queryOptions: { filter: `PartitionKey eq '${CMK_ORG}'` } })) {
+      expect(e).toMatchObject({ kekVaultUrl: customerVault.url, kekName: 'outage-cmk' });
+    }
+  });
+});
