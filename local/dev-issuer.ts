@@ -22,7 +22,7 @@ interface SigningKey {
 }
 
 /** Finds the repository root by walking up to a package.json: works from `local/` and `dist/local/`. */
-function findRepoRoot(): string {
+export function findRepoRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(dir, 'package.json'))) return dir;

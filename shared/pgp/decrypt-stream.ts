@@ -21,11 +21,15 @@ import { MAX_FILE_BYTES, PGP_CONFIG, decompressionLimitFor } from './config.js';
 import { PgpError } from './errors.js';
 import { keyIdHex } from './key-ids.js';
 import { isDecompressionLimit, isUnsupported } from './lib/library-errors.js';
-import { INPUT_CHUNK_BYTES, openInput } from './lib/node-to-web.js';
+import { INPUT_CHUNK_BYTES, openInput, type OpenedInput } from './lib/node-to-web.js';
+import { rechunk, rechunkEncryptedData } from './lib/rechunk.js';
 import { readVerificationKeys } from './validate-customer-key.js';
 
 /** The key id of a hidden recipient (`gpg --throw-keyids` / `-R`). */
 export const WILDCARD_KEY_ID = '0000000000000000';
+
+/** Default of {@link DecryptStreamOptions.stallTimeoutMs}. */
+export const PARSER_STALL_MS = 30_000;
 
 export interface DecryptStreamOptions {
   /** The flow's armored private key (passphrase-protected). */
@@ -40,6 +44,13 @@ export interface DecryptStreamOptions {
   readonly maxBytes?: number;
   /** Time at which signatures and verification keys are checked (tests pass a fixed clock). */
   readonly now?: Date;
+  /**
+   * How long decryption may start without reading input or returning (default
+   * {@link PARSER_STALL_MS}) before the message is refused: OpenPGP.js 6.3.2 never settles
+   * `decrypt()` when the first packet inside the encrypted data is a streamed data packet its
+   * grammar forbids there (tag 9, 18 or 20 inside SEIPD).
+   */
+  readonly stallTimeoutMs?: number;
 }
 
 export interface DecryptResult {
@@ -105,20 +116,25 @@ export async function decryptStream(input: Readable, options: DecryptStreamOptio
 
     const message = await readEncryptedMessage(opened.armored, opened.stream, config, inputFailure);
     const encryptedTo = checkAddressedToUs(message, privateKey);
+    rechunkEncryptedData(message, INPUT_CHUNK_BYTES);
 
     let decrypted: Awaited<ReturnType<typeof decrypt<ReadableStream<Uint8Array>>>>;
     try {
-      decrypted = await decrypt({
-        message,
-        decryptionKeys: privateKey,
-        // Signatures are checked below with our own codes rather than `expectSigned`, which
-        // has the same effect (no signature: refused up front; none verifies: the data stream
-        // fails at its end) but reports both as one untyped error.
-        ...(verificationKeys === undefined ? {} : { verificationKeys }),
-        format: 'binary',
-        date: now,
-        config,
-      });
+      decrypted = await unlessStalled(
+        source,
+        options.stallTimeoutMs ?? PARSER_STALL_MS,
+        decrypt({
+          message,
+          decryptionKeys: privateKey,
+          // Signatures are checked below with our own codes rather than `expectSigned`, which
+          // has the same effect (no signature: refused up front; none verifies: the data stream
+          // fails at its end) but reports both as one untyped error.
+          ...(verificationKeys === undefined ? {} : { verificationKeys }),
+          format: 'binary',
+          date: now,
+          config,
+        }),
+      );
     } catch (cause) {
       // decrypt() already inflates the first compressed block (a whole bzip2 block at once).
       throw inputFailure() ?? toLateError(cause, maxBytes);
@@ -131,7 +147,9 @@ export async function decryptStream(input: Readable, options: DecryptStreamOptio
     }
     if (verificationKeys !== undefined && decrypted.signatures.length === 0) throw new PgpError('SIGNATURE_MISSING');
 
-    const data = asByteStream(decrypted.data);
+    // The library hands out the plaintext in the sender's partial-length pieces (8 KiB from gpg);
+    // each would cost a Readable push and a trip through every Node stream after us.
+    const data = rechunk(asByteStream(decrypted.data), INPUT_CHUNK_BYTES);
     const signatures = decrypted.signatures;
     return plaintextOf(data.getReader(), {
       maxBytes,
@@ -146,6 +164,30 @@ export async function decryptStream(input: Readable, options: DecryptStreamOptio
     if (opened === undefined) input.destroy();
     else await opened.stream.cancel(err).catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * Settles like `work`, or rejects once `input` has had no read in flight and none started or
+ * finished for `stallMs`: a parser that neither reads input nor returns is deadlocked, and would
+ * otherwise hold the invocation until the host's timeout.
+ */
+async function unlessStalled<T>(input: OpenedInput, stallMs: number, work: Promise<T>): Promise<T> {
+  work.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_, reject) => {
+    const check = (): void => {
+      const { reading, at } = input.activity();
+      const idle = Date.now() - at;
+      if (!reading && idle >= stallMs) reject(new Error(`the OpenPGP parser made no progress for ${stallMs} ms`));
+      else timer = setTimeout(check, reading ? stallMs : stallMs - idle);
+    };
+    timer = setTimeout(check, stallMs);
+  });
+  try {
+    return await Promise.race([work, stalled]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -7,16 +7,7 @@ import { defaultDevIssuerDir, issueDevToken } from '../../local/dev-issuer.js';
 
 export { issueDevToken };
 
-/** Headers of a well-formed call for `org` (and optionally a sandbox), with a fresh dev token. */
-export async function apiHeaders(org: string, sandbox?: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
-  return {
-    authorization: `Bearer ${await issueDevToken({ org })}`,
-    'x-api-key': DEV_CLIENT_ID,
-    'x-gw-ims-org-id': org,
-    ...(sandbox === undefined ? {} : { 'x-sandbox-name': sandbox }),
-    ...extra,
-  };
-}
+export { apiHeaders } from '../../local/api-client.js';
 
 /** The development issuer's own signing key (as `npm run token` uses it). */
 export function devSigningKey(): KeyObject {

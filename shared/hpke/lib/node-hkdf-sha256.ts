@@ -38,6 +38,7 @@ export class NodeHkdfSha256 extends HkdfSha256 {
     info: ArrayBufferLike | ArrayBufferView,
     len: number,
   ): Promise<ArrayBuffer> {
+    // Node's own HKDF: where one call does both steps, no construction of ours is involved.
     return Promise.resolve(hkdfSync('sha256', bytes(ikm), bytes(salt), bytes(info), len));
   }
 }

@@ -17,6 +17,8 @@ export interface OpenedInput {
   readonly stream: ReadableStream<Uint8Array>;
   /** The error `input` itself failed with (an I/O failure, not a PGP one), if any. */
   readonly inputError: () => { readonly error: unknown } | undefined;
+  /** Whether a read of `input` is in flight, and when (epoch ms) one last started or finished. */
+  readonly activity: () => { readonly reading: boolean; readonly at: number };
 }
 
 /**
@@ -31,15 +33,22 @@ export async function openInput(input: Readable): Promise<OpenedInput> {
   let ended = false;
   let failure: { readonly error: unknown } | undefined;
   let cancelled = false;
+  let reading = false;
+  let activeAt = Date.now();
 
   const readMore = async (): Promise<boolean> => {
     let next: IteratorResult<unknown>;
+    reading = true;
+    activeAt = Date.now();
     try {
       next = await iterator.next();
     } catch (error) {
       // After a cancel the premature-close error is ours, not an I/O failure of the input.
       if (!cancelled) failure = { error };
       throw error;
+    } finally {
+      reading = false;
+      activeAt = Date.now();
     }
     if (next.done === true) {
       ended = true;
@@ -83,7 +92,7 @@ export async function openInput(input: Readable): Promise<OpenedInput> {
     // One chunk read ahead lets the next blob read overlap decryption of the current chunk.
     { highWaterMark: 1 },
   );
-  return { armored: firstByte === 0x2d, stream, inputError: () => failure };
+  return { armored: firstByte === 0x2d, stream, inputError: () => failure, activity: () => ({ reading, at: activeAt }) };
 }
 
 function toBytes(value: unknown): Uint8Array {

@@ -1,0 +1,95 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { stopChild } from './azurite.js';
+import { findRepoRoot } from './dev-issuer.js';
+
+/** The repository root, from `local/` (tests) as from `dist/local/` (benchmarks). */
+export const repoRoot = findRepoRoot();
+
+export interface RuntimeProcess {
+  readonly url: string;
+  readonly child: ChildProcess;
+  /** Every log line the runtime printed so far (JSON lines and anything else). */
+  readonly lines: string[];
+  /** Resolves with the first line (parsed) that satisfies the predicate. */
+  waitForLine(predicate: (entry: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+}
+
+/**
+ * Runs the compiled local runtime (`dist/local/runtime/main.js`, built by `npm test`) as a child
+ * process, the way `npm start` does, and resolves once it reports `host-started`.
+ */
+export async function startRuntime(env: Record<string, string>, appRoot = repoRoot): Promise<RuntimeProcess> {
+  const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'local', 'runtime', 'main.js')], {
+    env: { ...process.env, PORT: '0', CIPHERFLOW_APP_ROOT: appRoot, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters = new Set<{ predicate: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }>();
+  const onLine = (line: string): void => {
+    lines.push(line);
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    for (const waiter of waiters) {
+      if (waiter.predicate(entry)) {
+        waiters.delete(waiter);
+        waiter.resolve(entry);
+      }
+    }
+  };
+  if (child.stdout === null || child.stderr === null) throw new Error('runtime stdio is not piped');
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', (line) => lines.push(line));
+
+  const waitForLine = (predicate: (e: Record<string, unknown>) => boolean, timeoutMs = 30_000) => {
+    for (const line of lines) {
+      try {
+        const entry = JSON.parse(line) as Record<string, unknown>;
+        if (predicate(entry)) return Promise.resolve(entry);
+      } catch {
+        // not a JSON line
+      }
+    }
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      const waiter = { predicate, resolve };
+      waiters.add(waiter);
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        reject(new Error(`runtime: no matching log line within ${timeoutMs} ms. Output:\n${lines.slice(-40).join('\n')}`));
+      }, timeoutMs);
+      child.once('exit', (code) => {
+        if (!waiters.has(waiter)) return;
+        waiters.delete(waiter);
+        clearTimeout(timer);
+        reject(new Error(`runtime exited (${code}) before a matching log line. Output:\n${lines.slice(-40).join('\n')}`));
+      });
+      const original = waiter.resolve;
+      waiter.resolve = (entry) => {
+        clearTimeout(timer);
+        original(entry);
+      };
+    });
+  };
+
+  const started = await waitForLine((e) => e.event === 'host-started');
+  return {
+    url: typeof started.url === 'string' ? started.url : '',
+    child,
+    lines,
+    waitForLine,
+    stop: () => stopChild(child),
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
