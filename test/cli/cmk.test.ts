@@ -1,7 +1,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AccessToken, TokenCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exit-codes.js';
@@ -10,22 +9,10 @@ import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvau
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { jsonOf, runCli } from './run-cli.js';
+import { customerAdmin } from '../support/customer-vault.js';
 
 const ORG_GOOD = 'CF1301CMKCLI@AdobeOrg';
 const ORG_SMALL = 'CF1302CMKCLI@AdobeOrg';
-
-/** The customer's own administrator in the shared (emulated) Entra ID. */
-function customerAdmin(vault: KeyVaultEmulator): TokenCredential {
-  return {
-    async getToken(): Promise<AccessToken> {
-      const { token, expiresOn } = await vault.tokenAuthority.issue(
-        { clientId: '11111111-1111-4111-8111-111111111111', principalId: '22222222-2222-4222-8222-222222222222' },
-        'https://vault.azure.net',
-      );
-      return { token, expiresOnTimestamp: expiresOn * 1000 };
-    },
-  };
-}
 
 /** `cipherflow cmk submit` then `cmk status --watch` until the reconciler settles the config. */
 describe('cipherflow cmk', () => {

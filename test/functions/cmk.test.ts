@@ -1,5 +1,4 @@
 import { TableClient } from '@azure/data-tables';
-import type { AccessToken, TokenCredential } from '@azure/identity';
 import { KeyClient, type KeyOperation } from '@azure/keyvault-keys';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,6 +8,7 @@ import { ApiClient, waitForRun, type Run } from '../support/api-client.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { customerAdmin } from '../support/customer-vault.js';
 
 const ORG = 'CF00C0C0C0@AdobeOrg';
 const CSV = Buffer.from('id,name\n1,Ada\n2,Grace\n');
@@ -22,19 +22,6 @@ interface ConfigView {
   history: { status: string; at: string; code?: string; event?: string }[];
   progress: { sandboxesRewrapped: number };
   configData: { keyVaultUri: string; keyName: string; keyVaultKeyIdentifier: string; keyVersion?: string; providerType: string };
-}
-
-/** A token for the customer's own administrator in the shared (emulated) Entra ID: not our app. */
-function customerAdmin(vault: KeyVaultEmulator): TokenCredential {
-  return {
-    async getToken(): Promise<AccessToken> {
-      const { token, expiresOn } = await vault.tokenAuthority.issue(
-        { clientId: '11111111-1111-4111-8111-111111111111', principalId: '22222222-2222-4222-8222-222222222222' },
-        'https://vault.azure.net',
-      );
-      return { token, expiresOnTimestamp: expiresOn * 1000 };
-    },
-  };
 }
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {

@@ -1,5 +1,4 @@
 import { TableClient } from '@azure/data-tables';
-import type { AccessToken, TokenCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevTls } from '../../local/dev-tls.js';
@@ -19,6 +18,7 @@ import {
   until,
   waitForAll,
 } from './faults-support.js';
+import { customerAdmin } from '../support/customer-vault.js';
 
 const ORG = 'CF00K1LL00@AdobeOrg';
 const CMK_ORG = 'CF00K1LLC0@AdobeOrg';
@@ -29,19 +29,6 @@ interface ConfigView {
   status: string;
   progress: { sandboxesRewrapped: number };
   history: { status: string; event?: string }[];
-}
-
-/** The customer's administrator in the shared emulated Entra ID (creates the customer's key). */
-function customerAdmin(vault: KeyVaultEmulator): TokenCredential {
-  return {
-    async getToken(): Promise<AccessToken> {
-      const { token, expiresOn } = await vault.tokenAuthority.issue(
-        { clientId: '11111111-1111-4111-8111-111111111111', principalId: '22222222-2222-4222-8222-222222222222' },
-        'https://vault.azure.net',
-      );
-      return { token, expiresOnTimestamp: expiresOn * 1000 };
-    },
-  };
 }
 
 /**

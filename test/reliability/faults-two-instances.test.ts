@@ -1,5 +1,4 @@
 import { TableClient } from '@azure/data-tables';
-import type { AccessToken, TokenCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevTls } from '../../local/dev-tls.js';
@@ -8,23 +7,12 @@ import { ensureGpg, GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { clientFor, expectExactlyOnce, FAST_TRIGGERS, landingContainer, poisonMessages, setUpFlow, until, waitForAll } from './faults-support.js';
+import { customerAdmin } from '../support/customer-vault.js';
 
 const ORG = 'CF00TW1N50@AdobeOrg';
 const CMK_ORGS = ['CF00TW1NC1@AdobeOrg', 'CF00TW1NC2@AdobeOrg', 'CF00TW1NC3@AdobeOrg'];
 const FILES = 24;
 const CONFIG = '/data/infrastructure/manager/customer/config';
-
-function customerAdmin(vault: KeyVaultEmulator): TokenCredential {
-  return {
-    async getToken(): Promise<AccessToken> {
-      const { token, expiresOn } = await vault.tokenAuthority.issue(
-        { clientId: '11111111-1111-4111-8111-111111111111', principalId: '22222222-2222-4222-8222-222222222222' },
-        'https://vault.azure.net',
-      );
-      return { token, expiresOnTimestamp: expiresOn * 1000 };
-    },
-  };
-}
 
 /** How many times a runtime's function actually ingested (not skipped) a file. */
 function ingested(runtime: RuntimeProcess): number {

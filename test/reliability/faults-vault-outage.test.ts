@@ -1,5 +1,4 @@
 import { TableClient } from '@azure/data-tables';
-import type { AccessToken, TokenCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevTls } from '../../local/dev-tls.js';
@@ -18,6 +17,7 @@ import {
   until,
   waitForAll,
 } from './faults-support.js';
+import { customerAdmin } from '../support/customer-vault.js';
 
 const ORG = 'CF00VA0L70@AdobeOrg';
 const CMK_ORG = 'CF00VA0LC0@AdobeOrg';
@@ -30,18 +30,6 @@ interface ConfigView {
   status: string;
   progress: { sandboxesRewrapped: number };
   history: { status: string }[];
-}
-
-function customerAdmin(vault: KeyVaultEmulator): TokenCredential {
-  return {
-    async getToken(): Promise<AccessToken> {
-      const { token, expiresOn } = await vault.tokenAuthority.issue(
-        { clientId: '11111111-1111-4111-8111-111111111111', principalId: '22222222-2222-4222-8222-222222222222' },
-        'https://vault.azure.net',
-      );
-      return { token, expiresOnTimestamp: expiresOn * 1000 };
-    },
-  };
 }
 
 /**
