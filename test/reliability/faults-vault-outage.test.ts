@@ -85,8 +85,9 @@ describe('fault: Key Vault unavailable for a while', () => {
     const during = await runsOf(api, flow.flowId);
     expect(during.filter((r) => r.status !== 'inProgress')).toEqual([]);
     expect(await poisonMessages(stack.azurite.connectionString)).toEqual([]);
+    // Every file was attempted against the vault at least once (retries add more on a fast box).
     const refused = stack.vault.requestCounts().faulted ?? 0;
-    expect(refused).toBeGreaterThan(FILES);
+    expect(refused).toBeGreaterThanOrEqual(FILES);
 
     stack.vault.clearFaults();
     const back = Date.now();
@@ -99,6 +100,7 @@ describe('fault: Key Vault unavailable for a while', () => {
   });
 
   it('holds a CMK config through outages of either vault and completes it once they end', { timeout: 120_000 }, async () => {
+    stack.vault.clearFaults(); // independent of how the previous test ended
     const sandboxes = ['sb-a', 'sb-b', 'sb-c', 'sb-d'];
     for (const sandbox of sandboxes) {
       await clientFor(runtime, CMK_ORG, sandbox).json('POST', '/data/foundation/connectors/encryption/keys', {
