@@ -15,7 +15,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAzurite, stopChild } from './azurite.js';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { DEV_ISSUER_PORT } from '../shared/auth/auth-config.js';
+import { triggerSettings } from '../shared/trigger-settings.js';
 import { startDevIssuer } from './dev-issuer.js';
 import { ensureDevTls } from './dev-tls.js';
 import { startKeyVaultEmulator } from './keyvault-emulator/index.js';
@@ -48,6 +50,11 @@ async function main(): Promise<void> {
     queuePort: Number(values['queue-port']),
     tablePort: Number(values['table-port']),
   });
+  // In Azure the infrastructure creates the landing container (infra/resources.bicep); locally the
+  // launcher does, so customers (and `cipherflow upload`) can write to it from the first minute.
+  await BlobServiceClient.fromConnectionString(azurite.connectionString)
+    .getContainerClient(triggerSettings().landingContainer)
+    .createIfNotExists();
   const vault = await startKeyVaultEmulator({
     port: Number(values['vault-port']),
     identityPort: Number(values['identity-port']),

@@ -4,7 +4,9 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, describe, expect, it } from 'vitest';
+import { DEV_ACCOUNT, DEV_ACCOUNT_KEY } from '../../local/azurite.js';
 import { repoRoot } from '../support/runtime-process.js';
 
 async function freePort(): Promise<number> {
@@ -65,6 +67,11 @@ describe('npm start (the local launcher)', () => {
     }
 
     for (const port of Object.values(ports)) expect(await listening(port)).toBe(true);
+    // The landing container exists from the start, as the infrastructure makes it in Azure.
+    const landing = BlobServiceClient.fromConnectionString(
+      `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};BlobEndpoint=http://127.0.0.1:${ports['blob-port']}/${DEV_ACCOUNT};`,
+    ).getContainerClient('landing');
+    expect(await landing.exists()).toBe(true);
     const res = await fetch(`http://127.0.0.1:${ports.port}/health`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ status: 'ok', dependencies: { storage: { status: 'up' }, keyVault: { status: 'up' } } });
