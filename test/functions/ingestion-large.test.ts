@@ -1,18 +1,17 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient, waitForRun } from '../support/api-client.js';
+import { csvStream, recordsIn } from '../support/csv-lines.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 
 const ORG = 'CF0006FFFF@AdobeOrg';
 const SIZE = 1024 ** 3;
-const LINE = Buffer.from('00000001,a-customer-name-padded-to-a-realistic-width,someone@example.com,2026-11-22T00:00:00Z\n');
 
 /** Peak resident memory of a process so far (Linux `VmHWM`), in bytes. */
 function peakRss(pid: number): number {
@@ -21,22 +20,6 @@ function peakRss(pid: number): number {
   return Number(kb) * 1024;
 }
 
-/** Exactly `size` bytes of CSV lines, generated as it is read. */
-function csv(size: number): Readable {
-  const block = Buffer.concat(Array.from({ length: Math.floor((1024 * 1024) / LINE.length) }, () => LINE));
-  let left = size;
-  return new Readable({
-    read() {
-      if (left <= 0) {
-        this.push(null);
-        return;
-      }
-      const n = Math.min(left, block.length);
-      left -= n;
-      this.push(n === block.length ? block : block.subarray(0, n));
-    },
-  });
-}
 
 describe('ingesting a 1 GiB file', () => {
   let stack: LocalStack;
@@ -79,7 +62,7 @@ describe('ingesting a 1 GiB file', () => {
     const child = spawn('gpg', ['--homedir', gpg.dir, '--batch', '--yes', '--trust-model', 'always', '--compress-algo', 'none',
       '--encrypt', '--recipient', 'large', '--output', encrypted], { stdio: ['pipe', 'ignore', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    await pipeline(csv(SIZE), child.stdin);
+    await pipeline(csvStream(SIZE), child.stdin);
     expect(await exited).toBe(0);
 
     const before = peakRss(runtime.child.pid ?? 0);
@@ -94,7 +77,7 @@ describe('ingesting a 1 GiB file', () => {
     process.stdout.write(`1 GiB ingestion: ${run.metrics.durationMs} ms, runtime peak RSS growth ${(growth / 2 ** 20).toFixed(0)} MiB\n`);
     expect(run.status).toBe('success');
     expect(run.metrics.outputBytes).toBe(SIZE);
-    expect(run.metrics.recordCount).toBe(Math.ceil(SIZE / LINE.length) - 1);
+    expect(run.metrics.recordCount).toBe(recordsIn(SIZE));
     // Buffering the file anywhere would grow the runtime by about a GiB.
     expect(growth).toBeLessThan(200 * 1024 * 1024);
   });
