@@ -76,7 +76,12 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
     expect(done.history.map((h) => h.status)).toEqual(['NEW', 'RUNNING', 'UPDATE_EXISTING_RESOURCES', 'COMPLETED']);
     expect(done.activeKeyVersion).toBe(cmk.key.properties.version);
     // One validation round trip plus one wrap per sandbox.
-    expect(fx.stack.vault.requestCounts().wrapKey).toBe(1 + 4);
+    // One validation round trip plus one wrap per sandbox; the losing reconciler may already have
+    // sent one wrap before its conditional write lost (its result is never written: the history
+    // above shows each state once), so at most one more.
+    const wraps = fx.stack.vault.requestCounts().wrapKey ?? 0;
+    expect(wraps).toBeGreaterThanOrEqual(1 + 4);
+    expect(wraps).toBeLessThanOrEqual(1 + 4 + 1);
   });
 
   it('fails the org closed with CMK_ACCESS_REVOKED on cached keys once revoked, and reopens it on restore', async () => {
