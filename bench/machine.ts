@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
 
 export interface MachineInfo {
@@ -24,9 +23,3 @@ export function machineInfo(): MachineInfo {
   };
 }
 
-/** Peak resident set size of a process so far (Linux `VmHWM`), in bytes. */
-export function peakRss(pid: number): number {
-  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  if (kb === undefined) throw new Error(`VmHWM not found for process ${pid}`);
-  return Number(kb) * 1024;
-}

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { stopChild } from './azurite.js';
@@ -6,6 +7,13 @@ import { findRepoRoot } from './dev-issuer.js';
 
 /** The repository root, from `local/` (tests) as from `dist/local/` (benchmarks). */
 export const repoRoot = findRepoRoot();
+
+/** Peak resident set size of a process so far (Linux `VmHWM`), in bytes. */
+export function peakRss(pid: number): number {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  if (kb === undefined) throw new Error(`VmHWM not found for process ${pid}`);
+  return Number(kb) * 1024;
+}
 
 export interface RuntimeProcess {
   readonly url: string;

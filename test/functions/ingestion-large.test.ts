@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -8,17 +7,10 @@ import { ApiClient, waitForRun } from '../support/api-client.js';
 import { csvStream, recordsIn } from '../support/csv-lines.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { peakRss, startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 
 const ORG = 'CF0006FFFF@AdobeOrg';
 const SIZE = 1024 ** 3;
-
-/** Peak resident memory of a process so far (Linux `VmHWM`), in bytes. */
-function peakRss(pid: number): number {
-  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-  if (kb === undefined) throw new Error('VmHWM not found');
-  return Number(kb) * 1024;
-}
 
 
 describe('ingesting a 1 GiB file', () => {

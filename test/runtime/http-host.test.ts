@@ -1,19 +1,10 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot, startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { peakRss, repoRoot, startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 
 const fixture = path.join(repoRoot, 'test', 'fixtures', 'http-app');
-
-/** Peak resident memory of a process so far (Linux), in bytes. */
-function peakRss(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
-  if (kb === undefined) throw new Error('VmHWM not found');
-  return Number(kb) * 1024;
-}
 
 describe('local runtime: HTTP triggers', () => {
   let runtime: RuntimeProcess;
@@ -80,8 +71,9 @@ describe('local runtime: HTTP triggers', () => {
     });
     expect(res.status).toBe(201);
     expect(await res.json()).toEqual({ bytes: size, sha256: expected.digest('hex') });
-    // Buffering the body would add 256 MiB to the runtime's peak RSS.
-    expect(peakRss(runtime.child.pid ?? 0) - before).toBeLessThan(64 * 1024 * 1024);
+    // Buffering the body would add at least 256 MiB to the runtime's peak RSS; streaming adds a
+    // few chunks plus whatever garbage the collector has not yet returned (64-70 MiB seen on CI).
+    expect(peakRss(runtime.child.pid ?? 0) - before).toBeLessThan(size / 2);
   });
 
   it('streams a response body to the client while the function is still producing it', async () => {

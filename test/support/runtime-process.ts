@@ -1,1 +1,1 @@
-export { repoRoot, startRuntime, type RuntimeProcess } from '../../local/runtime-process.js';
+export { peakRss, repoRoot, startRuntime, type RuntimeProcess } from '../../local/runtime-process.js';
