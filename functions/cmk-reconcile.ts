@@ -4,9 +4,9 @@ import { triggerSettings } from '../shared/trigger-settings.js';
 import { appServices } from '../shared/azure/app-services.js';
 import { reconcileByokConfigs } from '../shared/cmk/reconcile.js';
 import { resumeWaitingFiles } from '../shared/cmk/resume-waiting-files.js';
-import { recordWaitingFile, WAITING_FILES_TABLE } from '../shared/cmk/waiting-files.js';
+import { WAITING_FILES_TABLE } from '../shared/cmk/waiting-files.js';
 import { ingestLandedBlob } from '../shared/ingestion/ingest-landed-file.js';
-import { pgpKeyDeps } from '../shared/pgp-keys/key-deps.js';
+import { landingIngestionDeps } from '../shared/ingestion/landing-ingestion.js';
 import { systemClock } from '../shared/vault/clock.js';
 import { systemRandom } from '../shared/vault/random.js';
 
@@ -19,13 +19,7 @@ export async function reconcileCmk(_timer: Timer, ctx: InvocationContext): Promi
   const services = await appServices();
   const log = (event: string, fields: Record<string, unknown>): void => ctx.log(JSON.stringify({ event, ...fields }));
   const waiting = await services.tables(WAITING_FILES_TABLE);
-  const ingestion = {
-    tables: services.tables,
-    objects: services.objects,
-    keys: pgpKeyDeps(services),
-    log,
-    waitForKey: (file: { orgId: string; container: string; blobName: string }) => recordWaitingFile(waiting, file, new Date()),
-  };
+  const ingestion = await landingIngestionDeps(services, log);
   const crashAfter = services.cmk.settings.testCrashAfterSandboxes;
   let settled = 0;
   const summary = await reconcileByokConfigs({
@@ -44,7 +38,8 @@ export async function reconcileCmk(_timer: Timer, ctx: InvocationContext): Promi
           ingest: async (file) => {
             const blob = services.clients.blobs.getContainerClient(file.container).getBlobClient(file.blobName);
             const outcome = await ingestLandedBlob(ingestion, blob);
-            return outcome.kind === 'waiting' ? 'waiting' : 'settled';
+            // A vault outage moved it to the retry timer's parked files: no longer waiting here.
+            return outcome.kind === 'waiting' && outcome.reason === 'cmk-access-revoked' ? 'waiting' : 'settled';
           },
         },
         orgId,

@@ -4,29 +4,20 @@ import './lib/app-setup.js';
 import { triggerSettings } from '../shared/trigger-settings.js';
 import './lib/blob-binding.js';
 import { appServices } from '../shared/azure/app-services.js';
-import { recordWaitingFile, WAITING_FILES_TABLE } from '../shared/cmk/waiting-files.js';
 import { ingestLandedBlob } from '../shared/ingestion/ingest-landed-file.js';
-import { pgpKeyDeps } from '../shared/pgp-keys/key-deps.js';
+import { landingIngestionDeps } from '../shared/ingestion/landing-ingestion.js';
 
 /**
  * Decrypts and ingests each file that lands in the landing container (at least once per blob
  * version; the ingestion is idempotent). A final failure is recorded on the flow run and the blob
- * stays where it is; a transient one throws so the host retries (5 attempts, then poison).
+ * stays where it is. A revoked customer key or an unavailable vault parks the file (no retries, no
+ * poison) for the CMK reconciler or the retry timer; another transient fault throws so the host
+ * retries, and the run fails with RETRIES_EXHAUSTED on the fifth failed attempt.
  */
 export async function ingestLanding(blob: BlobClient, ctx: InvocationContext): Promise<void> {
   const services = await appServices();
-  const waiting = await services.tables(WAITING_FILES_TABLE);
-  const outcome = await ingestLandedBlob(
-    {
-      tables: services.tables,
-      objects: services.objects,
-      keys: pgpKeyDeps(services),
-      log: (event, fields) => ctx.log(JSON.stringify({ event, ...fields })),
-      // A revoked customer key parks the file (no retries, no poison); the CMK reconciler resumes it.
-      waitForKey: (file) => recordWaitingFile(waiting, file, new Date()),
-    },
-    blob,
-  );
+  const deps = await landingIngestionDeps(services, (event, fields) => ctx.log(JSON.stringify({ event, ...fields })));
+  const outcome = await ingestLandedBlob(deps, blob);
   ctx.log(JSON.stringify({ event: 'ingestion-outcome', blob: blob.name, ...outcome }));
 }
 

@@ -12,6 +12,8 @@ export interface TriggerSettings {
   readonly cmkReconcileSchedule: string;
   /** NCRONTAB of the HPKE key rotation (`HPKE_ROTATE_SCHEDULE`, default hourly at minute 5). */
   readonly hpkeRotateSchedule: string;
+  /** NCRONTAB of the retry of files parked during a Key Vault outage (`INGEST_RETRY_SCHEDULE`, default every 15 s). */
+  readonly ingestRetrySchedule: string;
 }
 
 // Six space-separated NCRONTAB fields (seconds first); the runtime parses them fully.
@@ -21,6 +23,7 @@ const Env = z.object({
   LANDING_CONTAINER: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a storage container name').default('landing'),
   CMK_RECONCILE_SCHEDULE: ncrontab.default('0 */1 * * * *'),
   HPKE_ROTATE_SCHEDULE: ncrontab.default('0 5 * * * *'),
+  INGEST_RETRY_SCHEDULE: ncrontab.default('*/15 * * * * *'),
 });
 
 /** @throws Error naming the malformed setting: the app must not start with it. */
@@ -33,5 +36,6 @@ export function triggerSettings(env: Readonly<Record<string, string | undefined>
     landingContainer: result.data.LANDING_CONTAINER,
     cmkReconcileSchedule: result.data.CMK_RECONCILE_SCHEDULE,
     hpkeRotateSchedule: result.data.HPKE_ROTATE_SCHEDULE,
+    ingestRetrySchedule: result.data.INGEST_RETRY_SCHEDULE,
   };
 }

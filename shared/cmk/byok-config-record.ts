@@ -1,5 +1,6 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { z } from 'zod';
+import { statusOf } from '../storage/tenant-table.js';
 import { CMK_FAILURE_CODES, CONFIG_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
 
 /** Table of BYOK configs: PartitionKey = org id, RowKey = config name (case-sensitive, as Adobe's). */
@@ -139,7 +140,3 @@ export async function readConfig(table: TableClient, orgId: string, name: string
   }
 }
 
-/** The HTTP status of a storage RestError, if any. */
-export function statusOf(err: unknown): number | undefined {
-  return err instanceof Error && 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : undefined;
-}

@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { Tenant } from '../auth/tenant.js';
 import { CmkIrreversibleError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { formatKeyVaultKeyId, parseKeyVaultKeyId } from '../vault/key-vault-key-id.js';
-import { BYOK_CONFIGS_TABLE, configEntity, parseConfigEntity, readConfig, statusOf, type ByokConfigRecord } from './byok-config-record.js';
+import { statusOf } from '../storage/tenant-table.js';
+import { BYOK_CONFIGS_TABLE, configEntity, parseConfigEntity, readConfig, type ByokConfigRecord } from './byok-config-record.js';
 import { IN_FLIGHT_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
 import { ORG_KEYS_TABLE, readOrgKeyState } from './org-key-state.js';
 

@@ -1,7 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { CMK_FAILURE_CODES, type CmkFailureCode } from './config-status.js';
-import { statusOf } from './byok-config-record.js';
+import { statusOf } from '../storage/tenant-table.js';
 
 /** Table of each CMK org's current key: PartitionKey = org id, RowKey = {@link ORG_ROW}. */
 export const ORG_KEYS_TABLE = 'cmkorgs';

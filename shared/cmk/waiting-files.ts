@@ -1,6 +1,6 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import { statusOf } from './byok-config-record.js';
+import { statusOf } from '../storage/tenant-table.js';
 
 /** Landed files waiting for their org's customer key: PartitionKey = org id, RowKey = base64url(container/blob). */
 export const WAITING_FILES_TABLE = 'cmkwaiting';

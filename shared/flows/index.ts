@@ -16,6 +16,7 @@ export { runIdFor, type RunKey } from './run-id.js';
 export {
   completeRun,
   failRun,
+  recordRunRetry,
   getRun,
   listRuns,
   startRun,

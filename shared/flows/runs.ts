@@ -94,6 +94,8 @@ interface RunEntity {
   recordCount?: number;
   durationMs: number;
   batchId?: string;
+  /** Attempts that failed transiently so far (absent: none). */
+  failedAttempts?: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -174,7 +176,7 @@ export async function completeRun(
   runId: string,
   result: { readonly status: 'success'; readonly metrics: RunMetricsUpdate; readonly batchId: string },
 ): Promise<FlowRun> {
-  return finishRun(deps, scope, runId, (e) => {
+  return updateRun(deps, scope, runId, (e) => {
     if (e.status === 'success' && e.batchId === result.batchId) return undefined;
     if (e.status !== 'inProgress')
       throw new ConflictError(`The run has already ${e.status === 'success' ? 'succeeded' : 'failed'}`);
@@ -198,11 +200,29 @@ export async function failRun(
 ): Promise<FlowRun> {
   const errors = RunErrors.safeParse(result.errors);
   if (!errors.success) throw new ValidationError('The run errors are invalid');
-  return finishRun(deps, scope, runId, (e) => {
+  return updateRun(deps, scope, runId, (e) => {
     if (e.status === 'failed') return undefined;
     if (e.status === 'success') throw new ConflictError('The run has already succeeded');
     return { status: 'failed', errors: JSON.stringify(errors.data), ...metricsColumns(deps, e, result.metrics) };
   });
+}
+
+/**
+ * Counts one more transiently failed attempt at an unfinished run (the trigger will retry it).
+ * @returns how many attempts have failed so far, this one included; on a finished run, 0.
+ * @throws NOT_FOUND when the run does not exist in the tenant.
+ */
+export async function recordRunRetry(deps: FlowServiceDeps, scope: SandboxScope, runId: string): Promise<number> {
+  let failed = 0;
+  await updateRun(deps, scope, runId, (e) => {
+    if (e.status !== 'inProgress') {
+      failed = 0;
+      return undefined;
+    }
+    failed = (e.failedAttempts ?? 0) + 1;
+    return { failedAttempts: failed };
+  });
+  return failed;
 }
 
 /** The tenant's runs of one flow, newest first, at most {@link MAX_RUNS_LISTED}. */
@@ -226,7 +246,8 @@ export async function getRun(deps: FlowServiceDeps, scope: SandboxScope, runId: 
 
 type RunChanges = Partial<Omit<RunEntity, 'partitionKey' | 'rowKey'>>;
 
-async function finishRun(
+/** Applies `change` to the run's current version (re-reading on a racing write); `undefined`: no change. */
+async function updateRun(
   deps: FlowServiceDeps,
   scope: SandboxScope,
   runId: string,

@@ -4,14 +4,14 @@ import type { BlobClient } from '@azure/storage-blob';
 import { batchFileId, batchIdForRun, createBatch } from '../catalog/batches.js';
 import { AppError, NotFoundError } from '../errors.js';
 import { findActiveFlowsForBlob, type ActiveFlow } from '../flows/find-active-flows.js';
-import { completeRun, failRun, startRun, type FlowRun } from '../flows/runs.js';
+import { completeRun, failRun, recordRunRetry, startRun, type FlowRun, type RunError } from '../flows/runs.js';
 import { MAX_FILE_BYTES } from '../pgp/config.js';
 import { decryptStream } from '../pgp/decrypt-stream.js';
 import { PgpError } from '../pgp/errors.js';
 import { loadVerificationKey } from '../pgp-keys/customer-keys.js';
 import { loadDecryptionKey, type EncryptionKeyDeps } from '../pgp-keys/encryption-keys.js';
 import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
-import type { TableFactory } from '../storage/tenant-table.js';
+import { statusOf, type TableFactory } from '../storage/tenant-table.js';
 import { ByteCounter } from './byte-counter.js';
 import { asDecompressionFailure, decompressor } from './decompress.js';
 import { classifyFileName, parseLandedBlobName, type LandedFile } from './landed-file.js';
@@ -27,17 +27,40 @@ export interface IngestionDeps {
   /** Structured log of outcomes; never given file contents or keys. */
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
   /**
-   * Records a blob that must wait for its org's customer key (CMK_ACCESS_REVOKED); the CMK
-   * reconciler ingests it again once access returns. Absent: the error is thrown like any other.
+   * Records a blob that must wait: for its org's customer key (`cmk-access-revoked`; the CMK
+   * reconciler ingests it again once access returns) or for Key Vault to answer again
+   * (`key-vault-unavailable`; the ingestion retry timer tries it again with backoff). Absent: the
+   * error is thrown like any other transient one.
    */
-  readonly waitForKey?: (file: { readonly orgId: string; readonly container: string; readonly blobName: string }) => Promise<void>;
+  readonly wait?: (file: WaitingBlob, reason: WaitReason) => Promise<void>;
+  /**
+   * Failed attempts at one run (transient faults other than the waits above) after which the run
+   * fails for good with RETRIES_EXHAUSTED instead of throwing; default {@link MAX_INGEST_ATTEMPTS}.
+   */
+  readonly maxAttempts?: number;
 }
+
+/**
+ * The host's default blob-trigger `maxDequeueCount`: the run fails (and says why) on the attempt
+ * the host would otherwise have sent to the poison queue, where no customer would see it.
+ */
+export const MAX_INGEST_ATTEMPTS = 5;
+
+/** A landed blob, by where it is. */
+export interface WaitingBlob {
+  readonly orgId: string;
+  readonly container: string;
+  readonly blobName: string;
+}
+
+/** Why a landed blob waits instead of being retried at once. */
+export type WaitReason = 'cmk-access-revoked' | 'key-vault-unavailable';
 
 /** What happened to one landed blob, per matching flow. */
 export type IngestOutcome =
   | { readonly kind: 'ignored'; readonly reason: 'outside-tenant-prefix' | 'no-matching-flow' | 'superseded' }
   | { readonly kind: 'done'; readonly runs: readonly { readonly flowId: string; readonly runId: string; readonly status: string; readonly skipped: boolean }[] }
-  | { readonly kind: 'waiting'; readonly reason: 'cmk-access-revoked' };
+  | { readonly kind: 'waiting'; readonly reason: WaitReason };
 
 /**
  * Ingests one blob from the landing container into the dataset of every active flow whose source
@@ -48,9 +71,13 @@ export type IngestOutcome =
  * Idempotent per blob version (ETag): a redelivered blob finds its finished run and does nothing.
  * The landing blob is never modified or deleted, whatever happens.
  *
- * @throws transient failures (KEY_VAULT_UNAVAILABLE, KEK_*, storage errors): the run stays in
- *   progress and the trigger retries; a final failure (the file or a key is at fault) is recorded
- *   on the run instead and does not throw.
+ * A revoked customer key or an unavailable Key Vault parks the blob through `deps.wait` (the run
+ * stays in progress; the file is tried again when the key or the vault is back, however long that
+ * takes). A final failure (the file or a key is at fault) is recorded on the run and does not
+ * throw; so is a transient one on the run's `maxAttempts`-th failed attempt (RETRIES_EXHAUSTED).
+ *
+ * @throws other transient failures (KEK_*, storage errors) before that: the run stays in progress
+ *   and the trigger retries.
  */
 export async function ingestLandedBlob(deps: IngestionDeps, blob: BlobClient): Promise<IngestOutcome> {
   const file = parseLandedBlobName(blob.name);
@@ -62,7 +89,7 @@ export async function ingestLandedBlob(deps: IngestionDeps, blob: BlobClient): P
   try {
     properties = await blob.getProperties();
   } catch (err) {
-    if (isStatus(err, 404)) return ignored(deps, blob, 'superseded');
+    if (statusOf(err) === 404) return ignored(deps, blob, 'superseded');
     throw err;
   }
   const etag = properties.etag ?? '';
@@ -79,13 +106,15 @@ export async function ingestLandedBlob(deps: IngestionDeps, blob: BlobClient): P
       runs.push({ flowId: flow.flowId, runId: run.id, status: finished.status, skipped: false });
     }
   } catch (err) {
-    // The org revoked its customer key: not a failure of the file, and retrying within the
-    // trigger's five attempts would only poison it. The blob stays in the landing container, the
-    // run stays in progress, and the CMK reconciler ingests it again once access returns.
-    if (!(err instanceof AppError && err.code === 'CMK_ACCESS_REVOKED') || deps.waitForKey === undefined) throw err;
-    await deps.waitForKey({ orgId: file.orgId, container: blob.containerName, blobName: blob.name });
-    deps.log?.('ingestion-waiting-for-key', { blob: blob.name, orgId: file.orgId });
-    return { kind: 'waiting', reason: 'cmk-access-revoked' };
+    // The org revoked its customer key, or Key Vault does not answer: not a failure of the file,
+    // and retrying within the trigger's five attempts would only poison it when the outage
+    // outlasts them. The blob stays in the landing container, the run stays in progress, and the
+    // file is ingested again once the key or the vault is back.
+    const reason = waitReasonOf(err);
+    if (reason === undefined || deps.wait === undefined) throw err;
+    await deps.wait({ orgId: file.orgId, container: blob.containerName, blobName: blob.name }, reason);
+    deps.log?.('ingestion-waiting', { blob: blob.name, orgId: file.orgId, reason });
+    return { kind: 'waiting', reason };
   }
   return { kind: 'done', runs };
 }
@@ -170,12 +199,27 @@ async function runFlow(
     return done;
   } catch (err) {
     // 412: the blob was replaced after it landed; its new version has a run of its own.
-    const runError = isStatus(err, 412)
+    const runError = statusOf(err) === 412
       ? { code: 'FILE_REPLACED', message: 'The file was replaced before it was read; the new version is processed separately.' }
       : runErrorOf(err);
-    if (runError === undefined) throw err;
-    deps.log?.('ingestion-failed', { runId: run.id, flowId: flow.flowId, code: runError.code });
-    return failRun(deps, file, run.id, { errors: [runError], metrics: { inputBytes: landed.size, durationMs: Date.now() - started } });
+    const metrics = { inputBytes: landed.size, durationMs: Date.now() - started };
+    if (runError !== undefined) {
+      deps.log?.('ingestion-failed', { runId: run.id, flowId: flow.flowId, code: runError.code });
+      return failRun(deps, file, run.id, { errors: [runError], metrics });
+    }
+    // Transient. A wait (revoked customer key, vault outage) does not count as an attempt.
+    if (waitReasonOf(err) !== undefined && deps.wait !== undefined) throw err;
+    const cause = transientCauseOf(err);
+    const maxAttempts = deps.maxAttempts ?? MAX_INGEST_ATTEMPTS;
+    const failed = await recordRunRetry(deps, file, run.id);
+    deps.log?.('ingestion-attempt-failed', { runId: run.id, flowId: flow.flowId, code: cause.code, attempt: failed, maxAttempts });
+    if (failed < maxAttempts) throw err;
+    deps.log?.('ingestion-failed', { runId: run.id, flowId: flow.flowId, code: 'RETRIES_EXHAUSTED', cause: cause.code });
+    const exhausted: RunError = {
+      code: 'RETRIES_EXHAUSTED',
+      message: `The file could not be processed in ${failed} attempts because of a fault on our side (${cause.code}); land it again to retry.`,
+    };
+    return failRun(deps, file, run.id, { errors: [exhausted, cause], metrics });
   }
 }
 
@@ -217,6 +261,18 @@ function ignored(deps: IngestionDeps, blob: BlobClient, reason: 'outside-tenant-
   return { kind: 'ignored', reason };
 }
 
-function isStatus(err: unknown, status: number): boolean {
-  return typeof err === 'object' && err !== null && (err as { statusCode?: unknown }).statusCode === status;
+function waitReasonOf(err: unknown): WaitReason | undefined {
+  if (!(err instanceof AppError)) return undefined;
+  if (err.code === 'CMK_ACCESS_REVOKED') return 'cmk-access-revoked';
+  if (err.code === 'KEY_VAULT_UNAVAILABLE') return 'key-vault-unavailable';
+  return undefined;
+}
+
+/** A transient fault as a run error: our stable code and public message, never internal detail. */
+function transientCauseOf(err: unknown): RunError {
+  if (err instanceof AppError) return { code: err.code, message: err.message };
+  const status = statusOf(err);
+  return status === undefined
+    ? { code: 'INTERNAL_ERROR', message: 'An unexpected error occurred.' }
+    : { code: 'STORAGE_UNAVAILABLE', message: `Storage answered ${status}.` };
 }

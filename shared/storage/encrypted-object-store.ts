@@ -3,7 +3,7 @@ import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AppError, DecryptionFailedError, NotFoundError } from '../errors.js';
 import { decryptEnvelope, encryptEnvelope } from '../vault/envelope-stream.js';
 import type { KeyHierarchy } from '../vault/key-hierarchy.js';
-import { statusOf } from '../vault/root-key-record.js';
+import { statusOf } from './tenant-table.js';
 import type { SandboxScope } from '../vault/sandbox-scope.js';
 import { OBJECTS_CONTAINER, objectBlobName } from './object-path.js';
 

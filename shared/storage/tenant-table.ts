@@ -36,8 +36,13 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /** True for the Table service's "already exists" / precondition failures (409, 412). */
+/** The HTTP status of a storage RestError, if any. */
+export function statusOf(err: unknown): number | undefined {
+  return err instanceof Error && 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : undefined;
+}
+
 export function isConflict(err: unknown): boolean {
-  const status = typeof err === 'object' && err !== null ? (err as { statusCode?: unknown }).statusCode : undefined;
+  const status = statusOf(err);
   return status === 409 || status === 412;
 }
 

@@ -5,7 +5,8 @@ import type { KekClient } from './kek-client.js';
 import type { KekResolver } from './kek-resolver.js';
 import type { Random } from './random.js';
 import { RootKeyCache } from './root-key-cache.js';
-import { readRootKeyRecord, rootKeyColumns, statusOf } from './root-key-record.js';
+import { statusOf } from '../storage/tenant-table.js';
+import { readRootKeyRecord, rootKeyColumns } from './root-key-record.js';
 import { assertSandboxScope, scopeKey, type SandboxScope } from './sandbox-scope.js';
 
 /** AES-256 root keys. */

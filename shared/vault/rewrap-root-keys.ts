@@ -3,7 +3,8 @@ import { odata } from '@azure/data-tables';
 import type { Clock } from './clock.js';
 import type { KekClient } from './kek-client.js';
 import { sameKey, type KekRef } from './key-vault-key-id.js';
-import { parseRootKeyEntity, rootKeyColumns, statusOf, type RootKeyRecord } from './root-key-record.js';
+import { statusOf } from '../storage/tenant-table.js';
+import { parseRootKeyEntity, rootKeyColumns, type RootKeyRecord } from './root-key-record.js';
 import { assertOrgId, type SandboxScope } from './sandbox-scope.js';
 
 export interface RewrapRootKeysDeps {

@@ -2,6 +2,7 @@ import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { z } from 'zod';
 import { KEK_WRAP_ALGORITHM } from './kek-client.js';
 import { formatKeyVaultKeyId, type VersionedKeyVaultKeyId } from './key-vault-key-id.js';
+import { statusOf } from '../storage/tenant-table.js';
 import type { SandboxScope } from './sandbox-scope.js';
 
 /** Table holding one wrapped root key per org (PartitionKey) and sandbox (RowKey). */
@@ -72,7 +73,3 @@ export async function readRootKeyRecord(table: TableClient, scope: SandboxScope)
   }
 }
 
-/** The HTTP status of a storage RestError, if any. */
-export function statusOf(err: unknown): number | undefined {
-  return err instanceof Error && 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : undefined;
-}

@@ -21,6 +21,7 @@ import {
   deleteFlow,
   failRun,
   findActiveFlowsForBlob,
+  recordRunRetry,
   listRuns,
   startRun,
   tableKeyCheck,
@@ -175,6 +176,17 @@ describe('flow service stores against Azurite', () => {
     expect(
       (await refusal(failRun(deps, PROD, runId, { errors: [{ code: 'X', message: 'x' }], metrics: {} }))).code,
     ).toBe('CONFLICT');
+  });
+
+  it('counts failed attempts of an unfinished run, concurrently too, and none once it finished', async () => {
+    const { flow } = await newFlow(PROD, '/retry/*');
+    const { run } = await startRun(deps, PROD, { flowId: flow.id, fileName: 'retry/a', blobETag: 'e', inputBytes: 5 });
+    expect(await recordRunRetry(deps, PROD, run.id)).toBe(1);
+    const counts = await Promise.all([recordRunRetry(deps, PROD, run.id), recordRunRetry(deps, PROD, run.id)]);
+    expect(counts.sort()).toEqual([2, 3]);
+    await failRun(deps, PROD, run.id, { errors: [{ code: 'RETRIES_EXHAUSTED', message: 'gave up' }], metrics: {} });
+    expect(await recordRunRetry(deps, PROD, run.id)).toBe(0);
+    expect((await refusal(recordRunRetry(deps, tenant('dev'), run.id))).code).toBe('NOT_FOUND');
   });
 
   it('records a failed run with its errors and refuses to complete it afterwards with CONFLICT', async () => {

@@ -258,7 +258,7 @@ describe('customer-managed keys (BYOK)', () => {
       expect(view.failure?.code).toBe('KEY_ACCESS_DENIED');
 
       const etag = await land('cmk/while-revoked.csv.gpg');
-      await runtime.waitForLine((e) => typeof e.message === 'string' && e.message.includes('ingestion-waiting-for-key'));
+      await runtime.waitForLine((e) => typeof e.message === 'string' && e.message.includes('ingestion-waiting') && e.message.includes('cmk-access-revoked'));
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       const { items } = await api.json<{ items: Run[] }>('GET', `/data/foundation/flowservice/runs?property=flowId==${flowId}`).catch(() => ({ items: [] as Run[] }));
       expect(items.filter((r) => r.fileName === 'cmk/while-revoked.csv.gpg' && r.status !== 'inProgress')).toHaveLength(0);

@@ -23,8 +23,10 @@ const MAX_ATTEMPTS = 5;
 /**
  * A file that can never be processed for a reason that looks transient (its sandbox's root key
  * names a KEK version the vault does not have: KEK_NOT_FOUND on every unwrap, so the ingestion
- * throws and the trigger retries). It is tried exactly five times, reported once on
- * `webjobs-blobtrigger-poison` and in the log, and then left alone; the files around it are not held up.
+ * throws and the trigger retries). It is tried exactly five times; the fifth failed attempt fails
+ * its run with RETRIES_EXHAUSTED and the cause, where the customer sees it (`GET .../runs`), and it
+ * is then left alone: no sixth attempt, no loop, nothing for the host's poison queue, the blob
+ * kept; the files around it are not held up.
  */
 describe('fault: a poison file', () => {
   let stack: LocalStack;
@@ -44,7 +46,7 @@ describe('fault: a poison file', () => {
     await gpg?.dispose();
   });
 
-  it('is retried a bounded number of times, reported once and never looped', { timeout: 90_000 }, async () => {
+  it('is retried a bounded number of times, reported on its run and never looped', { timeout: 90_000 }, async () => {
     const good = await setUpFlow(clientFor(runtime, ORG), gpg, 'good');
     const broken = await setUpFlow(clientFor(runtime, ORG, 'broken'), gpg, 'poison');
     // Break the `broken` sandbox's root key record: a KEK version that does not exist.
@@ -54,7 +56,7 @@ describe('fault: a poison file', () => {
 
     const landing = landingContainer(stack.azurite.connectionString);
     const poisonName = `${ORG}/broken/poison/p.csv.gpg`;
-    const poisonEtag = (await landing.getBlockBlobClient(poisonName).uploadData(await gpg.encrypt('id\n1\n', broken.recipient))).etag ?? '';
+    await landing.getBlockBlobClient(poisonName).uploadData(await gpg.encrypt('id\n1\n', broken.recipient));
     const goodFiles = new Map<string, string>();
     for (let i = 0; i < 5; i++) {
       const name = `good/g${i}.csv.gpg`;
@@ -64,17 +66,23 @@ describe('fault: a poison file', () => {
     const api = clientFor(runtime, ORG);
     await waitForAll(api, good.flowId, goodFiles, 30_000);
     await expectExactlyOnce(api, good, goodFiles);
-    await runtime.waitForLine((e) => e.event === 'blob-poisoned' && e.blobName === poisonName, 60_000);
+    const brokenApi = clientFor(runtime, ORG, 'broken');
+    const [run] = await until('the poison file\'s run to fail', async () => {
+      const runs = await runsOf(brokenApi, broken.flowId);
+      return runs.length === 1 && runs[0]?.status === 'failed' ? runs : undefined;
+    }, 60_000);
+    expect(run?.status).toBe('failed');
+    expect(run?.errors.map((e) => e.code)).toEqual(['RETRIES_EXHAUSTED', 'KEK_NOT_FOUND']);
+    expect(run?.errors[0]?.message).toContain(`${MAX_ATTEMPTS} attempts`);
 
     // Quiet afterwards: no further attempt however long we wait (several retry periods).
-    const attempts = () => runtime.lines.filter((l) => l.includes("Executed 'ingest-landing' (Failed")).length;
-    const afterPoison = attempts();
+    const failedAttempts = () => runtime.lines.filter((l) => l.includes("Executed 'ingest-landing' (Failed")).length;
+    const attempts = () => runtime.lines.filter((l) => l.includes('ingestion-attempt-failed')).length;
     await new Promise((resolve) => setTimeout(resolve, 5_000));
-    expect(attempts()).toBe(afterPoison);
-    expect(afterPoison).toBe(MAX_ATTEMPTS);
-
-    const poison = await poisonMessages(stack.azurite.connectionString);
-    expect(poison).toEqual([expect.objectContaining({ BlobName: poisonName, ETag: poisonEtag })]);
+    expect(attempts()).toBe(MAX_ATTEMPTS);
+    // Four attempts threw for the host to retry; the fifth recorded the failure and returned.
+    expect(failedAttempts()).toBe(MAX_ATTEMPTS - 1);
+    expect(await poisonMessages(stack.azurite.connectionString)).toEqual([]);
     const hosts = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient('azure-webjobs-hosts');
     const receipt = await until('the receipt', async () => {
       for await (const b of hosts.listBlobsFlat({ prefix: 'blobreceipts/', includeMetadata: true })) {
@@ -82,12 +90,9 @@ describe('fault: a poison file', () => {
       }
       return undefined;
     });
-    expect(receipt).toMatchObject({ State: 'Poisoned', DequeueCount: String(MAX_ATTEMPTS) });
-    expect(receipt).not.toHaveProperty('Incomplete');
-    // The blob is kept for a person to look at; its run says it never finished.
+    expect(receipt).toMatchObject({ State: 'Succeeded', DequeueCount: String(MAX_ATTEMPTS) });
+    // The blob is kept for a person to look at.
     expect(await landing.getBlobClient(poisonName).exists()).toBe(true);
-    const brokenRuns = await runsOf(clientFor(runtime, ORG, 'broken'), broken.flowId).catch(() => []);
-    expect(brokenRuns.every((r) => r.status === 'inProgress')).toBe(true);
   });
 });
 

@@ -3,6 +3,7 @@ import { KeyClient } from '@azure/keyvault-keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevTls } from '../../local/dev-tls.js';
 import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
+import { listParkedFiles, PARKED_FILES_TABLE } from '../../shared/ingestion/parked-files.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
@@ -22,8 +23,8 @@ import { customerAdmin } from '../support/customer-vault.js';
 const ORG = 'CF00VA0L70@AdobeOrg';
 const CMK_ORG = 'CF00VA0LC0@AdobeOrg';
 const FILES = 10;
-/** Long enough to exhaust the SDK's own retries and several trigger attempts, shorter than all five. */
-const OUTAGE_MS = 15_000;
+/** Longer than the SDK's own retries and than the trigger's five attempts (500 ms base here). */
+const OUTAGE_MS = 20_000;
 const CONFIG = '/data/infrastructure/manager/customer/config';
 
 interface ConfigView {
@@ -35,9 +36,10 @@ interface ConfigView {
 /**
  * Key Vault answering 503 to everything for a while. The root-key cache is cut to 1 s with no
  * stale window, so every file really needs the vault: the SDK retries each call (exponential,
- * jittered), the blob trigger retries the file (exponential, jittered), files wait in the landing
- * container with their runs in progress, and everything completes once the vault is back, without
- * a person, a poison message, a lost file or a second batch.
+ * jittered), then the ingestion parks the file (`ingestparked`, its run in progress, the blob in
+ * the landing container) instead of failing the trigger, and the retry timer tries it again with
+ * exponential, jittered waits. Everything completes once the vault is back, however long the
+ * outage, without a person, a failed trigger, a poison message, a lost file or a second batch.
  */
 describe('fault: Key Vault unavailable for a while', () => {
   let stack: LocalStack;
@@ -55,6 +57,7 @@ describe('fault: Key Vault unavailable for a while', () => {
       KEY_CACHE_TTL_SECONDS: '1',
       KEY_CACHE_MAX_STALE_SECONDS: '0',
       CMK_RECONCILE_SCHEDULE: '*/1 * * * * *',
+      INGEST_RETRY_SCHEDULE: '*/1 * * * * *',
     });
     gpg = await GpgHome.create();
     await landingContainer(stack.azurite.connectionString).createIfNotExists();
@@ -66,7 +69,7 @@ describe('fault: Key Vault unavailable for a while', () => {
     await gpg?.dispose();
   });
 
-  it('lets landed files wait during the outage and ingests each exactly once after it', { timeout: 120_000 }, async () => {
+  it('parks landed files during the outage and ingests each exactly once after it', { timeout: 150_000 }, async () => {
     const api = clientFor(runtime, ORG);
     const flow = await setUpFlow(api, gpg, 'outage');
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // the cached root key expires
@@ -81,20 +84,28 @@ describe('fault: Key Vault unavailable for a while', () => {
       files.set(name, (await landing.getBlockBlobClient(`${ORG}/prod/${name}`).uploadData(data)).etag ?? '');
     }
     await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS - (Date.now() - outageStarted)));
-    // During the outage: nothing finished, nothing poisoned, every blob still there.
+    // During the outage: nothing finished, nothing poisoned, no trigger failed, every file parked.
     const during = await runsOf(api, flow.flowId);
     expect(during.filter((r) => r.status !== 'inProgress')).toEqual([]);
     expect(await poisonMessages(stack.azurite.connectionString)).toEqual([]);
+    const parked = TableClient.fromConnectionString(stack.azurite.connectionString, PARKED_FILES_TABLE, { allowInsecureConnection: true });
+    const parkedFiles = await until('every file parked', async () => {
+      const list = await listParkedFiles(parked, ORG);
+      return list.length === FILES ? list : undefined;
+    }, 15_000);
+    expect(parkedFiles.map((f) => f.blobName).sort()).toEqual([...files.keys()].map((name) => `${ORG}/prod/${name}`).sort());
     // Every file was attempted against the vault at least once (retries add more on a fast box).
     const refused = stack.vault.requestCounts().faulted ?? 0;
     expect(refused).toBeGreaterThanOrEqual(FILES);
 
     stack.vault.clearFaults();
     const back = Date.now();
-    await waitForAll(api, flow.flowId, files, 60_000);
-    const failedAttempts = runtime.lines.filter((l) => l.includes("Executed 'ingest-landing' (Failed")).length;
-    process.stdout.write(`Key Vault outage (${OUTAGE_MS} ms, ${refused} vault requests refused, ${failedAttempts} trigger attempts failed): ${FILES} files done ${Date.now() - back} ms after it ended\n`);
+    await waitForAll(api, flow.flowId, files, 90_000);
+    const parkings = runtime.lines.filter((l) => l.includes('ingestion-waiting')).length;
+    process.stdout.write(`Key Vault outage (${OUTAGE_MS} ms, ${refused} vault requests refused, ${parkings} attempts parked): ${FILES} files done ${Date.now() - back} ms after it ended\n`);
     await expectExactlyOnce(api, flow, files);
+    expect(runtime.lines.filter((l) => l.includes("Executed 'ingest-landing' (Failed"))).toEqual([]);
+    await until('the parked records cleared', async () => ((await listParkedFiles(parked, ORG)).length === 0 ? true : undefined), 10_000);
     expect(await poisonMessages(stack.azurite.connectionString)).toEqual([]);
     for (const name of files.keys()) expect(await landing.getBlobClient(`${ORG}/prod/${name}`).exists()).toBe(true);
   });

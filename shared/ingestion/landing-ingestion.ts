@@ -1,0 +1,28 @@
+import type { AppServices } from '../azure/app-services.js';
+import { recordWaitingFile, WAITING_FILES_TABLE } from '../cmk/waiting-files.js';
+import { pgpKeyDeps } from '../pgp-keys/key-deps.js';
+import type { IngestionDeps } from './ingest-landed-file.js';
+import { parkFile, PARKED_FILES_TABLE } from './parked-files.js';
+
+/**
+ * The ingestion's collaborators as every function that ingests landed blobs wires them (the blob
+ * trigger, the retry timer, the CMK reconciler): a revoked customer key puts the blob in
+ * `cmkwaiting` for the reconciler, an unavailable vault parks it in `ingestparked` for the retry timer.
+ */
+export async function landingIngestionDeps(
+  services: AppServices,
+  log: (event: string, fields: Record<string, unknown>) => void,
+): Promise<IngestionDeps> {
+  const waiting = await services.tables(WAITING_FILES_TABLE);
+  const parked = await services.tables(PARKED_FILES_TABLE);
+  return {
+    tables: services.tables,
+    objects: services.objects,
+    keys: pgpKeyDeps(services),
+    log,
+    wait: async (file, reason) => {
+      if (reason === 'cmk-access-revoked') await recordWaitingFile(waiting, file, new Date());
+      else await parkFile(parked, file, new Date());
+    },
+  };
+}
