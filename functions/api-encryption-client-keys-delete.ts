@@ -7,7 +7,7 @@ import { appPipeline } from '../shared/http/app-pipeline.js';
 
 /** `DELETE /api-encryption/client-keys/{keyId}` → 204; the id takes a new key only after the drain delay. */
 export async function deleteApiEncryptionClientKey(req: HttpRequest, ctx: InvocationContext) {
-  return appPipeline().handle(req, { route: 'api-encryption-client-keys-delete', auth: 'required', invocationId: ctx.invocationId }, async ({ tenant }) => {
+  return appPipeline().handle(req, { route: 'api-encryption-client-keys-delete', auth: 'required', orgWide: true, invocationId: ctx.invocationId }, async ({ tenant }) => {
     const keyId = parseClientKeyId(req.params.keyId ?? '');
     await deleteClientKey((await hpkeServices(appServices)).clientKeys, tenant.orgId, keyId);
     return { status: 204 };

@@ -7,7 +7,7 @@ import { appPipeline } from '../shared/http/app-pipeline.js';
 
 /** `GET /api-encryption/client-keys` → `{ keys: [...] }`, the org's keys responses are encrypted to. */
 export async function listApiEncryptionClientKeys(req: HttpRequest, ctx: InvocationContext) {
-  return appPipeline().handle(req, { route: 'api-encryption-client-keys-list', auth: 'required', invocationId: ctx.invocationId }, async ({ tenant }) => ({
+  return appPipeline().handle(req, { route: 'api-encryption-client-keys-list', auth: 'required', orgWide: true, invocationId: ctx.invocationId }, async ({ tenant }) => ({
     json: { keys: await listClientKeys((await hpkeServices(appServices)).clientKeys, tenant.orgId) },
   }));
 }

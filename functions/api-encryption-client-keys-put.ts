@@ -12,7 +12,7 @@ import { appPipeline } from '../shared/http/app-pipeline.js';
 export async function putApiEncryptionClientKey(req: HttpRequest, ctx: InvocationContext) {
   return appPipeline().handle(
     req,
-    { route: 'api-encryption-client-keys-put', auth: 'required', schema: PutClientKeyRequest, invocationId: ctx.invocationId },
+    { route: 'api-encryption-client-keys-put', auth: 'required', orgWide: true, schema: PutClientKeyRequest, invocationId: ctx.invocationId },
     async ({ tenant, body }) => {
       const keyId = parseClientKeyId(req.params.keyId ?? '');
       const { status, key } = await putClientKey((await hpkeServices(appServices)).clientKeys, tenant.orgId, keyId, body);

@@ -9,7 +9,7 @@ import { appPipeline } from '../shared/http/app-pipeline.js';
 export async function putApiEncryptionSettings(req: HttpRequest, ctx: InvocationContext) {
   return appPipeline().handle(
     req,
-    { route: 'api-encryption-settings-put', auth: 'required', schema: PutEncryptionSettingsRequest, invocationId: ctx.invocationId },
+    { route: 'api-encryption-settings-put', auth: 'required', orgWide: true, schema: PutEncryptionSettingsRequest, invocationId: ctx.invocationId },
     async ({ tenant, body }) => ({ json: await (await hpkeServices(appServices)).settings.put(tenant.orgId, body) }),
   );
 }

@@ -9,7 +9,7 @@ import { systemClock } from '../shared/vault/clock.js';
 export async function createCmkConfig(req: HttpRequest, ctx: InvocationContext) {
   return appPipeline().handle(
     req,
-    { route: 'cmk-configs-create', auth: 'required', schema: CreateByokConfigRequest, invocationId: ctx.invocationId },
+    { route: 'cmk-configs-create', auth: 'required', orgWide: true, schema: CreateByokConfigRequest, invocationId: ctx.invocationId },
     async ({ tenant, body }) => {
       const services = await appServices();
       const deps = { tables: services.tables, clock: systemClock, allowLoopback: services.config.environment === 'local' };

@@ -10,7 +10,7 @@ import { systemClock } from '../shared/vault/clock.js';
  * FAILED config; 409 CMK_IRREVERSIBLE for one whose key the org uses (no way back to system keys).
  */
 export async function deleteCmkConfig(req: HttpRequest, ctx: InvocationContext) {
-  return appPipeline().handle(req, { route: 'cmk-configs-delete', auth: 'required', invocationId: ctx.invocationId }, async ({ tenant }) => {
+  return appPipeline().handle(req, { route: 'cmk-configs-delete', auth: 'required', orgWide: true, invocationId: ctx.invocationId }, async ({ tenant }) => {
     const services = await appServices();
     const deps = { tables: services.tables, clock: systemClock, allowLoopback: services.config.environment === 'local' };
     await deleteByokConfig(deps, tenant, req.params.name ?? '', req.query.get('configType'));

@@ -7,7 +7,7 @@ import { systemClock } from '../shared/vault/clock.js';
 
 /** `GET /data/infrastructure/manager/customer/config/{name}?configType=BYOK_CONFIG` → status, reason, history. */
 export async function getCmkConfig(req: HttpRequest, ctx: InvocationContext) {
-  return appPipeline().handle(req, { route: 'cmk-configs-get', auth: 'required', invocationId: ctx.invocationId }, async ({ tenant }) => {
+  return appPipeline().handle(req, { route: 'cmk-configs-get', auth: 'required', orgWide: true, invocationId: ctx.invocationId }, async ({ tenant }) => {
     const services = await appServices();
     const deps = { tables: services.tables, clock: systemClock, allowLoopback: services.config.environment === 'local' };
     return { json: await getByokConfig(deps, tenant, req.params.name ?? '', req.query.get('configType')) };

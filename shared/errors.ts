@@ -11,6 +11,7 @@ export const ERROR_TABLE = {
   UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
   INVALID_API_KEY: { status: 403, title: 'The API key is invalid' },
   FORBIDDEN_ORG: { status: 403, title: 'The organization is not granted to this token' },
+  PRODUCTION_SANDBOX_REQUIRED: { status: 403, title: "Organization-wide settings are managed from the organization's production sandbox" },
   NOT_FOUND: { status: 404, title: 'The resource was not found' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'The method is not allowed on this resource' },
   CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
@@ -125,6 +126,19 @@ export class InvalidApiKeyError extends AppError {
 export class ForbiddenOrgError extends AppError {
   constructor(detail = 'The access token does not grant access to this organization') {
     super('FORBIDDEN_ORG', detail);
+  }
+}
+
+/**
+ * The route manages a setting of the whole organization (its customer-managed key, its API
+ * encryption client keys), which only a caller in the org's production sandbox may read or change.
+ */
+export class ProductionSandboxRequiredError extends AppError {
+  constructor(productionSandbox: string) {
+    super(
+      'PRODUCTION_SANDBOX_REQUIRED',
+      `Organization-wide settings are read and changed only from the production sandbox: send x-sandbox-name: ${productionSandbox}`,
+    );
   }
 }
 

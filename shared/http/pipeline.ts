@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { Authenticator } from '../auth/authenticate.js';
-import type { Tenant } from '../auth/tenant.js';
-import { AppError, NotFoundError, RateLimitedError, UnsupportedMediaTypeError, ValidationError, toProblem, type ErrorCode } from '../errors.js';
+import { DEFAULT_SANDBOX, type Tenant } from '../auth/tenant.js';
+import { AppError, NotFoundError, ProductionSandboxRequiredError, RateLimitedError, UnsupportedMediaTypeError, ValidationError, toProblem, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { serializeError } from '../logging/serialize-error.js';
 import type { ApiRequest } from './api-request.js';
@@ -31,6 +31,13 @@ export interface RouteOptions<A extends AuthMode, S extends z.ZodType | undefine
   readonly schema?: S;
   /** Byte limit of the request body (default {@link DEFAULT_BODY_LIMIT_BYTES}). */
   readonly bodyLimit?: number;
+  /**
+   * The route reads or changes a setting of the whole organization, shared by all its sandboxes
+   * (CMK configs, HPKE client keys and settings): only callers in the production sandbox
+   * ({@link DEFAULT_SANDBOX}) may use it; others get 403 PRODUCTION_SANDBOX_REQUIRED, so a token
+   * scoped to a development sandbox cannot see or change what protects production data.
+   */
+  readonly orgWide?: A extends 'required' ? boolean : never;
 }
 
 /** What a handler receives: verified identity, validated body, and a logger bound to the request. */
@@ -102,6 +109,7 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
         log = log.child({ org: tenant.orgId, sandbox: tenant.sandbox, clientId: tenant.clientId });
         const retryAfter = deps.rateLimit?.take(tenant.orgId);
         if (retryAfter !== undefined) throw new RateLimitedError(retryAfter);
+        if (options.orgWide === true && tenant.sandbox !== DEFAULT_SANDBOX) throw new ProductionSandboxRequiredError(DEFAULT_SANDBOX);
       }
       ctx = { headers: req.headers, tenant, requestId, method, path: pathOf(req.url), exchange: {} };
       if (responseCodec !== undefined && tenant !== null) await responseCodec.prepare(ctx);

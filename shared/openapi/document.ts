@@ -172,7 +172,7 @@ function operation(route: RouteDoc, schemas: Json): Json {
   const op: Json = {
     operationId: route.operationId,
     summary: route.summary,
-    ...(route.description === undefined ? {} : { description: route.description }),
+    ...(descriptionOf(route) === undefined ? {} : { description: descriptionOf(route) }),
     tags: [route.tag],
     security: route.auth === 'required' ? [{ bearer: [], apiKey: [] }] : [],
     ...(parameters.length > 0 ? { parameters } : {}),
@@ -187,9 +187,18 @@ function operation(route: RouteDoc, schemas: Json): Json {
   return op;
 }
 
+const ORG_WIDE_NOTE =
+  'Organization-wide: the setting covers every sandbox of the org and is read and changed only from its production sandbox (`x-sandbox-name: prod`).';
+
+function descriptionOf(route: RouteDoc): string | undefined {
+  if (route.orgWide !== true) return route.description;
+  return route.description === undefined ? ORG_WIDE_NOTE : `${route.description}\n\n${ORG_WIDE_NOTE}`;
+}
+
 function problemsByStatus(route: RouteDoc): Map<number, ErrorCode[]> {
   const codes = new Set<ErrorCode>([...COMMON_PROBLEMS, ...(route.problems ?? [])]);
   if (route.auth === 'required') for (const c of AUTH_PROBLEMS) codes.add(c);
+  if (route.orgWide === true) codes.add('PRODUCTION_SANDBOX_REQUIRED');
   if (route.request !== undefined) for (const c of BODY_PROBLEMS) codes.add(c);
   if (route.hpke)
     for (const c of [...HPKE_PROBLEMS, ...(route.request === undefined ? [] : HPKE_BODY_PROBLEMS)]) codes.add(c);

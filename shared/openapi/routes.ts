@@ -62,6 +62,8 @@ export interface RouteDoc {
   readonly success: readonly SuccessDoc[];
   /** Problem codes of this operation beyond the ones every operation of its kind may return. */
   readonly problems?: readonly ErrorCode[];
+  /** An org-wide setting: only the production sandbox may use it (PRODUCTION_SANDBOX_REQUIRED). */
+  readonly orgWide?: true;
   /**
    * Whether the JSON body and answer may travel HPKE-encrypted (`application/octet-stream+hpke`).
    * True for every authenticated JSON route; false for public routes (no tenant to encrypt to)
@@ -341,6 +343,7 @@ export const ROUTES: readonly RouteDoc[] = [
   },
   {
     operationId: 'cmk-configs-create',
+    orgWide: true,
     method: 'POST',
     route: 'data/infrastructure/manager/customer/config',
     summary: "Send the customer's Key Vault key identifier",
@@ -353,6 +356,7 @@ export const ROUTES: readonly RouteDoc[] = [
   },
   {
     operationId: 'cmk-configs-get',
+    orgWide: true,
     method: 'GET',
     route: 'data/infrastructure/manager/customer/config/{name}',
     summary: 'Get a CMK configuration and its status',
@@ -365,6 +369,7 @@ export const ROUTES: readonly RouteDoc[] = [
   },
   {
     operationId: 'cmk-configs-delete',
+    orgWide: true,
     method: 'DELETE',
     route: 'data/infrastructure/manager/customer/config/{name}',
     summary: 'Delete a CMK configuration that is not in use',
@@ -395,6 +400,7 @@ export const ROUTES: readonly RouteDoc[] = [
   },
   {
     operationId: 'api-encryption-client-keys-list',
+    orgWide: true,
     method: 'GET',
     route: 'api-encryption/client-keys',
     summary: "List the org's client keys (responses are encrypted to them)",
@@ -405,6 +411,7 @@ export const ROUTES: readonly RouteDoc[] = [
   },
   {
     operationId: 'api-encryption-client-keys-put',
+    orgWide: true,
     method: 'PUT',
     route: 'api-encryption/client-keys/{keyId}',
     summary: 'Register or replace a client key (key id 0..255)',
@@ -425,6 +432,7 @@ export const ROUTES: readonly RouteDoc[] = [
   },
   {
     operationId: 'api-encryption-client-keys-delete',
+    orgWide: true,
     method: 'DELETE',
     route: 'api-encryption/client-keys/{keyId}',
     summary: 'Delete a client key',
@@ -436,6 +444,7 @@ export const ROUTES: readonly RouteDoc[] = [
   },
   {
     operationId: 'api-encryption-settings-put',
+    orgWide: true,
     method: 'PUT',
     route: 'api-encryption/settings',
     summary: 'Require HPKE-encrypted request bodies for the org',

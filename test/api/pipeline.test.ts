@@ -47,6 +47,24 @@ describe('request id', () => {
   });
 });
 
+describe('org-wide routes', () => {
+  it('serves the production sandbox and refuses any other with 403 PRODUCTION_SANDBOX_REQUIRED before the handler runs', async () => {
+    let ran = 0;
+    const handler = () => {
+      ran += 1;
+      return Promise.resolve({ json: { ok: true } });
+    };
+    const prod = await h.api.handle(request({ headers: authHeaders(token) }), { route: 'r', auth: 'required', orgWide: true }, handler);
+    expect(prod.status).toBe(200);
+    const dev = await h.api.handle(request({ headers: authHeaders(token, { 'x-sandbox-name': 'dev' }) }), { route: 'r', auth: 'required', orgWide: true }, handler);
+    expect(dev.status).toBe(403);
+    expect(await problemOf(dev.body)).toMatchObject({ code: 'PRODUCTION_SANDBOX_REQUIRED', detail: expect.stringContaining('x-sandbox-name: prod') as unknown });
+    expect(ran).toBe(1);
+    // Without the flag a sandbox route serves dev as usual.
+    expect((await h.api.handle(request({ headers: authHeaders(token, { 'x-sandbox-name': 'dev' }) }), { route: 'r', auth: 'required' }, handler)).status).toBe(200);
+  });
+});
+
 describe('responses and errors', () => {
   it('answers 204 with no body when the handler returns neither json nor body', async () => {
     const res = await h.api.handle(request(), { route: 'r', auth: 'none' }, () => Promise.resolve({}));

@@ -2,6 +2,7 @@ import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_CLIENT_ID } from '../../shared/auth/auth-config.js';
+import { ROUTES } from '../../shared/openapi/routes.js';
 import { PGP_CONFIG } from '../../shared/pgp/config.js';
 import { ApiClient, waitForRun, type Run } from '../support/api-client.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';
@@ -16,7 +17,9 @@ import { issueDevToken } from '../support/tokens.js';
  *   - org B with its own token: A's ids are 404 and lists never contain them; B cannot reference
  *     A's objects in what it creates, nor delete them;
  *   - org B's token with A's org header: 403 FORBIDDEN_ORG;
- *   - org A in sandbox `dev`: like org B;
+ *   - org A in sandbox `dev`: like org B; and on the org-wide settings (CMK configs, HPKE client
+ *     keys and settings, which protect every sandbox) 403 PRODUCTION_SANDBOX_REQUIRED, so a token
+ *     scoped to a development sandbox cannot see or change them;
  * and a 404 for A's id is byte-identical (but for its requestId) to a 404 for an id that never
  * existed: no existence oracle. Blobs outside `{A}/prod/` never become runs of A's prod flow.
  */
@@ -206,9 +209,10 @@ describe('tenant isolation matrix', () => {
   /**
    * Org-wide by design, shared by every sandbox of the org: the CMK config (one customer key wraps
    * every sandbox root key) and the HPKE client keys and settings (one API client per org). The
-   * other sandbox is checked on them only by org B and the forbidden-org caller.
+   * API description marks them; the dev sandbox is refused on them outright (checked below), so
+   * the 404 checks run them for org B and the forbidden-org caller.
    */
-  const ORG_WIDE = new Set(['cmk-configs-create', 'cmk-configs-get', 'cmk-configs-delete', 'api-encryption-client-keys-put', 'api-encryption-client-keys-delete', 'api-encryption-client-keys-list', 'api-encryption-settings-put']);
+  const ORG_WIDE = new Set(ROUTES.filter((r) => r.orgWide === true).map((r) => r.operationId));
   const hasParam = (r: HostRoute) => r.route.includes('{');
   let current: Caller | undefined;
   const calls = (filter: (r: HostRoute, m: string) => boolean) =>
@@ -222,6 +226,24 @@ describe('tenant isolation matrix', () => {
     for (const r of tenantRoutes()) for (const m of r.methods) expect(() => pathOf(r), `${m} ${r.route}`).not.toThrow();
     expect(names.length).toBeGreaterThanOrEqual(28);
     expect(tenantRoutes().length).toBe(routes.length - routes.filter((r) => PUBLIC.has(r.name)).length);
+  });
+
+  it('refuses org A in sandbox dev on every org-wide route with 403 PRODUCTION_SANDBOX_REQUIRED', async () => {
+    expect([...ORG_WIDE].sort()).toEqual([
+      'api-encryption-client-keys-delete', 'api-encryption-client-keys-list', 'api-encryption-client-keys-put',
+      'api-encryption-settings-put', 'cmk-configs-create', 'cmk-configs-delete', 'cmk-configs-get',
+    ]);
+    for (const route of tenantRoutes().filter((r) => ORG_WIDE.has(r.name))) {
+      for (const method of route.methods) {
+        const res = await call(A_DEV, method, pathOf(route), bodyOf(route));
+        expect(res.status, `${method} ${route.route}: ${res.text}`).toBe(403);
+        expect(JSON.parse(res.text)).toMatchObject({ code: 'PRODUCTION_SANDBOX_REQUIRED' });
+        for (const secret of [...aIds(), CMK_NAME]) expect(res.text.includes(secret), `${method} ${route.route} leaks ${secret}`).toBe(false);
+      }
+    }
+    // Every other tenant route serves the dev sandbox (its own, empty, data).
+    const flows = await call(A_DEV, 'GET', '/data/foundation/flowservice/flows');
+    expect(flows.status).toBe(200);
   });
 
   it("refuses org B's token with org A's header on every tenant route with 403 FORBIDDEN_ORG", async () => {
