@@ -76,6 +76,47 @@ describe('local runtime: HTTP triggers', () => {
     expect(peakRss(runtime.child.pid ?? 0) - before).toBeLessThan(size / 2);
   });
 
+  /** The fixture's download progress: bytes produced, once stable (sampled until it stops moving). */
+  async function settledProgress(id: string): Promise<{ produced: number; cancelled: boolean; ended: boolean }> {
+    let last = -1;
+    for (;;) {
+      const progress = (await (await fetch(`${runtime.url}/download-progress/${id}`)).json()) as { produced: number; cancelled: boolean; ended: boolean };
+      if (progress.produced === last) return progress;
+      last = progress.produced;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  }
+
+  it('holds a 1 GiB download back to the pace of a slow client, without buffering it', { timeout: 120_000 }, async () => {
+    const size = 1024 ** 3;
+    const before = peakRss(runtime.child.pid ?? 0);
+    const res = await fetch(`${runtime.url}/download/slow/${size}`);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    let received = (await reader.read()).value?.length ?? 0;
+    // The client stops reading: the function's producer must stop too, a few socket buffers ahead
+    // (Azure/azure-functions-nodejs-library#294, patched in patches/), not run on into memory.
+    const paused = await settledProgress('slow');
+    expect(paused.ended).toBe(false);
+    expect(paused.produced).toBeLessThan(64 * 1024 * 1024);
+    for (let next = await reader.read(); !next.done; next = await reader.read()) received += next.value.length;
+    expect(received).toBe(size);
+    expect(peakRss(runtime.child.pid ?? 0) - before).toBeLessThan(size / 8);
+  });
+
+  it('stops producing a download once its client has gone', async () => {
+    const res = await fetch(`${runtime.url}/download/gone/${1024 ** 3}`);
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    await reader.cancel();
+    let progress = await settledProgress('gone');
+    for (let i = 0; i < 50 && !progress.cancelled; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      progress = await settledProgress('gone');
+    }
+    expect(progress).toMatchObject({ cancelled: true, ended: false });
+    expect(progress.produced).toBeLessThan(64 * 1024 * 1024);
+  });
+
   it('streams a response body to the client while the function is still producing it', async () => {
     const chunks = 500;
     const started = performance.now();
