@@ -94,9 +94,10 @@ describe('fault: Key Vault unavailable for a while', () => {
       return list.length === FILES ? list : undefined;
     }, 15_000);
     expect(parkedFiles.map((f) => f.blobName).sort()).toEqual([...files.keys()].map((name) => `${ORG}/prod/${name}`).sort());
-    // Every file was attempted against the vault at least once (retries add more on a fast box).
+    // The vault was asked and refused; how often depends on timing (files landing while an unwrap
+    // is in flight share it), so the parked records above are the per-file evidence.
     const refused = stack.vault.requestCounts().faulted ?? 0;
-    expect(refused).toBeGreaterThanOrEqual(FILES);
+    expect(refused).toBeGreaterThan(0);
 
     stack.vault.clearFaults();
     const back = Date.now();
