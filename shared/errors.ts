@@ -48,6 +48,7 @@ export const ERROR_TABLE = {
   INTERNAL_ERROR: { status: 500, title: 'An internal error occurred' },
   AUTH_UNAVAILABLE: { status: 503, title: 'Token verification is temporarily unavailable' },
   KEY_VAULT_UNAVAILABLE: { status: 503, title: 'The key vault is temporarily unavailable' },
+  STORAGE_UNAVAILABLE: { status: 503, title: 'Storage is temporarily unavailable' },
 } as const satisfies Record<string, { readonly status: number; readonly title: string }>;
 
 /** A stable machine-readable error code; callers `switch (err.code)`. */
@@ -273,12 +274,30 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 const INTERNAL_DETAIL = 'The server could not complete the request; quote the requestId when reporting it';
 
 /**
+ * Whether an Azure SDK error says the storage service is down or unreachable (no answer, a
+ * timeout, 5xx) rather than refusing this request: worth retrying later, not a bug.
+ */
+export function isStorageOutage(err: unknown): boolean {
+  if (!(err instanceof Error) || err.name !== 'RestError') return false;
+  const status = (err as { statusCode?: unknown }).statusCode;
+  return status === undefined || status === 408 || (typeof status === 'number' && status >= 500);
+}
+
+/** Storage (Azure Storage, Azurite) did not answer; the request can be retried. */
+export class StorageUnavailableError extends AppError {
+  constructor(options: AppErrorOptions = {}) {
+    super('STORAGE_UNAVAILABLE', 'Storage is temporarily unavailable; retry later', { ...options, headers: { 'retry-after': '5' } });
+  }
+}
+
+/**
  * Maps any thrown value to an RFC 9457 problem. An {@link AppError} keeps its code, detail and
- * headers; anything else becomes a 500 `INTERNAL_ERROR` with a fixed detail, so no message,
- * stack or data of an unexpected failure reaches the caller.
+ * headers; a storage outage becomes 503 `STORAGE_UNAVAILABLE` with `Retry-After`; anything else
+ * becomes a 500 `INTERNAL_ERROR` with a fixed detail, so no message, stack or data of an
+ * unexpected failure reaches the caller.
  */
 export function toProblem(err: unknown, requestId: string): Problem {
-  const known = err instanceof AppError ? err : undefined;
+  const known = err instanceof AppError ? err : isStorageOutage(err) ? new StorageUnavailableError({ cause: err }) : undefined;
   const code: ErrorCode = known?.code ?? 'INTERNAL_ERROR';
   const { status, title } = ERROR_TABLE[code];
   const body: ProblemDocument = {

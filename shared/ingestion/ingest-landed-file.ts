@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream';
 import type { Duplex, Readable } from 'node:stream';
 import type { BlobClient } from '@azure/storage-blob';
 import { batchFileId, batchIdForRun, createBatch } from '../catalog/batches.js';
-import { AppError, NotFoundError } from '../errors.js';
+import { AppError, isStorageOutage, NotFoundError } from '../errors.js';
 import { findActiveFlowsForBlob, type ActiveFlow } from '../flows/find-active-flows.js';
 import { completeRun, failRun, recordRunRetry, startRun, type FlowRun, type RunError } from '../flows/runs.js';
 import { MAX_FILE_BYTES } from '../pgp/config.js';
@@ -271,8 +271,6 @@ function waitReasonOf(err: unknown): WaitReason | undefined {
 /** A transient fault as a run error: our stable code and public message, never internal detail. */
 function transientCauseOf(err: unknown): RunError {
   if (err instanceof AppError) return { code: err.code, message: err.message };
-  const status = statusOf(err);
-  return status === undefined
-    ? { code: 'INTERNAL_ERROR', message: 'An unexpected error occurred.' }
-    : { code: 'STORAGE_UNAVAILABLE', message: `Storage answered ${status}.` };
+  if (isStorageOutage(err)) return { code: 'STORAGE_UNAVAILABLE', message: 'Storage did not answer.' };
+  return { code: 'INTERNAL_ERROR', message: 'An unexpected error occurred.' };
 }

@@ -10,7 +10,7 @@ export const OPENAPI_VERSION = '3.1.0';
 type Json = Record<string, unknown>;
 
 /** Codes any operation can answer with, by route kind (the pipeline's own failures). */
-const COMMON_PROBLEMS: readonly ErrorCode[] = ['INTERNAL_ERROR'];
+const COMMON_PROBLEMS: readonly ErrorCode[] = ['INTERNAL_ERROR', 'STORAGE_UNAVAILABLE'];
 const AUTH_PROBLEMS: readonly ErrorCode[] = [
   'INVALID_REQUEST',
   'UNAUTHENTICATED',

@@ -47,6 +47,29 @@ describe('request id', () => {
   });
 });
 
+describe('storage outages', () => {
+  it('answers 503 STORAGE_UNAVAILABLE with Retry-After when storage does not answer, 500 for its other refusals', async () => {
+    const { TableClient } = await import('@azure/data-tables');
+    const unreachable = TableClient.fromConnectionString(
+      'DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;TableEndpoint=http://127.0.0.1:9/devstoreaccount1;',
+      'nothing',
+      { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } },
+    );
+    const down = await h.api.handle(request({ headers: authHeaders(token) }), { route: 'r', auth: 'required' }, async () => {
+      await unreachable.getEntity('p', 'r');
+      return {};
+    });
+    expect(down.status).toBe(503);
+    expect(down.headers['retry-after']).toBe('5');
+    expect(await problemOf(down.body)).toMatchObject({ code: 'STORAGE_UNAVAILABLE' });
+
+    const refused = Object.assign(new Error('The specified resource does not exist.'), { name: 'RestError', statusCode: 404 });
+    const bug = await h.api.handle(request({ headers: authHeaders(token) }), { route: 'r', auth: 'required' }, () => Promise.reject(refused));
+    expect(bug.status).toBe(500);
+    expect(await problemOf(bug.body)).toMatchObject({ code: 'INTERNAL_ERROR' });
+  });
+});
+
 describe('org-wide routes', () => {
   it('serves the production sandbox and refuses any other with 403 PRODUCTION_SANDBOX_REQUIRED before the handler runs', async () => {
     let ran = 0;
