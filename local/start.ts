@@ -19,6 +19,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { DEV_ISSUER_PORT } from '../shared/auth/auth-config.js';
 import { triggerSettings } from '../shared/trigger-settings.js';
 import { startDevIssuer } from './dev-issuer.js';
+import { APP_PROCESS_ENV } from './runtime-process.js';
 import { ensureDevTls } from './dev-tls.js';
 import { startKeyVaultEmulator } from './keyvault-emulator/index.js';
 
@@ -86,7 +87,7 @@ async function main(): Promise<void> {
     for (const [key, value] of Object.entries(env)) print(`  ${key}=${value}`);
   } else {
     const runtime = spawn(process.execPath, [path.join(repoRoot, 'dist', 'local', 'runtime', 'main.js')], {
-      env: { ...process.env, ...env, PORT: values.port },
+      env: { ...process.env, ...APP_PROCESS_ENV, ...env, PORT: values.port },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     runtime.stdout?.on('data', (chunk: Buffer) => {

@@ -8,7 +8,7 @@ import type { SandboxScope } from '../vault/sandbox-scope.js';
 import { OBJECTS_CONTAINER, objectBlobName } from './object-path.js';
 
 /** Upload block size; with {@link UPLOAD_CONCURRENCY} it bounds upload memory (~ size x (concurrency + 1)). */
-export const UPLOAD_BLOCK_BYTES = 8 * 1024 * 1024;
+export const UPLOAD_BLOCK_BYTES = 4 * 1024 * 1024;
 export const UPLOAD_CONCURRENCY = 4;
 /** Times a broken download body is resumed from where it stopped. */
 const DOWNLOAD_RESUMES = 5;

@@ -1,5 +1,6 @@
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { APP_PROCESS_ENV } from '../../local/runtime-process.js';
 import { parseAuthConfig } from '../../shared/auth/auth-config.js';
 import { parseCmkSettings } from '../../shared/cmk/cmk-settings.js';
 import { parseConfig } from '../../shared/config.js';
@@ -228,6 +229,10 @@ describe('infra/resources.bicep: app settings', () => {
     expect(parseAuthConfig(env).issuer).toBe('https://issuer.example');
     expect(parseCmkSettings(env).appClientId).toBe('e463a445-c6ac-4ca2-b36a-b5146fcf6a52');
     expect(triggerSettings(env)).toEqual(triggerSettings({}));
+  });
+
+  it('runs the app process with the same process settings as the local runtime', () => {
+    for (const [key, value] of Object.entries(APP_PROCESS_ENV)) expect(env[key], key).toBe(value);
   });
 
   it('uses the user-assigned identity for the host, DefaultAzureCredential and telemetry', () => {
