@@ -4,6 +4,7 @@ import { HpkeNoClientKeyError, HpkeUnsupportedSuiteError, NotFoundError, Validat
 import { isNotFound } from '../storage/tenant-table.js';
 import type { Clock } from '../vault/clock.js';
 import { assertOrgId } from '../vault/sandbox-scope.js';
+import type { ClientKeyCache } from './client-key-cache.js';
 import { validateClientPublicKey } from './client-public-key.js';
 import { KEMS, kemById } from './suites.js';
 
@@ -57,6 +58,8 @@ interface ClientKeyEntity {
 export interface ClientKeyDeps {
   readonly table: () => Promise<TableClient>;
   readonly clock: Clock;
+  /** The process's cache of resolved keys (absent: every resolution reads the table). */
+  readonly cache?: ClientKeyCache<ResolvedClientKey>;
 }
 
 const rowKey = (keyId: number): string => String(keyId).padStart(3, '0');
@@ -109,6 +112,7 @@ export async function putClientKey(deps: ClientKeyDeps, orgId: string, keyId: nu
   if (existing === undefined) {
     const entity: ClientKeyEntity = { partitionKey, rowKey: rowKey(keyId), keyId, status: 'active', kemId: kem.id, publicKey, since: now };
     await table.createEntity(entity);
+    deps.cache?.invalidate(orgId);
     return { status: 201, key: toClientKey(entity, now) };
   }
   if (current !== undefined && current.kemId === kem.id && Buffer.from(current.publicKey).toString('base64url') === publicKey && existing.pendingFrom === undefined) {
@@ -124,6 +128,7 @@ export async function putClientKey(deps: ClientKeyDeps, orgId: string, keyId: nu
       ? { partitionKey, rowKey: rowKey(keyId), keyId, status: 'active', kemId: kem.id, publicKey, since: now }
       : { ...base, pendingKemId: kem.id, pendingPublicKey: publicKey, pendingFrom: drainedAt };
   await table.updateEntity(entity, 'Replace', existing.etag === undefined ? {} : { etag: existing.etag });
+  deps.cache?.invalidate(orgId);
   return { status: drainedAt <= now ? 201 : 202, key: toClientKey(entity, now) };
 }
 
@@ -153,33 +158,46 @@ export async function deleteClientKey(deps: ClientKeyDeps, orgId: string, keyId:
   if (effective(existing, now) === undefined && existing.pendingFrom === undefined) throw new NotFoundError(`Client key ${keyId} does not exist`);
   const tombstone: ClientKeyEntity = { partitionKey: existing.partitionKey, rowKey: existing.rowKey, keyId, status: 'deleted', deletedAt: now };
   await table.updateEntity(tombstone, 'Replace', existing.etag === undefined ? {} : { etag: existing.etag });
+  deps.cache?.invalidate(orgId);
 }
 
 /**
  * The key a response to `orgId` is encrypted to: the one named by `x-hpke-client-key-id`, else the
- * newest in effect.
+ * newest in effect. With `deps.cache`, answered from what this instance read up to
+ * `CLIENT_KEY_CACHE_MS` ago (client-key-cache.ts says what that means for changes made elsewhere).
  * @throws HPKE_NO_CLIENT_KEY when there is none (or not the one named).
  */
 export async function resolveClientKey(deps: ClientKeyDeps, orgId: string, keyId: number | undefined): Promise<ResolvedClientKey> {
-  const table = await deps.table();
   const now = deps.clock.now();
   const partitionKey = assertOrgId(orgId);
+  if (deps.cache === undefined) return (await readClientKey(deps, partitionKey, keyId, now)).value;
+  return deps.cache.get(partitionKey, keyId, now, () => readClientKey(deps, partitionKey, keyId, now));
+}
+
+/** {@link resolveClientKey} from the table, with the time a pending replacement changes the answer. */
+async function readClientKey(deps: ClientKeyDeps, partitionKey: string, keyId: number | undefined, now: number): Promise<{ value: ResolvedClientKey; changesAt?: number }> {
+  const table = await deps.table();
+  const changesAt = (e: ClientKeyEntity): { changesAt?: number } => (e.pendingFrom !== undefined && e.pendingFrom > now ? { changesAt: e.pendingFrom } : {});
   if (keyId !== undefined) {
     try {
-      const key = effective(await table.getEntity<ClientKeyEntity>(partitionKey, rowKey(keyId)), now);
-      if (key !== undefined) return key;
+      const e = await table.getEntity<ClientKeyEntity>(partitionKey, rowKey(keyId));
+      const key = effective(e, now);
+      if (key !== undefined) return { value: key, ...changesAt(e) };
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
     throw new HpkeNoClientKeyError(`The organization has no client key ${keyId}`);
   }
   let best: { key: ResolvedClientKey; since: number } | undefined;
+  let next: number | undefined;
   for await (const e of table.listEntities<ClientKeyEntity>({ queryOptions: { filter: `PartitionKey eq '${partitionKey.replaceAll("'", "''")}'` } })) {
     const key = effective(e, now);
     if (key !== undefined && (best === undefined || since(e, now) > best.since)) best = { key, since: since(e, now) };
+    const at = changesAt(e).changesAt;
+    if (at !== undefined && (next === undefined || at < next)) next = at;
   }
   if (best === undefined) throw new HpkeNoClientKeyError();
-  return best.key;
+  return { value: best.key, ...(next === undefined ? {} : { changesAt: next }) };
 }
 
 function toClientKey(e: ClientKeyEntity, now: number): ClientKey {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { AppServices } from '../azure/app-services.js';
 import { ConfigError } from '../config.js';
 import { systemClock, type Clock } from '../vault/clock.js';
+import { createClientKeyCache } from './client-key-cache.js';
 import { CLIENT_KEYS_TABLE, type ClientKeyDeps } from './client-keys.js';
 import { DEFAULT_KEY_LIFETIME_DAYS, NEXT_LEAD_MS } from './key-lifecycle.js';
 import { createOrgSettingsStore, ORG_SETTINGS_TABLE, type OrgSettingsStore } from './org-settings.js';
@@ -41,7 +42,7 @@ export function createHpkeServices(services: Pick<AppServices, 'tables' | 'objec
     serverKeys,
     ring: createServerKeyRing(serverKeys),
     replay: createReplayCache(() => services.tables(REPLAY_TABLE)),
-    clientKeys: { table: () => services.tables(CLIENT_KEYS_TABLE), clock },
+    clientKeys: { table: () => services.tables(CLIENT_KEYS_TABLE), clock, cache: createClientKeyCache() },
     settings: createOrgSettingsStore(() => services.tables(ORG_SETTINGS_TABLE), () => clock.now()),
     lifetimeMs: options.lifetimeMs,
   };

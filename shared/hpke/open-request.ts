@@ -64,6 +64,6 @@ export async function openRequest(deps: OpenRequestDeps, req: EncryptedRequest):
   } catch (err) {
     throw new HpkeDecryptFailedError({ cause: err });
   }
-  await deps.replay.remember(ids.keyId, message.enc, now);
+  await deps.replay.remember(ids.keyId, message.enc, now, Number(ts));
   return { plaintext, enc: message.enc, suite };
 }

@@ -1,4 +1,4 @@
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, type KeyObject, type webcrypto } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, KeyObject, type webcrypto } from 'node:crypto';
 import {
   DeriveKeyPairError,
   DeserializeError,
@@ -28,7 +28,9 @@ function bytes(input: ArrayBufferLike | ArrayBufferView): Buffer {
   return ArrayBuffer.isView(input) ? Buffer.from(input.buffer, input.byteOffset, input.byteLength) : Buffer.from(input);
 }
 
+/** The bytes as an ArrayBuffer of their own: a fresh native result's buffer as it is, anything else copied. */
 function arrayBuffer(b: Uint8Array): ArrayBuffer {
+  if (b.byteOffset === 0 && b.buffer instanceof ArrayBuffer && b.buffer.byteLength === b.byteLength) return b.buffer;
   const out = new ArrayBuffer(b.byteLength);
   new Uint8Array(out).set(b);
   return out;
@@ -41,6 +43,8 @@ function raw(key: CryptoKey, type: 'public' | 'private'): Uint8Array {
 }
 
 const keyObjects = new WeakMap<XCryptoKey, KeyObject>();
+/** The public half of every private key this backend made, known from when it was made. */
+const publicHalves = new WeakMap<XCryptoKey, XCryptoKey>();
 
 /**
  * The KeyObject of one of our keys, made once per key. Public keys (every request's `enc`, every
@@ -62,20 +66,60 @@ function keyObject(key: CryptoKey, type: 'public' | 'private'): KeyObject {
   return object;
 }
 
-/** Both raw halves of a private KeyObject, from one JWK export (`d` private, `x` public). */
-function rawPairOf(privateKey: KeyObject): { readonly d: Uint8Array; readonly x: Uint8Array } {
-  const jwk = privateKey.export({ format: 'jwk' });
+/**
+ * A key pair made by OpenSSL: the public half comes out of the generation itself as a JWK, the
+ * private half stays a KeyObject, and its raw bytes are exported (as PKCS #8 DER) only if someone
+ * serializes it, which a seal's ephemeral key never is.
+ *
+ * Never `export({ format: 'jwk' })` a KeyObject that `generateKeyPairSync` returned: Node's JWK
+ * export holds the key's mutex while it allocates JavaScript strings, and the finished key
+ * generation job, when the garbage collector frees it at that moment, takes the same mutex in its
+ * destructor. The process then waits on itself forever (a futex wait at 0% CPU: seen in the load
+ * generator of bench figure 4c and reproduced with `--max-semi-space-size=1` in a few thousand
+ * iterations on Node 20). A JWK made inside the generation (the job is alive and running then)
+ * and a DER export (which takes no lock) are both safe.
+ */
+function generatedPair(): CryptoKeyPair {
+  const { publicKey: jwk, privateKey: object } = generateX25519('x25519', { publicKeyEncoding: { format: 'jwk' } });
+  if (typeof jwk.x !== 'string' || !(object instanceof KeyObject)) throw new Error('X25519 key generation returned an unexpected shape');
+  const publicKey = new XCryptoKey(ALG, new Uint8Array(Buffer.from(jwk.x, 'base64url')), 'public');
+  const privateKey = new GeneratedPrivateKey(object);
+  keyObjects.set(privateKey, object);
+  publicHalves.set(privateKey, publicKey);
+  return { privateKey, publicKey };
+}
+
+/**
+ * `generateKeyPairSync` with only the public half encoded, which Node supports (each half is
+ * encoded or not on its own) but `@types/node` does not list; the result is checked above.
+ */
+const generateX25519 = generateKeyPairSync as unknown as (
+  type: 'x25519',
+  options: { publicKeyEncoding: { format: 'jwk' } },
+) => { publicKey: webcrypto.JsonWebKey; privateKey: unknown };
+
+/** A private key of {@link generatedPair}: `key` (the raw scalar) is read from OpenSSL on first use. */
+class GeneratedPrivateKey extends XCryptoKey {
+  constructor(object: KeyObject) {
+    super(ALG, new Uint8Array(0), 'private', KEM_USAGES);
+    let scalar: Uint8Array | undefined;
+    Object.defineProperty(this, 'key', {
+      enumerable: true,
+      get: () => (scalar ??= new Uint8Array(object.export({ format: 'der', type: 'pkcs8' }).subarray(PKCS8_PREFIX.byteLength))),
+    });
+  }
+}
+
+/**
+ * A private key imported from its raw bytes, with its public half from one JWK export (`d`
+ * private, `x` public; safe here: no key generation job shares the imported key's lock).
+ */
+function importedPrivateKey(object: KeyObject): XCryptoKey {
+  const jwk = object.export({ format: 'jwk' });
   if (typeof jwk.d !== 'string' || typeof jwk.x !== 'string') throw new Error('X25519 private key export without d and x');
-  return { d: new Uint8Array(Buffer.from(jwk.d, 'base64url')), x: new Uint8Array(Buffer.from(jwk.x, 'base64url')) };
-}
-
-function publicKeyOf(privateKey: KeyObject): XCryptoKey {
-  return new XCryptoKey(ALG, rawPairOf(privateKey).x, 'public');
-}
-
-function privateKeyOf(object: KeyObject): XCryptoKey {
-  const key = new XCryptoKey(ALG, rawPairOf(object).d, 'private', KEM_USAGES);
+  const key = new XCryptoKey(ALG, new Uint8Array(Buffer.from(jwk.d, 'base64url')), 'private', KEM_USAGES);
   keyObjects.set(key, object);
+  publicHalves.set(key, new XCryptoKey(ALG, new Uint8Array(Buffer.from(jwk.x, 'base64url')), 'public'));
   return key;
 }
 
@@ -114,7 +158,7 @@ class NodeX25519Primitives implements DhkemPrimitives {
     const b = bytes(key);
     if (b.byteLength !== KEY_LENGTH) return Promise.reject(new DeserializeError('Invalid private key for the ciphersuite'));
     try {
-      return Promise.resolve(privateKeyOf(createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, b]), format: 'der', type: 'pkcs8' })));
+      return Promise.resolve(importedPrivateKey(createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, b]), format: 'der', type: 'pkcs8' })));
     } catch (err) {
       return Promise.reject(new DeserializeError(err));
     }
@@ -127,12 +171,7 @@ class NodeX25519Primitives implements DhkemPrimitives {
 
   generateKeyPair(): Promise<CryptoKeyPair> {
     try {
-      // One export gives both halves (a seal generates a key pair every time).
-      const { privateKey: object } = generateKeyPairSync('x25519');
-      const { d, x } = rawPairOf(object);
-      const privateKey = new XCryptoKey(ALG, d, 'private', KEM_USAGES);
-      keyObjects.set(privateKey, object);
-      return Promise.resolve({ privateKey, publicKey: new XCryptoKey(ALG, x, 'public') });
+      return Promise.resolve(generatedPair());
     } catch (err) {
       return Promise.reject(new NotSupportedError(err));
     }
@@ -152,11 +191,8 @@ class NodeX25519Primitives implements DhkemPrimitives {
   }
 
   derivePublicKey(key: CryptoKey): Promise<CryptoKey> {
-    try {
-      return Promise.resolve(publicKeyOf(keyObject(key, 'private')));
-    } catch (err) {
-      return Promise.reject(new DeserializeError(err));
-    }
+    const publicKey = key instanceof XCryptoKey ? publicHalves.get(key) : undefined;
+    return publicKey === undefined ? Promise.reject(new DeserializeError('not an X25519 private key of this backend')) : Promise.resolve(publicKey);
   }
 
   /** RFC 9180 §7.1.4: an all-zero shared secret (a low-order public key) is an error, never a key. */

@@ -1,0 +1,123 @@
+import { randomBytes } from 'node:crypto';
+import { TableClient } from '@azure/data-tables';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAzurite, type AzuriteInstance } from '../../local/azurite.js';
+import { CLIENT_KEY_CACHE_MS, createClientKeyCache } from '../../shared/hpke/client-key-cache.js';
+import { CLIENT_KEY_REPLACE_DELAY_MS, deleteClientKey, putClientKey, resolveClientKey, type ClientKeyDeps } from '../../shared/hpke/client-keys.js';
+import { generateClientKeyPair } from '../../shared/hpke/client.js';
+import type { Clock } from '../../shared/vault/clock.js';
+
+const T0 = Date.parse('2030-01-01T00:00:00Z');
+
+class MovableClock implements Clock {
+  constructor(public at: number) {}
+  now(): number {
+    return this.at;
+  }
+}
+
+describe('client key cache', () => {
+  const load = (value: string, changesAt?: number) => () => Promise.resolve({ value, ...(changesAt === undefined ? {} : { changesAt }) });
+
+  it('answers from memory until CLIENT_KEY_CACHE_MS has passed, then reads again', async () => {
+    const cache = createClientKeyCache<string>();
+    expect(await cache.get('o', 1, T0, load('a'))).toBe('a');
+    expect(await cache.get('o', 1, T0 + CLIENT_KEY_CACHE_MS - 1, load('b'))).toBe('a');
+    expect(await cache.get('o', 1, T0 + CLIENT_KEY_CACHE_MS, load('c'))).toBe('c');
+  });
+
+  it('reads again at the time the answer changes (a pending key taking over), however soon', async () => {
+    const cache = createClientKeyCache<string>();
+    expect(await cache.get('o', undefined, T0, load('old', T0 + 100))).toBe('old');
+    expect(await cache.get('o', undefined, T0 + 99, load('x'))).toBe('old');
+    expect(await cache.get('o', undefined, T0 + 100, load('new'))).toBe('new');
+  });
+
+  it('keeps orgs and key ids apart, and drops only the invalidated org', async () => {
+    const cache = createClientKeyCache<string>();
+    await cache.get('o', 1, T0, load('o1'));
+    await cache.get('o', undefined, T0, load('o-newest'));
+    await cache.get('p', 1, T0, load('p1'));
+    cache.invalidate('o');
+    expect(await cache.get('o', 1, T0, load('o1 again'))).toBe('o1 again');
+    expect(await cache.get('o', undefined, T0, load('o-newest again'))).toBe('o-newest again');
+    expect(await cache.get('p', 1, T0, load('p1 again'))).toBe('p1');
+  });
+
+  it('shares one read among concurrent misses and keeps no failure', async () => {
+    const cache = createClientKeyCache<string>();
+    let reads = 0;
+    const slow = () => {
+      reads++;
+      return new Promise<{ value: string }>((resolve) => setTimeout(() => resolve({ value: 'v' }), 10));
+    };
+    expect(await Promise.all([cache.get('o', 1, T0, slow), cache.get('o', 1, T0, slow)])).toEqual(['v', 'v']);
+    expect(reads).toBe(1);
+    await expect(cache.get('q', 1, T0, () => Promise.reject(new Error('no key')))).rejects.toThrow('no key');
+    expect(await cache.get('q', 1, T0, load('found'))).toBe('found');
+  });
+});
+
+describe('resolveClientKey with the cache (real Azurite, two instances over one table)', () => {
+  let azurite: AzuriteInstance;
+  beforeAll(async () => {
+    azurite = await startAzurite();
+  });
+  afterAll(async () => {
+    await azurite.stop();
+  });
+
+  async function instances(clock: Clock): Promise<[ClientKeyDeps, ClientKeyDeps]> {
+    const client = TableClient.fromConnectionString(azurite.connectionString, `ck${randomBytes(4).toString('hex')}`, { allowInsecureConnection: true });
+    await client.createTable();
+    const deps = (): ClientKeyDeps => ({ table: () => Promise.resolve(client), clock, cache: createClientKeyCache() });
+    return [deps(), deps()];
+  }
+  const ORG = 'CF0990CACHE@AdobeOrg';
+  const publicKey = async (keyId: number) => Buffer.from((await generateClientKeyPair(keyId)).publicKey).toString('base64url');
+  const b64 = (k: { publicKey: Uint8Array }) => Buffer.from(k.publicKey).toString('base64url');
+
+  it('applies a delete made through this instance at once, and one made through another within CLIENT_KEY_CACHE_MS', async () => {
+    const clock = new MovableClock(T0);
+    const [a, b] = await instances(clock);
+    await putClientKey(a, ORG, 1, { kemId: 32, publicKey: await publicKey(1) });
+    await putClientKey(a, ORG, 2, { kemId: 32, publicKey: await publicKey(2) });
+    expect((await resolveClientKey(a, ORG, 1)).keyId).toBe(1);
+    expect((await resolveClientKey(b, ORG, 2)).keyId).toBe(2);
+
+    await deleteClientKey(a, ORG, 1);
+    await expect(resolveClientKey(a, ORG, 1)).rejects.toMatchObject({ code: 'HPKE_NO_CLIENT_KEY' });
+
+    await deleteClientKey(a, ORG, 2);
+    // Instance b read key 2 before the delete: it may answer with it until its entry expires.
+    clock.at = T0 + CLIENT_KEY_CACHE_MS;
+    await expect(resolveClientKey(b, ORG, 2)).rejects.toMatchObject({ code: 'HPKE_NO_CLIENT_KEY' });
+  });
+
+  it('answers a registration made through this instance at once', async () => {
+    const clock = new MovableClock(T0);
+    const [a] = await instances(clock);
+    await expect(resolveClientKey(a, ORG, undefined)).rejects.toMatchObject({ code: 'HPKE_NO_CLIENT_KEY' });
+    const key = await publicKey(3);
+    await putClientKey(a, ORG, 3, { kemId: 32, publicKey: key });
+    expect(b64(await resolveClientKey(a, ORG, undefined))).toBe(key);
+  });
+
+  it('switches to a pending replacement exactly at its effective time, even with the old key cached', async () => {
+    const clock = new MovableClock(T0);
+    const [a, b] = await instances(clock);
+    const first = await publicKey(5);
+    const second = await publicKey(5);
+    await putClientKey(a, ORG, 5, { kemId: 32, publicKey: first });
+    clock.at = T0 + 1000;
+    const replaced = await putClientKey(a, ORG, 5, { kemId: 32, publicKey: second });
+    expect(replaced.status).toBe(202);
+    const effective = T0 + 1000 + CLIENT_KEY_REPLACE_DELAY_MS;
+    clock.at = effective - 1;
+    expect(b64(await resolveClientKey(b, ORG, 5))).toBe(first);
+    expect(b64(await resolveClientKey(b, ORG, undefined))).toBe(first);
+    clock.at = effective;
+    expect(b64(await resolveClientKey(b, ORG, 5))).toBe(second);
+    expect(b64(await resolveClientKey(b, ORG, undefined))).toBe(second);
+  });
+});
