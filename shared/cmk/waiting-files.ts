@@ -1,5 +1,6 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
+import { landedBlobRowKey as rowKey } from '../ingestion/landed-file.js';
 import { statusOf } from '../storage/tenant-table.js';
 
 /** Landed files waiting for their org's customer key: PartitionKey = org id, RowKey = base64url(container/blob). */
@@ -14,11 +15,6 @@ export interface WaitingFile {
 }
 
 const Entity = z.object({ partitionKey: z.string(), container: z.string(), blobName: z.string(), since: z.string() });
-
-function rowKey(container: string, blobName: string): string {
-  // Table keys forbid / \ # ?, which blob names may hold.
-  return Buffer.from(`${container}/${blobName}`, 'utf8').toString('base64url');
-}
 
 /**
  * Records that a landed blob waits for its org's key. The blob itself stays in the landing

@@ -215,10 +215,7 @@ export async function failRun(
 export async function recordRunRetry(deps: FlowServiceDeps, scope: SandboxScope, runId: string): Promise<number> {
   let failed = 0;
   await updateRun(deps, scope, runId, (e) => {
-    if (e.status !== 'inProgress') {
-      failed = 0;
-      return undefined;
-    }
+    if (e.status !== 'inProgress') return undefined;
     failed = (e.failedAttempts ?? 0) + 1;
     return { failedAttempts: failed };
   });

@@ -58,3 +58,8 @@ export function classifyFileName(relativePath: string): FileType | undefined {
   const format = DATA_EXTENSIONS[last];
   return format === undefined ? undefined : { format, plainName };
 }
+
+/** A Table row key naming one landed blob (Table keys forbid / \ # ?, which blob names may hold). */
+export function landedBlobRowKey(container: string, blobName: string): string {
+  return Buffer.from(`${container}/${blobName}`, 'utf8').toString('base64url');
+}

@@ -1,6 +1,7 @@
 import { odata, type TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { isConflict, statusOf } from '../storage/tenant-table.js';
+import { landedBlobRowKey as rowKey } from './landed-file.js';
 
 /**
  * Landed files parked while Key Vault is unavailable: PartitionKey = org id,
@@ -34,11 +35,6 @@ const Entity = z.object({
   nextAttemptAt: z.string(),
   etag: z.string(),
 });
-
-function rowKey(container: string, blobName: string): string {
-  // Table keys forbid / \ # ?, which blob names may hold.
-  return Buffer.from(`${container}/${blobName}`, 'utf8').toString('base64url');
-}
 
 /**
  * The wait after the `attempts`-th attempt found the vault unavailable: exponential (15 s, 30 s,
