@@ -186,6 +186,41 @@ describe('decryptStream with files from gpg', () => {
     expect(await failureCode(encrypted, options({ verificationKeys: [secret] }))).toBe('PRIVATE_KEY_NOT_ALLOWED');
   });
 
+  // Node's DecompressionStream queues up to 16,384 input chunks whatever their size
+  // (nodejs/node#62986), so OpenPGP.js's pipeThrough read a compressed file far ahead of its
+  // reader: 445 MiB peak for a 1 GiB file. patches/openpgp+6.3.2.patch writes one chunk at a time.
+  it.each([['zlib'], ['zip'], ['none']])(
+    'reads a %s-compressed file only as far as its plaintext is read (no read-ahead)',
+    async (algo) => {
+      // Base64 of random bytes compresses to about 3/4: a 30 MiB file, about twice what the
+      // pipeline's stages hold between them (1 MiB pieces, a few per stage).
+      const plain = Buffer.from(randomBytes(30 * 1024 * 1024).toString('base64'));
+      const encrypted = await gpg.encrypt(plain, ours.fingerprint, ['--compress-algo', algo]);
+      let pulled = 0;
+      const input = Readable.from(
+        (function* () {
+          for (let i = 0; i < encrypted.length; i += 64 * 1024) {
+            const piece = encrypted.subarray(i, i + 64 * 1024);
+            pulled += piece.length;
+            yield piece;
+          }
+        })(),
+      );
+      const { plaintext, result } = await decryptStream(input, options());
+      result.catch(() => undefined);
+
+      let read = 0;
+      for await (const chunk of plaintext) {
+        read += (chunk as Buffer).length;
+        if (read >= 1024 * 1024) break; // ends the iteration, destroying the plaintext below
+        if (read >= 512 * 1024) await new Promise((r) => setTimeout(r, 500)); // a slow reader
+      }
+      expect(read).toBeGreaterThanOrEqual(1024 * 1024);
+      expect(pulled).toBeLessThan(20 * 1024 * 1024);
+      expect(encrypted.length).toBeGreaterThan(28 * 1024 * 1024);
+    },
+  );
+
   it('passes an I/O error of the input through unchanged', async () => {
     const encrypted = await gpg.encrypt(randomBytes(3 * 1024 * 1024), ours.fingerprint, ['--compress-algo', 'none']);
     const ioError = new Error('socket hang up');
