@@ -68,7 +68,11 @@ export function landingContainer(options: {
   }
 }
 
-/** Uploads a file as a block blob (staged blocks, then one commit), reporting bytes sent. */
+/**
+ * Uploads a file as a block blob: staged blocks of {@link UPLOAD_BLOCK_BYTES}, then one commit,
+ * whatever its size (the SDK would otherwise send files up to 256 MiB in one Put Blob, whose
+ * failure retries the whole file). Only an empty file goes up in one request. Reports bytes sent.
+ */
 export async function uploadFile(
   container: ContainerClient,
   file: string,
@@ -86,6 +90,7 @@ export async function uploadFile(
   try {
     const result = await container.getBlockBlobClient(blobName).uploadFile(file, {
       blockSize: UPLOAD_BLOCK_BYTES,
+      maxSingleShotSize: 0,
       concurrency: UPLOAD_CONCURRENCY,
       onProgress: (ev) => onProgress(ev.loadedBytes),
     });

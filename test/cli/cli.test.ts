@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exit-codes.js';
+import { UPLOAD_BLOCK_BYTES } from '../../cli/upload.js';
 import { GpgHome, ensureGpg } from '../support/gpg.js';
+import { issueDevToken } from '../support/tokens.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { jsonOf, runCli, type CliResult } from './run-cli.js';
@@ -182,6 +184,42 @@ describe('cipherflow CLI end to end', () => {
     });
   });
 
+  it('uploads in staged blocks of 8 MiB and one commit, however small the file', async () => {
+    const rows = ['id,name'];
+    for (let i = 0; rows.length < 600_000; i++) rows.push(`${i},customer ${(i * 7919) % 100_003}`);
+    await writeFile(join(dir, 'many.csv'), rows.join('\n') + '\n');
+    expect((await cli('encrypt', 'many.csv', '--key', 'ours.asc', '--no-progress')).code).toBe(0);
+    const size = (await stat(join(dir, 'many.csv.gpg'))).size;
+    expect(size).toBeGreaterThan(UPLOAD_BLOCK_BYTES);
+    const uploaded = await cli('upload', 'many.csv.gpg', '--flow', flowId, '--no-progress');
+    expect(uploaded.code, uploaded.stderr).toBe(0);
+
+    const landing = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient(
+      'landing',
+    );
+    const blockSizes = async (name: string) =>
+      ((await landing.getBlockBlobClient(name).getBlockList('committed')).committedBlocks ?? []).map((b) => b.size);
+    expect(await blockSizes(`${ORG}/prod/incoming/many.csv.gpg`)).toEqual([
+      UPLOAD_BLOCK_BYTES,
+      size - UPLOAD_BLOCK_BYTES,
+    ]);
+    // The 3-row file of the previous test went up as one staged block too, not a Put Blob.
+    expect(await blockSizes(`${ORG}/prod/incoming/customers.csv.gpg`)).toHaveLength(1);
+
+    const watched = await cli(
+      'runs',
+      '--flow',
+      flowId,
+      '--file',
+      'incoming/many.csv.gpg',
+      '--watch',
+      '--interval',
+      '0.25',
+    );
+    expect(watched.code, watched.stdout + watched.stderr).toBe(0);
+    expect(watched.stdout).toMatch(/^success +incoming\/many\.csv\.gpg .* 599999 records /m);
+  });
+
   it('signs with --sign-key so a flow requiring the customer signature accepts the file', async () => {
     const encrypted = await cli(
       'encrypt',
@@ -226,6 +264,25 @@ describe('cipherflow CLI end to end', () => {
     const packets = (await gpg.run(['--list-packets'], message)).stdout.toString();
     expect(packets).toContain('mdc_method: 2');
     expect(packets).not.toMatch(/aead/i);
+
+    // Signed with --sign-key: gpg itself verifies the customer's signature.
+    const signed = await cli(
+      'encrypt',
+      'big.bin',
+      '--key',
+      'partner.asc',
+      '--sign-key',
+      'customer-secret.asc',
+      '--out',
+      'big.signed.gpg',
+      '--no-progress',
+    );
+    expect(signed.code, signed.stderr).toBe(0);
+    const verified = await gpg.run(['--status-fd', '2', '--decrypt'], await readFile(join(dir, 'big.signed.gpg')));
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout.equals(big)).toBe(true);
+    expect(verified.stderr).toMatch(/^\[GNUPG:\] GOODSIG [0-9A-F]{16} Customer <customer@example.com>$/m);
+    expect(verified.stderr).toMatch(/^\[GNUPG:\] VALIDSIG /m);
   });
 
   it('watches a failing run to exit 5 with its error code', async () => {
@@ -329,6 +386,27 @@ describe('cipherflow CLI end to end', () => {
     const none = await runCli(['--config', config, 'keys', 'list'], env, { cwd: dir });
     expect(none.code).toBe(EXIT.AUTH);
     expect(none.stderr).toContain('CIPHERFLOW_TOKEN');
+  });
+
+  it('logs in with a token from CIPHERFLOW_TOKEN (--no-local), never saving it', async () => {
+    const token = await issueDevToken({ org: ORG, clientId: 'partner-etl' });
+    const config = join(dir, 'token-login.json');
+    const withToken = { ...env, CIPHERFLOW_TOKEN: token };
+    const login = await runCli(
+      ['--config', config, 'login', '--org', ORG, '--base-url', runtime.url, '--no-local'],
+      withToken,
+      { cwd: dir },
+    );
+    expect(login.code, login.stderr).toBe(0);
+    expect(login.stdout).toContain('token from CIPHERFLOW_TOKEN');
+    const saved = await readFile(config, 'utf8');
+    expect(JSON.parse(saved)).toMatchObject({ org: ORG, sandbox: 'prod', mode: 'token', apiKey: 'partner-etl' });
+    expect(saved).not.toContain(token);
+    const listed = await runCli(['--config', config, '--json', 'keys', 'list'], withToken, { cwd: dir });
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual(
+      expect.arrayContaining([expect.objectContaining({ publicKeyId: keyId })]),
+    );
   });
 
   it('exits 4 when the API cannot be reached and 2 on a usage error', async () => {
