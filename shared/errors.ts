@@ -9,7 +9,7 @@
 export const ERROR_TABLE = {
   INVALID_REQUEST: { status: 400, title: 'The request is invalid' },
   UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
-  INVALID_API_KEY: { status: 403, title: 'The API key is invalid' },
+  INVALID_API_KEY: { status: 401, title: 'The API key is invalid' },
   FORBIDDEN_ORG: { status: 403, title: 'The organization is not granted to this token' },
   PRODUCTION_SANDBOX_REQUIRED: { status: 403, title: "Organization-wide settings are managed from the organization's production sandbox" },
   NOT_FOUND: { status: 404, title: 'The resource was not found' },
@@ -116,10 +116,14 @@ export class AuthenticationError extends AppError {
   }
 }
 
-/** The `x-api-key` header is missing or does not name the token's client. */
+/**
+ * The `x-api-key` header is missing or does not name the token's client: a missing or bad
+ * credential, so 401 with a bare `WWW-Authenticate: Bearer` challenge (the token itself was fine,
+ * so no `error="invalid_token"` that would send a client to refresh it).
+ */
 export class InvalidApiKeyError extends AppError {
   constructor(detail: string) {
-    super('INVALID_API_KEY', detail);
+    super('INVALID_API_KEY', detail, { headers: { 'www-authenticate': 'Bearer' } });
   }
 }
 

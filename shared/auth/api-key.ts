@@ -5,8 +5,9 @@ import { InvalidApiKeyError } from '../errors.js';
  * Checks that `x-api-key` names the token's OAuth client. The comparison runs on SHA-256 digests
  * so `timingSafeEqual` always sees equal lengths and the time taken says nothing about either value.
  *
- * A mismatch is 403 `INVALID_API_KEY`, as Adobe's gateway answers ("Api Key is invalid"): the token
- * itself was valid, so a 401 would wrongly tell a client to refresh its token.
+ * A missing or mismatched key is a bad credential: 401 `INVALID_API_KEY` with a bare
+ * `WWW-Authenticate: Bearer` challenge. The code (not `UNAUTHENTICATED`) and the absence of
+ * `error="invalid_token"` tell the client that its token was fine and the key is what to fix.
  *
  * @throws INVALID_API_KEY when the header is missing or differs from `clientId`.
  */

@@ -15,7 +15,7 @@ export type Authenticator = (headers: HeaderReader) => Promise<Tenant>;
  * then `x-api-key` against the token's client, then the org and sandbox headers.
  *
  * The returned function throws `UNAUTHENTICATED` (401), `AUTH_UNAVAILABLE` (503),
- * `INVALID_API_KEY` (403), `INVALID_REQUEST` (400, bad org/sandbox header) or `FORBIDDEN_ORG` (403).
+ * `INVALID_API_KEY` (401), `INVALID_REQUEST` (400, bad org/sandbox header) or `FORBIDDEN_ORG` (403).
  */
 export function createAuthenticator(verifyToken: TokenVerifier): Authenticator {
   return async (headers) => {

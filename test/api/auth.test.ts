@@ -1,9 +1,10 @@
 import { base64url, exportSPKI, importJWK, SignJWT } from 'jose';
 import { describe, expect, it, beforeAll } from 'vitest';
+import { parseAuthConfig } from '../../shared/auth/auth-config.js';
 import { createAuthenticator } from '../../shared/auth/authenticate.js';
 import { createTokenVerifier } from '../../shared/auth/verify-token.js';
 import { createApiPipeline } from '../../shared/http/pipeline.js';
-import { AUTH_CONFIG, authHeaders, captureLogs, harness, mint, OTHER_ORG, ORG, problemOf, request, type Harness } from './support.js';
+import { AUDIENCE, AUTH_CONFIG, authHeaders, captureLogs, harness, ISSUER, mint, OTHER_ORG, ORG, problemOf, request, type Harness } from './support.js';
 
 let h: Harness;
 beforeAll(async () => {
@@ -64,6 +65,19 @@ describe('bearer token', () => {
 
   it('tolerates 60 s of clock skew on exp', async () => {
     const token = await mint(h.keys, { expiresAt: Math.floor(Date.now() / 1000) - 30 });
+    expect((await call(authHeaders(token))).res.status).toBe(200);
+  });
+
+  it('refuses a token whose nbf is beyond the 60 s clock skew with UNAUTHENTICATED', async () => {
+    const token = await mint(h.keys, { claims: { nbf: Math.floor(Date.now() / 1000) + 120 } });
+    const { res, problem } = await call(authHeaders(token));
+    expect(res.status).toBe(401);
+    expect(problem?.code).toBe('UNAUTHENTICATED');
+    expect(res.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+  });
+
+  it('tolerates 60 s of clock skew on nbf', async () => {
+    const token = await mint(h.keys, { claims: { nbf: Math.floor(Date.now() / 1000) + 30 } });
     expect((await call(authHeaders(token))).res.status).toBe(200);
   });
 
@@ -135,16 +149,20 @@ describe('bearer token', () => {
 });
 
 describe('api key', () => {
-  it('refuses an x-api-key that differs from the token client with INVALID_API_KEY (403)', async () => {
+  it('refuses an x-api-key that differs from the token client with 401 INVALID_API_KEY and a Bearer challenge', async () => {
     const { res, problem } = await call(authHeaders(await mint(h.keys), { 'x-api-key': 'other-client' }));
-    expect(res.status).toBe(403);
+    expect(res.status).toBe(401);
     expect(problem?.code).toBe('INVALID_API_KEY');
+    expect(res.headers['www-authenticate']).toBe('Bearer');
   });
 
-  it('refuses a missing x-api-key with INVALID_API_KEY', async () => {
+  it('refuses a missing x-api-key with 401 INVALID_API_KEY and a Bearer challenge', async () => {
     const headers = authHeaders(await mint(h.keys));
     delete headers['x-api-key'];
-    expect((await call(headers)).problem?.code).toBe('INVALID_API_KEY');
+    const { res, problem } = await call(headers);
+    expect(res.status).toBe(401);
+    expect(problem?.code).toBe('INVALID_API_KEY');
+    expect(res.headers['www-authenticate']).toBe('Bearer');
   });
 
   it('checks the token before the api key, so an anonymous caller learns nothing about keys', async () => {
@@ -180,5 +198,49 @@ describe('organization and sandbox', () => {
     expect(res.status).toBe(400);
     expect(problem?.code).toBe('INVALID_REQUEST');
     expect((problem?.errors as { field: string }[])[0]?.field).toBe('headers.x-sandbox-name');
+  });
+});
+
+describe('configured claim names', () => {
+  // The claim names as an operator sets them: AUTH_CLIENT_ID_CLAIM and AUTH_ORG_CLAIM.
+  const config = parseAuthConfig({
+    AUTH_ISSUER: ISSUER,
+    AUTH_AUDIENCE: AUDIENCE,
+    AUTH_JWKS_URL: AUTH_CONFIG.jwksUrl.href,
+    AUTH_CLIENT_ID_CLAIM: 'azp',
+    AUTH_ORG_CLAIM: 'https://ims.example/orgs',
+  });
+  const custom = { client_id: undefined, org: undefined, azp: 'custom-client', 'https://ims.example/orgs': ['ZZZ@AdobeOrg', ORG] };
+
+  async function callCustom(headers: Record<string, string>) {
+    const api = createApiPipeline({
+      authenticate: createAuthenticator(createTokenVerifier(config, { keys: h.keys.jwks })),
+      logger: captureLogs().logger,
+    });
+    let seen: unknown = undefined;
+    const res = await api.handle(request({ headers }), { route: 't', auth: 'required' }, (c) => {
+      seen = c.tenant;
+      return ok();
+    });
+    return { res, tenant: seen, problem: res.status >= 400 ? await problemOf(res.body) : undefined };
+  }
+
+  it('takes the client id and the orgs from the configured claims', async () => {
+    const token = await mint(h.keys, { claims: custom });
+    const { res, tenant } = await callCustom(authHeaders(token, { 'x-api-key': 'custom-client' }));
+    expect(res.status).toBe(200);
+    expect(tenant).toMatchObject({ orgId: ORG, clientId: 'custom-client' });
+  });
+
+  it('checks x-api-key and the org against the configured claims, not the default ones', async () => {
+    const token = await mint(h.keys, { claims: { ...custom, client_id: 'test-client', org: OTHER_ORG } });
+    expect((await callCustom(authHeaders(token))).problem?.code).toBe('INVALID_API_KEY');
+    expect((await callCustom(authHeaders(token, { 'x-api-key': 'custom-client', 'x-gw-ims-org-id': OTHER_ORG }))).problem?.code).toBe('FORBIDDEN_ORG');
+  });
+
+  it('refuses a token that carries only the default claim names with UNAUTHENTICATED', async () => {
+    const { res, problem } = await callCustom(authHeaders(await mint(h.keys)));
+    expect(res.status).toBe(401);
+    expect(problem?.code).toBe('UNAUTHENTICATED');
   });
 });

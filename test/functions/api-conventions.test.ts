@@ -85,17 +85,31 @@ describe('API conventions through the local runtime', () => {
     await problem(await withToken(await craftToken({ org: ORG, audience: 'someone-else' })), 401, 'UNAUTHENTICATED');
   });
 
-  it('refuses a token signed by a key the issuer never published', async () => {
+  it('refuses a token signed by a key the issuer never published, under that key\'s own kid', async () => {
     await problem(await withToken(await craftToken({ org: ORG, key: foreignKey() })), 401, 'UNAUTHENTICATED');
+  });
+
+  it('refuses a token signed by a foreign key under the issuer\'s published kid (the signature check fails)', async () => {
+    const jwks = (await (await fetch(stack.issuer.jwksUrl)).json()) as { keys: { kid?: string }[] };
+    const kid = jwks.keys[0]?.kid;
+    expect(kid).toBeTypeOf('string');
+    // The same kid with the issuer's own key is accepted, so the refusal below is the signature's.
+    expect((await withToken(await craftToken({ org: ORG, kid: kid ?? '' }))).status).toBe(404);
+    const res = await withToken(await craftToken({ org: ORG, key: foreignKey(), kid: kid ?? '' }));
+    const body = await problem(res, 401, 'UNAUTHENTICATED');
+    expect(body.detail).toBe('The access token is invalid');
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
   });
 
   it('refuses an unsigned alg:none token', async () => {
     await problem(await withToken(unsignedToken(ORG)), 401, 'UNAUTHENTICATED');
   });
 
-  it('refuses an x-api-key that is not the token client with 403 INVALID_API_KEY', async () => {
+  it('refuses an x-api-key that is not the token client with 401 INVALID_API_KEY and a Bearer challenge', async () => {
     const headers = await apiHeaders(ORG, undefined, { 'x-api-key': 'someone-elses-client' });
-    await problem(await call('GET', `${DATASETS}/000000000000000000000000`, headers), 403, 'INVALID_API_KEY');
+    const res = await call('GET', `${DATASETS}/000000000000000000000000`, headers);
+    await problem(res, 401, 'INVALID_API_KEY');
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
   });
 
   it('refuses an org the token does not grant with 403 FORBIDDEN_ORG', async () => {
@@ -140,6 +154,23 @@ describe('API conventions through the local runtime', () => {
   it('answers an unknown route with 404 problem+json', async () => {
     await problem(await call('GET', '/data/foundation/nothing/here', {}), 404, 'NOT_FOUND');
     await problem(await call('DELETE', '/', {}), 404, 'NOT_FOUND');
+  });
+
+  it('refuses to start with a production configuration that has no AUTH_JWKS_URL, naming it', async () => {
+    const { AUTH_JWKS_URL: _devIssuer, ...local } = stack.env;
+    const production = { ...local, CIPHERFLOW_ENV: 'production', AUTH_ISSUER: 'https://ims.example.com', AUTH_AUDIENCE: 'cipherflow' };
+    // The app's modules load before the host starts: the auth settings are checked then.
+    const outcome = await startRuntime(production).then(
+      async (unexpected) => {
+        await unexpected.stop();
+        return 'started';
+      },
+      (err: unknown) => (err instanceof Error ? err.message : String(err)),
+    );
+    expect(outcome).toMatch(/runtime exited \(1\)[\s\S]*could not start[\s\S]*AUTH_JWKS_URL required/);
+    // The same configuration with an https AUTH_JWKS_URL starts, so the missing setting was the cause.
+    const started = await startRuntime({ ...production, AUTH_JWKS_URL: 'https://ims.example.com/keys' });
+    await started.stop();
   });
 
   it('logs requests with their request id, org, sandbox, route, status and duration', async () => {

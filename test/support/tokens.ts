@@ -16,16 +16,19 @@ export function devSigningKey(): KeyObject {
 
 /**
  * A token with the dev issuer's claims, signed by `key` (default: the dev key) with the given
- * times, to build the refused cases: expired, foreign signature, wrong audience.
+ * times, to build the refused cases: expired, foreign signature, wrong audience. The header's
+ * `kid` is `key`'s own thumbprint unless `kid` names another one (a foreign signature under the
+ * issuer's published kid, so the verifier finds a key and the signature check itself fails).
  */
 export async function craftToken(options: {
   org: string;
   key?: KeyObject;
+  kid?: string;
   audience?: string;
   expiresAt?: number;
 }): Promise<string> {
   const key = options.key ?? devSigningKey();
-  const kid = await calculateJwkThumbprint(await exportJWK(createPublicKey(key)));
+  const kid = options.kid ?? (await calculateJwkThumbprint(await exportJWK(createPublicKey(key))));
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ org: options.org, client_id: DEV_CLIENT_ID })
     .setProtectedHeader({ alg: 'ES256', kid, typ: 'JWT' })

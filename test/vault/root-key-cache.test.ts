@@ -60,7 +60,7 @@ describe('RootKeyCache', () => {
 });
 
 describe('parseKeyCacheSettings', () => {
-  it('defaults to a 300 s TTL and no stale window', () => {
+  it('defaults to a 300 s TTL and a 3600 s stale window', () => {
     expect(parseKeyCacheSettings({})).toEqual({ cacheTtlSeconds: 300, maxStaleSeconds: 3600 });
   });
 
