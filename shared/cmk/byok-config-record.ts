@@ -1,10 +1,17 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { z } from 'zod';
 import { statusOf } from '../storage/tenant-table.js';
-import { CMK_FAILURE_CODES, CONFIG_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
+import { CMK_FAILURE_CODES, CONFIG_EVENTS, CONFIG_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
 
 /** Table of BYOK configs: PartitionKey = org id, RowKey = config name (case-sensitive, as Adobe's). */
 export const BYOK_CONFIGS_TABLE = 'cmkconfigs';
+
+/**
+ * RowKey of each org's creation lock in {@link BYOK_CONFIGS_TABLE} (never a valid config name): a
+ * new config is stored in one table transaction with a conditional write of this row, so of two
+ * configs created at the same instant for one org only one is stored. Not a config: skip it.
+ */
+export const ORG_LOCK_ROW = '~create-lock';
 
 /** A BYOK config as stored. Only the vault and key name are the target: the key is followed versionless. */
 export interface ByokConfigRecord {
@@ -34,7 +41,7 @@ const Transition = z.strictObject({
   status: z.enum(CONFIG_STATUSES),
   at: z.iso.datetime(),
   code: z.enum(CMK_FAILURE_CODES).optional(),
-  event: z.literal('KEY_ROTATED').optional(),
+  event: z.enum(CONFIG_EVENTS).optional(),
   keyVersion: z.string().optional(),
 });
 

@@ -5,7 +5,7 @@ import type { Tenant } from '../auth/tenant.js';
 import { CmkIrreversibleError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { formatKeyVaultKeyId, parseKeyVaultKeyId } from '../vault/key-vault-key-id.js';
 import { statusOf } from '../storage/tenant-table.js';
-import { BYOK_CONFIGS_TABLE, configEntity, parseConfigEntity, readConfig, type ByokConfigRecord } from './byok-config-record.js';
+import { BYOK_CONFIGS_TABLE, configEntity, ORG_LOCK_ROW, parseConfigEntity, readConfig, type ByokConfigRecord } from './byok-config-record.js';
 import { IN_FLIGHT_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
 import { ORG_KEYS_TABLE, readOrgKeyState } from './org-key-state.js';
 
@@ -82,7 +82,8 @@ export interface CreatedByokConfig {
  * there. The identifier is parsed and checked here; only its vault and key name are the target.
  *
  * @throws INVALID_REQUEST when `imsOrgId` is not the caller's org or the identifier is not a Key Vault key URL.
- * @throws CONFLICT when the name is taken, or another config of the org is still in progress.
+ * @throws CONFLICT when the name is taken, another config of the org is still in progress, or one
+ *   was created at the same instant (the org's creation lock, {@link ORG_LOCK_ROW}).
  */
 export async function createByokConfig(deps: ByokConfigDeps, tenant: Tenant, body: CreateByokConfigRequest): Promise<CreatedByokConfig> {
   if (body.imsOrgId !== tenant.orgId) {
@@ -100,6 +101,8 @@ export async function createByokConfig(deps: ByokConfigDeps, tenant: Tenant, bod
     ], { cause: err });
   }
   const table = await deps.tables(BYOK_CONFIGS_TABLE);
+  // Read before the in-flight check: the write below succeeds only if no config was created since.
+  const lock = await readLockEtag(table, tenant.orgId);
   for (const other of await listOrgConfigs(table, tenant.orgId)) {
     if (IN_FLIGHT_STATUSES.has(other.status)) {
       throw new ConflictError(`The configuration ${other.name} is still ${other.status}; wait until it is COMPLETED or FAILED`);
@@ -120,11 +123,17 @@ export async function createByokConfig(deps: ByokConfigDeps, tenant: Tenant, bod
     createdAt: now,
     updatedAt: now,
   };
+  const lockEntity = { partitionKey: tenant.orgId, rowKey: ORG_LOCK_ROW, lastCreated: record.name, updatedAt: now };
   try {
-    await table.createEntity(configEntity(record));
+    await table.submitTransaction([
+      lock === undefined ? ['create', lockEntity] : ['update', lockEntity, 'Replace', { etag: lock }],
+      ['create', configEntity(record)],
+    ]);
   } catch (err) {
-    if (statusOf(err) === 409) throw new ConflictError(`A configuration named ${body.name} already exists`);
-    throw err;
+    const status = statusOf(err);
+    if (status !== 409 && status !== 412) throw err;
+    if ((await readConfig(table, tenant.orgId, body.name)) !== undefined) throw new ConflictError(`A configuration named ${body.name} already exists`);
+    throw new ConflictError('Another configuration of the organization was created at the same time; check its status');
   }
   const { name, type, imsOrgId, configData } = toView({ ...record, etag: '' });
   return { id: record.id, config: { configData, name, type, imsOrgId, status: 'NEW' }, status: 'CREATED' };
@@ -162,9 +171,19 @@ export async function deleteByokConfig(deps: ByokConfigDeps, tenant: Tenant, nam
 /** Every config of an org. */
 export async function listOrgConfigs(table: TableClient, orgId: string): Promise<ByokConfigRecord[]> {
   const out: ByokConfigRecord[] = [];
-  const filter = odata`PartitionKey eq ${orgId}`;
+  const filter = odata`PartitionKey eq ${orgId} and RowKey ne ${ORG_LOCK_ROW}`;
   for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) out.push(parseConfigEntity(entity));
   return out;
+}
+
+/** The ETag of the org's creation lock; undefined before its first config. */
+async function readLockEtag(table: TableClient, orgId: string): Promise<string | undefined> {
+  try {
+    return (await table.getEntity(orgId, ORG_LOCK_ROW, { queryOptions: { select: ['updatedAt'] } })).etag;
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw err;
+  }
 }
 
 function assertConfigType(configType: string | null): void {

@@ -34,6 +34,11 @@ export const CMK_FAILURE_CODES = [
   'KEY_NOT_YET_VALID',
   'KEY_ROUND_TRIP_FAILED',
   'KEY_VAULT_UNREACHABLE',
+  // A re-wrap in UPDATE_EXISTING_RESOURCES was refused by the key the root keys move FROM, not by
+  // this config's key: our system KEK (our problem, never reported as the customer's), or the key
+  // of the org's previous config.
+  'SYSTEM_KEY_REFUSED',
+  'PREVIOUS_KEY_REFUSED',
 ] as const;
 
 export type CmkFailureCode = (typeof CMK_FAILURE_CODES)[number];
@@ -44,11 +49,19 @@ export interface CmkFailure {
   readonly message: string;
 }
 
-/** One entry of a config's history: a status it entered, or an event (a key rotation followed). */
+/**
+ * Events a config's history records besides status changes: a key rotation followed, and a
+ * re-wrap refused in UPDATE_EXISTING_RESOURCES (the config stays there and retries each cycle).
+ */
+export const CONFIG_EVENTS = ['KEY_ROTATED', 'REWRAP_REFUSED'] as const;
+
+export type ConfigEvent = (typeof CONFIG_EVENTS)[number];
+
+/** One entry of a config's history: a status it entered, or an event while in `status`. */
 export interface ConfigTransition {
   readonly status: ConfigStatus;
   readonly at: string;
   readonly code?: CmkFailureCode;
-  readonly event?: 'KEY_ROTATED';
+  readonly event?: ConfigEvent;
   readonly keyVersion?: string;
 }

@@ -1,11 +1,12 @@
 import type { TableClient } from '@azure/data-tables';
 import type { Clock } from '../vault/clock.js';
 import type { KekClient } from '../vault/kek-client.js';
-import type { VersionedKeyVaultKeyId } from '../vault/key-vault-key-id.js';
+import { sameKey, type KekRef, type VersionedKeyVaultKeyId } from '../vault/key-vault-key-id.js';
 import type { Random } from '../vault/random.js';
 import { rewrapRootKeys } from '../vault/rewrap-root-keys.js';
 import type { SandboxScope } from '../vault/sandbox-scope.js';
-import { BYOK_CONFIGS_TABLE, parseConfigEntity, replaceConfig, type ByokConfigRecord } from './byok-config-record.js';
+import { BYOK_CONFIGS_TABLE, ORG_LOCK_ROW, parseConfigEntity, replaceConfig, type ByokConfigRecord } from './byok-config-record.js';
+import { listOrgConfigs } from './byok-configs.js';
 import type { CmkFailure, ConfigStatus, ConfigTransition } from './config-status.js';
 import { ORG_KEYS_TABLE, readOrgKeyState, writeOrgKeyState, type OrgKeyAccess, type OrgKeyState } from './org-key-state.js';
 import { fromVaultError, validateCustomerKey, type KeyReader } from './validate-customer-key.js';
@@ -24,8 +25,8 @@ export interface ReconcileDeps {
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
   /** Ingests an org's waiting files again; called each cycle while the org's key is usable. */
   readonly resumeWaitingFiles?: (orgId: string) => Promise<void>;
-  /** Called after each sandbox is settled by a re-wrap, before its checkpoint is written (tests crash here). */
-  readonly onSandboxSettled?: (scope: SandboxScope) => void;
+  /** Called after each sandbox is settled by a re-wrap, before its checkpoint is written (tests crash or revoke here). */
+  readonly onSandboxSettled?: (scope: SandboxScope) => void | Promise<void>;
 }
 
 /** What one cycle did, for the log. */
@@ -53,7 +54,10 @@ class LostRace extends Error {
  *   from now on), then every sandbox root key of the org is re-wrapped under the key's version of
  *   that moment, checkpointed per sandbox; a record is always wholly old or wholly new and one
  *   already under that exact version is skipped without a vault call, so a resumed run re-wraps
- *   nothing twice. A final pass from the start catches sandboxes created during the scan.
+ *   nothing twice. A final pass from the start catches sandboxes created during the scan. A
+ *   refusal here never leads to `FAILED` (the org is already half moved): the config stays with
+ *   the reason in `failure`, a refusal by the customer key closes the org as a revocation does,
+ *   and each cycle retries until the move completes.
  * - → `COMPLETED`, then watched each cycle: a new key version is followed (re-wrap), a refusal
  *   (403/404/disabled/deleted/expired) marks the org `KEY_ACCESS_REVOKED` (data fails closed), an
  *   unreachable vault `KEY_VAULT_UNREACHABLE` (cached keys keep serving); access back → `COMPLETED`
@@ -67,7 +71,9 @@ export async function reconcileByokConfigs(deps: ReconcileDeps, options: { reado
   let configs = 0;
   let transitions = 0;
   const records: ByokConfigRecord[] = [];
-  for await (const entity of table.listEntities<Record<string, unknown>>()) records.push(parseConfigEntity(entity));
+  for await (const entity of table.listEntities<Record<string, unknown>>()) {
+    if (entity.rowKey !== ORG_LOCK_ROW) records.push(parseConfigEntity(entity));
+  }
   for (const record of records) {
     options.signal?.throwIfAborted();
     configs += 1;
@@ -130,18 +136,22 @@ async function updateExistingResources(ctx: Ctx, initial: ByokConfigRecord): Pro
   let r = initial;
   const version = r.activeVersion;
   if (version === undefined) return transition(ctx, r, 'RUNNING');
-  // From here on the org's new sandboxes are created under the customer key (idempotent on resume).
-  await ensureOrgState(ctx, r, 'GRANTED');
+  // From here on the org's new sandboxes are created under the customer key. Once the org names
+  // this config its access flag is left as it is (a refusal below may have closed it) until the
+  // move completes.
+  const org = await readOrgKeyState(ctx.orgs, r.orgId);
+  if (org?.configName !== r.name) await ensureOrgState(ctx, r, 'GRANTED');
   const to: VersionedKeyVaultKeyId = { vaultUrl: r.keyVaultUrl, name: r.keyName, version };
+  const vault = recordingRefusals(ctx.vault);
   try {
     await rewrapRootKeys(
-      { tables: ctx.rootKeys, vault: ctx.vault, clock: ctx.clock },
+      { tables: ctx.rootKeys, vault: vault.client, clock: ctx.clock },
       {
         orgId: r.orgId,
         to,
         ...(r.checkpoint === undefined ? {} : { after: { orgId: r.orgId, sandbox: r.checkpoint } }),
         onProgress: async (scope) => {
-          ctx.onSandboxSettled?.(scope);
+          await ctx.onSandboxSettled?.(scope);
           const next = await replaceConfig(ctx.table, r, { ...r, checkpoint: scope.sandbox, rewrapped: r.rewrapped + 1, updatedAt: isoNow(ctx) });
           if (next === undefined) throw new LostRace();
           r = next;
@@ -149,15 +159,74 @@ async function updateExistingResources(ctx: Ctx, initial: ByokConfigRecord): Pro
       },
     );
     // Sandboxes created while the scan ran, before they could see the customer key.
-    await rewrapRootKeys({ tables: ctx.rootKeys, vault: ctx.vault, clock: ctx.clock }, { orgId: r.orgId, to });
+    await rewrapRootKeys({ tables: ctx.rootKeys, vault: vault.client, clock: ctx.clock }, { orgId: r.orgId, to });
   } catch (err) {
     if (err instanceof LostRace) throw err;
     const check = fromVaultError(err);
-    if (check.kind === 'refused') return transition(ctx, r, 'FAILED', { failure: check.failure });
+    if (check.kind === 'refused') return rewrapRefused(ctx, r, check.failure, vault.failedKek());
     ctx.log?.('cmk-rewrap-interrupted', { orgId: r.orgId, config: r.name, error: err instanceof Error ? err.message : String(err) });
     return r;
   }
-  return transition(ctx, r, 'COMPLETED', { checkpoint: undefined });
+  await ensureOrgState(ctx, r, 'GRANTED');
+  return transition(ctx, r, 'COMPLETED', { checkpoint: undefined, failure: undefined });
+}
+
+/**
+ * A re-wrap was refused midway: the org already names this config, so its root keys are split
+ * between the old KEK and this one and going back is not an option (FAILED would strand the org).
+ * The config stays in UPDATE_EXISTING_RESOURCES with the reason recorded, and every cycle retries
+ * from its checkpoint, so restoring access completes the move. A refusal by this config's key
+ * closes the org like a revocation after COMPLETED (data fails closed, files wait); a refusal by
+ * the key the root keys move from is reported as that key's, never as the customer's new key.
+ */
+async function rewrapRefused(ctx: Ctx, r: ByokConfigRecord, refusal: CmkFailure, failedKek: KekRef | undefined): Promise<ByokConfigRecord> {
+  const byThisKey = failedKek === undefined || sameKey(failedKek, { vaultUrl: r.keyVaultUrl, name: r.keyName });
+  let failure = refusal;
+  if (byThisKey) {
+    await ensureOrgState(ctx, r, 'KEY_ACCESS_REVOKED', failure);
+  } else {
+    const previous = (await listOrgConfigs(ctx.table, r.orgId)).some((c) => c.name !== r.name && sameKey(failedKek, { vaultUrl: c.keyVaultUrl, name: c.keyName }));
+    failure = previous
+      ? { code: 'PREVIOUS_KEY_REFUSED', message: `The org's previous customer key ${failedKek.name} refused to unwrap a root key (${refusal.code}); restore cipherflow's access to it to complete the move` }
+      : { code: 'SYSTEM_KEY_REFUSED', message: "cipherflow's system key refused to unwrap a root key; this is on cipherflow's side and is retried every cycle" };
+  }
+  ctx.log?.('cmk-rewrap-refused', { orgId: r.orgId, config: r.name, code: failure.code, byThisKey });
+  if (r.failure?.code === failure.code) return r;
+  const at = isoNow(ctx);
+  const next = await replaceConfig(ctx.table, r, {
+    ...r,
+    failure,
+    updatedAt: at,
+    history: bounded([...r.history, { status: r.status, at, code: failure.code, event: 'REWRAP_REFUSED' }]),
+  });
+  if (next === undefined) throw new LostRace();
+  return next;
+}
+
+/** A KEK client that remembers which KEK refused last, so a refusal is pinned on the right key. */
+function recordingRefusals(vault: KekClient): { readonly client: KekClient; failedKek(): KekRef | undefined } {
+  let failed: KekRef | undefined;
+  return {
+    client: {
+      async wrapKey(kek, key) {
+        try {
+          return await vault.wrapKey(kek, key);
+        } catch (err) {
+          failed = kek;
+          throw err;
+        }
+      },
+      async unwrapKey(kek, wrappedKey) {
+        try {
+          return await vault.unwrapKey(kek, wrappedKey);
+        } catch (err) {
+          failed = kek;
+          throw err;
+        }
+      },
+    },
+    failedKek: () => failed,
+  };
 }
 
 async function watch(ctx: Ctx, initial: ByokConfigRecord): Promise<number> {

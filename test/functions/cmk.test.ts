@@ -13,10 +13,24 @@ import { customerAdmin } from '../support/customer-vault.js';
 const ORG = 'CF00C0C0C0@AdobeOrg';
 const CSV = Buffer.from('id,name\n1,Ada\n2,Grace\n');
 const CONFIG = '/data/infrastructure/manager/customer/config';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Each history timestamp is an ISO-8601 instant, and they never go back in time. */
+function expectIsoHistory(view: ConfigView): void {
+  for (const at of [view.createdAt, view.updatedAt, ...view.history.map((h) => h.at)]) expect(new Date(at).toISOString()).toBe(at);
+  const times = view.history.map((h) => Date.parse(h.at));
+  expect(times).toEqual([...times].sort((a, b) => a - b));
+}
 
 interface ConfigView {
+  id: string;
   name: string;
+  type: string;
+  imsOrgId: string;
+  rowType: string;
   status: string;
+  createdAt: string;
+  updatedAt: string;
   activeKeyVersion?: string;
   failure?: { code: string; message: string };
   history: { status: string; at: string; code?: string; event?: string }[];
@@ -166,8 +180,12 @@ describe('customer-managed keys (BYOK)', () => {
     const created = await client.json<{ status: string; config: { status: string } }>('POST', CONFIG, configBody(org, 'failing', await makeKey()));
     expect(created).toMatchObject({ status: 'CREATED', config: { status: 'NEW' } });
     const failed = await waitForStatus(client, 'failing', 'FAILED');
+    expect(Object.keys(failed.failure ?? {}).sort()).toEqual(['code', 'message']);
     expect(failed.failure?.code).toBe(code);
+    expect(failed.failure?.message).toMatch(/\S/);
     expect(failed.history.map((h) => h.status)).toEqual(['NEW', 'RUNNING', 'FAILED']);
+    expect(failed.history.at(-1)?.code).toBe(code);
+    expectIsoHistory(failed);
     // A config that never took effect can be deleted.
     expect((await client.request('DELETE', `${CONFIG}/failing?configType=BYOK_CONFIG`)).status).toBe(204);
   });
@@ -215,15 +233,27 @@ describe('customer-managed keys (BYOK)', () => {
     it('drives a good key NEW → COMPLETED; old data and PGP keys stay readable, root keys wrapped by the customer key', async () => {
       keyName = 'org-cmk';
       const kid = await customerKey(keyName);
+      const version = kid.split('/').at(-1);
       const created = await api.json<{ id: string; config: { configData: ConfigView['configData'] } }>('POST', CONFIG, configBody(ORG, 'Config1', kid));
-      expect(created.config.configData).toMatchObject({ keyVaultUri: customerVault.url, keyName, providerType: 'AZURE_KEYVAULT', keyVersion: kid.split('/').at(-1) });
+      // Adobe's documented answer, field for field.
+      const configData = { keyVaultUri: customerVault.url, keyVaultKeyIdentifier: kid, keyVersion: version, keyName, providerType: 'AZURE_KEYVAULT' };
+      expect(created.id).toMatch(UUID);
+      expect(created).toEqual({
+        id: created.id,
+        config: { configData, name: 'Config1', type: 'BYOK_CONFIG', imsOrgId: ORG, status: 'NEW' },
+        status: 'CREATED',
+      });
       const done = await waitForStatus(api, 'Config1', 'COMPLETED');
+      expect(done).toMatchObject({ id: created.id, name: 'Config1', type: 'BYOK_CONFIG', imsOrgId: ORG, rowType: 'BYOK_KEY', status: 'COMPLETED', configData });
+      expect(done.failure).toBeUndefined();
       expect(done.history.map((h) => h.status)).toEqual(['NEW', 'RUNNING', 'UPDATE_EXISTING_RESOURCES', 'COMPLETED']);
-      expect(done.activeKeyVersion).toBe(kid.split('/').at(-1));
+      expectIsoHistory(done);
+      expect(done.activeKeyVersion).toBe(version);
 
       const records = await orgRootKeys(ORG);
       expect(records.length).toBeGreaterThan(0);
       for (const r of records) expect(r).toMatchObject({ kekVaultUrl: customerVault.url, kekName: keyName, kekVersion: done.activeKeyVersion });
+      expect(done.progress.sandboxesRewrapped).toBe(records.length);
 
       // After the TTL, reads unwrap at the customer's vault.
       await new Promise((resolve) => setTimeout(resolve, 2_100));
