@@ -1,7 +1,9 @@
 /**
  * The customer side of cipherflow's API payload encryption: encrypt a request body to one of our
  * keys, decrypt a response encrypted to your key, or let {@link createHpkeFetch} do both. Written
- * from the wire format alone (see docs/hpke.md); any RFC 9180 library interoperates.
+ * from the wire format alone (README.md, "API payload encryption"; docs/design.md says how the
+ * server keeps its keys); any RFC 9180 library interoperates. Customers import it as
+ * `cipherflow/hpke/client` (package.json `exports`).
  */
 import { cipherSuite } from './cipher-suite.js';
 import { AEADS, DEFAULT_SUITE, KDFS, kemById, suiteOf, type Aead } from './suites.js';
@@ -71,7 +73,7 @@ export async function generateClientKeyPair(keyId: number, kemId: number = DEFAU
 
 /** An encrypted request: the body and the headers to send with it. */
 export interface EncryptedRequestParts {
-  readonly body: Uint8Array;
+  readonly body: Uint8Array<ArrayBuffer>;
   readonly headers: { readonly 'content-type': string; readonly 'x-hpke-timestamp': string };
   /** The request's `enc`, which binds its response. */
   readonly enc: Uint8Array;
@@ -119,7 +121,7 @@ export async function decryptResponse(options: {
   readonly status: number;
   readonly body: Uint8Array;
   readonly requestEnc?: Uint8Array;
-}): Promise<Uint8Array> {
+}): Promise<Uint8Array<ArrayBuffer>> {
   const kem = kemById(options.clientKey.kemId);
   const ids = kem === undefined ? undefined : splitMessage(options.body, kem.encLength);
   const suite = ids === undefined ? undefined : suiteOf(ids.ids);
@@ -163,7 +165,7 @@ export function createHpkeFetch(options: HpkeFetchOptions): (url: string, init?:
   return async (url, init = {}) => {
     const method = (init.method ?? 'GET').toUpperCase();
     const headers: Record<string, string> = { ...init.headers, accept: HPKE_MEDIA_TYPE, [CLIENT_KEY_ID_HEADER]: String(options.clientKey.keyId) };
-    let body: Uint8Array | undefined;
+    let body: Uint8Array<ArrayBuffer> | undefined;
     let requestEnc: Uint8Array | undefined;
     if (init.body !== undefined) {
       const plain = typeof init.body === 'string' ? new Uint8Array(Buffer.from(init.body, 'utf8')) : init.body;

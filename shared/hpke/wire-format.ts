@@ -65,8 +65,8 @@ export function splitMessage(body: Uint8Array, encLength: number): EncryptedMess
   };
 }
 
-/** `hdr || enc || ct`. */
-export function joinMessage(header: Uint8Array, enc: Uint8Array, ct: Uint8Array): Uint8Array {
+/** `hdr || enc || ct`, in a buffer of its own (a `BodyInit` for `fetch` and `Response`). */
+export function joinMessage(header: Uint8Array, enc: Uint8Array, ct: Uint8Array): Uint8Array<ArrayBuffer> {
   return new Uint8Array(Buffer.concat([header, enc, ct]));
 }
 

@@ -1,110 +1,281 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { createMessage, encrypt, readKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHpkeFetch, generateClientKeyPair, type ServerKeyInfo } from '../../shared/hpke/client.js';
+import { createHpkeFetch, generateClientKeyPair, HPKE_MEDIA_TYPE, type ClientKeyPair, type ServerKeyInfo } from '../../shared/hpke/client.js';
+import { ROUTES, type HttpMethod, type RouteDoc } from '../../shared/openapi/routes.js';
 import { generateKeyPair } from '../../shared/pgp/generate-key-pair.js';
+import { ApiClient, waitForRun } from '../support/api-client.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { apiHeaders } from '../support/tokens.js';
 
 const ORG = 'CF0904HPKE@AdobeOrg';
 const OTHER_ORG = 'CF0905HPKE@AdobeOrg';
+const CLIENT_KEY_ID = 7;
+const PGP = '/data/foundation/connectors/encryption';
+const CONFIG = '/data/infrastructure/manager/customer/config';
+const CSV = Buffer.from('id,name\n1,Ada\n2,Grace\n');
 
-type Body = unknown;
+/** The routes whose JSON bodies and answers may travel HPKE-encrypted: every one must be exercised below. */
+const JSON_ROUTES = ROUTES.filter((r) => r.hpke);
+
 type Fetch = (url: string, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<Response>;
 
+/** One operation called twice: n = 0 in plaintext, n = 1 encrypted both ways. */
+interface Exchange {
+  readonly method: HttpMethod;
+  /** Path and query of call n (a function where each call needs its own object, as deletes do). */
+  readonly path: string | ((n: number) => string);
+  readonly body?: (n: number) => unknown;
+  readonly status: number;
+  /** Org of the plaintext call; the encrypted call is always ORG, which holds the client key. */
+  readonly plainOrg?: string;
+}
+
+/** The route of ROUTES a request reaches; exactly one must match. */
+function routeOf(method: HttpMethod, path: string): RouteDoc {
+  const bare = path.split('?')[0] ?? '';
+  const matches = JSON_ROUTES.filter((r) => {
+    const pattern = r.route
+      .split(/\{[^}]+\}/)
+      .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]+');
+    return r.method === method && new RegExp(`^/${pattern}$`).test(bare);
+  });
+  const [route] = matches;
+  if (route === undefined || matches.length > 1) throw new Error(`${method} ${path} matches ${matches.length} JSON routes of ROUTES`);
+  return route;
+}
+
 /**
- * Every JSON endpoint, called once in plaintext and once with an HPKE-encrypted request and an
- * encrypted response, in the order a customer sets up ingestion: both must give the same status
- * and a JSON body of the same shape.
+ * Every JSON endpoint of the OpenAPI route table, called once in plaintext and once with an
+ * HPKE-encrypted request and an encrypted response, in the order a customer sets up ingestion and
+ * takes it down again: both must give the same status and a JSON body of the same shape. The
+ * routes exercised are checked against ROUTES, so a new JSON route without a call here fails.
  */
 describe('HPKE on every JSON endpoint', () => {
   let stack: LocalStack;
   let runtime: RuntimeProcess;
   let hpkeFetch: Fetch;
+  /** Content type of the last raw answer the encrypted caller received (before decryption). */
+  let rawType: string | null = null;
+  /** operationIds answered 2xx both ways. */
+  const exercised = new Set<string>();
+  let fileId: string | undefined;
 
   beforeAll(async () => {
     stack = await startLocalStack();
-    runtime = await startRuntime(stack.env);
+    runtime = await startRuntime({
+      ...stack.env,
+      CIPHERFLOW_BLOB_POLL_MS: '200',
+      CIPHERFLOW_BLOB_RETRY_DELAY_MS: '300',
+      // Configs whose key does not exist reach FAILED within seconds, so they can be deleted.
+      CMK_RECONCILE_SCHEDULE: '*/1 * * * * *',
+    });
     const { keys } = (await (await fetch(`${runtime.url}/api-encryption/keys`)).json()) as { keys: ServerKeyInfo[] };
     const serverKey = keys.find((k) => k.status === 'active');
     if (serverKey === undefined) throw new Error('no active server key');
-    const clientKey = await generateClientKeyPair(7);
-    const put = await fetch(`${runtime.url}/api-encryption/client-keys/7`, {
+    const clientKey = await generateClientKeyPair(CLIENT_KEY_ID);
+    const put = await fetch(`${runtime.url}/api-encryption/client-keys/${CLIENT_KEY_ID}`, {
       method: 'PUT',
       headers: await apiHeaders(ORG, undefined, { 'content-type': 'application/json' }),
       body: JSON.stringify({ kemId: 32, publicKey: Buffer.from(clientKey.publicKey).toString('base64url') }),
     });
     expect(put.status).toBe(201);
-    hpkeFetch = createHpkeFetch({ serverKey: () => Promise.resolve(serverKey), clientKey });
+    const recording: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      rawType = res.headers.get('content-type');
+      return res;
+    };
+    hpkeFetch = createHpkeFetch({ serverKey: () => Promise.resolve(serverKey), clientKey, fetch: recording });
   });
   afterAll(async () => {
     await runtime?.stop();
     await stack?.stop();
   });
 
-  /** Calls an endpoint both ways; returns the plaintext answer's JSON (body factories get a suffix per call). */
-  async function both(method: string, path: string, body?: (n: number) => Body, expected = 200, plainOrg = ORG): Promise<unknown> {
-    const answers: { status: number; json: unknown; type: string | null }[] = [];
+  /** Calls an operation both ways; returns both answers' JSON (null for an empty body). */
+  async function both(x: Exchange): Promise<[unknown, unknown]> {
+    const answers: { status: number; json: unknown }[] = [];
+    let route: RouteDoc | undefined;
+    let label = '';
     for (const [n, call] of [fetch as Fetch, hpkeFetch].entries()) {
-      const org = n === 0 ? plainOrg : ORG;
-      const headers = await apiHeaders(org, undefined, body === undefined ? {} : { 'content-type': 'application/json' });
-      const res = await call(`${runtime.url}${path}`, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body(n)) }) });
+      const path = typeof x.path === 'string' ? x.path : x.path(n);
+      label = `${x.method} ${path}${n === 1 ? ' (HPKE)' : ''}`;
+      route = routeOf(x.method, path);
+      const org = n === 0 ? (x.plainOrg ?? ORG) : ORG;
+      const headers = await apiHeaders(org, undefined, x.body === undefined ? {} : { 'content-type': 'application/json' });
+      rawType = null;
+      const res = await call(`${runtime.url}${path}`, { method: x.method, headers, ...(x.body === undefined ? {} : { body: JSON.stringify(x.body(n)) }) });
       const text = await res.text();
-      answers.push({ status: res.status, json: text === '' ? null : (JSON.parse(text) as unknown), type: res.headers.get('content-type') });
+      const json = text === '' ? null : (JSON.parse(text) as unknown);
+      expect(res.status, `${label}: ${text}`).toBe(x.status);
+      // Every answer with a body (success or problem) travelled encrypted, not just decrypted by luck.
+      if (n === 1 && x.status !== 204) expect(rawType, label).toBe(HPKE_MEDIA_TYPE);
+      answers.push({ status: res.status, json });
     }
     const [plain, sealed] = answers;
-    expect(plain?.status, `${method} ${path}: ${JSON.stringify(plain?.json)}`).toBe(expected);
-    expect(sealed?.status, `${method} ${path} (HPKE): ${JSON.stringify(sealed?.json)}`).toBe(expected);
-    expect(shape(sealed?.json)).toEqual(shape(plain?.json));
-    return plain?.json;
+    expect(shape(sealed?.json), `${label}: same shape as in plaintext`).toEqual(shape(plain?.json));
+    if (route !== undefined && x.status < 300) {
+      // The answer is one the route table documents, and the route counts as covered.
+      expect(route.success.map((s) => s.status), route.operationId).toContain(x.status);
+      exercised.add(route.operationId);
+    }
+    return [plain?.json, sealed?.json];
   }
 
-  it('answers the same, encrypted or not, through a whole set-up', async () => {
-    const key = (await both('POST', '/data/foundation/connectors/encryption/keys', (n) => ({
-      name: `key-${n}`, encryptionAlgorithm: 'PGP', params: { passPhrase: 'passphrase' },
-    }))) as { publicKeyId: string };
-    await both('GET', '/data/foundation/connectors/encryption/keys');
-    await both('GET', `/data/foundation/connectors/encryption/keys/${key.publicKeyId}`);
-    await both('GET', `/data/foundation/connectors/encryption/keys/validate/${key.publicKeyId}`);
+  it('answers the same, encrypted or not, through a whole set-up and take-down', async () => {
+    type KeyCreated = { publicKeyId: string; publicKey: string };
+    const keys = (await both({
+      method: 'POST',
+      path: `${PGP}/keys`,
+      body: (n) => ({ name: `key-${n}`, encryptionAlgorithm: 'PGP', params: { passPhrase: 'passphrase' } }),
+      status: 200,
+    })) as [KeyCreated, KeyCreated];
+    const [key] = keys;
+    await both({ method: 'GET', path: `${PGP}/keys`, status: 200 });
+    await both({ method: 'GET', path: `${PGP}/keys/${key.publicKeyId}`, status: 200 });
+    await both({ method: 'GET', path: `${PGP}/keys/validate/${key.publicKeyId}`, status: 200 });
 
     const customer = await generateKeyPair({ passphrase: 'customer', name: 'Customer' });
-    const customerKey = (await both('POST', '/data/foundation/connectors/encryption/customer-keys', () => ({
-      encryptionAlgorithm: 'PGP', publicKey: Buffer.from(customer.publicKeyArmored).toString('base64'),
-    }))) as { publicKeyId: string };
-    await both('GET', '/data/foundation/connectors/encryption/customer-keys');
+    const [customerKey] = (await both({
+      method: 'POST',
+      path: `${PGP}/customer-keys`,
+      body: () => ({ encryptionAlgorithm: 'PGP', publicKey: Buffer.from(customer.publicKeyArmored).toString('base64') }),
+      status: 200,
+    })) as [{ publicKeyId: string }, unknown];
+    await both({ method: 'GET', path: `${PGP}/customer-keys`, status: 200 });
 
-    const [ref] = (await both('POST', '/data/foundation/catalog/dataSets', (n) => ({ name: `ds-${n}` }), 201)) as string[];
-    const dataSetId = ref?.split('/')[2] ?? '';
-    await both('GET', `/data/foundation/catalog/dataSets/${dataSetId}`);
+    const [refs] = (await both({ method: 'POST', path: '/data/foundation/catalog/dataSets', body: (n) => ({ name: `ds-${n}` }), status: 201 })) as [string[], unknown];
+    const dataSetId = refs[0]?.split('/')[2] ?? '';
+    await both({ method: 'GET', path: `/data/foundation/catalog/dataSets/${dataSetId}`, status: 200 });
 
-    const source = (await both('POST', '/data/foundation/flowservice/sourceConnections', (n) => ({
-      name: `src-${n}`, data: { format: 'delimited' }, params: { path: `/in${n}/*.csv.gpg` },
-    }), 201)) as { id: string };
-    await both('GET', `/data/foundation/flowservice/sourceConnections/${source.id}`);
-    const target = (await both('POST', '/data/foundation/flowservice/targetConnections', (n) => ({
-      name: `tgt-${n}`, params: { dataSetId },
-    }), 201)) as { id: string };
-    await both('GET', `/data/foundation/flowservice/targetConnections/${target.id}`);
-    const flow = (await both('POST', '/data/foundation/flowservice/flows', (n) => ({
-      name: `flow-${n}`, sourceConnectionIds: [source.id], targetConnectionIds: [target.id],
-      transformations: [{ name: 'Encryption', params: { publicKeyId: key.publicKeyId, signVerificationKeyId: customerKey.publicKeyId } }],
-    }), 201)) as { id: string };
-    await both('GET', `/data/foundation/flowservice/flows/${flow.id}`);
-    await both('GET', '/data/foundation/flowservice/flows');
-    await both('GET', `/data/foundation/flowservice/runs?property=flowId==${flow.id}`);
-    await both('GET', `/data/foundation/catalog/batches?dataSet=${dataSetId}`);
+    type Created = { id: string };
+    const sources = (await both({
+      method: 'POST',
+      path: '/data/foundation/flowservice/sourceConnections',
+      body: (n) => ({ name: `src-${n}`, data: { format: 'delimited' }, params: { path: `/in${n}/*.csv.gpg` } }),
+      status: 201,
+    })) as [Created, Created];
+    await both({ method: 'GET', path: `/data/foundation/flowservice/sourceConnections/${sources[1].id}`, status: 200 });
+    const targets = (await both({
+      method: 'POST',
+      path: '/data/foundation/flowservice/targetConnections',
+      body: (n) => ({ name: `tgt-${n}`, params: { dataSetId } }),
+      status: 201,
+    })) as [Created, Created];
+    await both({ method: 'GET', path: `/data/foundation/flowservice/targetConnections/${targets[1].id}`, status: 200 });
+    // Flow 0 verifies signatures with the customer key; flow 1 takes the unsigned file landed below.
+    const flows = (await both({
+      method: 'POST',
+      path: '/data/foundation/flowservice/flows',
+      body: (n) => ({
+        name: `flow-${n}`,
+        sourceConnectionIds: [sources[n === 0 ? 0 : 1].id],
+        targetConnectionIds: [targets[n === 0 ? 0 : 1].id],
+        transformations: [{ name: 'Encryption', params: { publicKeyId: key.publicKeyId, ...(n === 0 ? { signVerificationKeyId: customerKey.publicKeyId } : {}) } }],
+      }),
+      status: 201,
+    })) as [Created, Created];
+    await both({ method: 'GET', path: `/data/foundation/flowservice/flows/${flows[1].id}`, status: 200 });
+    await both({ method: 'GET', path: '/data/foundation/flowservice/flows', status: 200 });
 
-    await both('GET', '/data/infrastructure/manager/byok/app-registration');
+    // A file through flow 1, so runs, batches and the batch's files have something to list.
+    const landing = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient('landing');
+    await landing.createIfNotExists();
+    // openpgp's declared return type does not survive typescript-eslint: narrow it here.
+    const encrypted: unknown = await encrypt({
+      message: await createMessage({ binary: new Uint8Array(CSV) }),
+      encryptionKeys: await readKey({ armoredKey: Buffer.from(key.publicKey, 'base64').toString('utf8') }),
+      format: 'binary',
+    });
+    if (!(encrypted instanceof Uint8Array)) throw new Error('openpgp returned no bytes');
+    const uploaded = await landing.getBlockBlobClient(`${ORG}/prod/in1/hpke.csv.gpg`).uploadData(Buffer.from(encrypted));
+    const run = await waitForRun(new ApiClient(runtime.url, ORG), flows[1].id, 'in1/hpke.csv.gpg', { etag: uploaded.etag ?? '' });
+    expect(run.status, JSON.stringify(run.errors)).toBe('success');
+    await both({ method: 'GET', path: `/data/foundation/flowservice/runs?property=flowId==${flows[1].id}`, status: 200 });
+    await both({ method: 'GET', path: `/data/foundation/catalog/batches?dataSet=${dataSetId}`, status: 200 });
+    const [files] = (await both({ method: 'GET', path: `/data/foundation/export/batches/${run.batchId ?? ''}/files`, status: 200 })) as [
+      { data: { dataSetFileId: string }[] },
+      unknown,
+    ];
+    fileId = files.data[0]?.dataSetFileId;
+
+    await both({ method: 'GET', path: '/data/infrastructure/manager/byok/app-registration', status: 200 });
     // One configuration per org may be in progress, so the plaintext call configures another org.
-    await both('POST', '/data/infrastructure/manager/customer/config', (n) => ({
-      name: `config-${n}`, type: 'BYOK_CONFIG', imsOrgId: n === 0 ? OTHER_ORG : ORG,
-      configData: { providerType: 'AZURE_KEYVAULT', keyVaultKeyIdentifier: `${stack.vault.url}/keys/customer-key-${n}` },
-    }), 200, OTHER_ORG);
-    await both('GET', '/data/infrastructure/manager/customer/config/config-1?configType=BYOK_CONFIG', undefined, 200);
-    await both('GET', '/api-encryption/client-keys');
+    const configOrg = (n: number) => (n === 0 ? OTHER_ORG : ORG);
+    await both({
+      method: 'POST',
+      path: CONFIG,
+      body: (n) => ({
+        name: `config-${n}`,
+        type: 'BYOK_CONFIG',
+        imsOrgId: configOrg(n),
+        configData: { providerType: 'AZURE_KEYVAULT', keyVaultKeyIdentifier: `${stack.vault.url}/keys/customer-key-${n}` },
+      }),
+      status: 200,
+      plainOrg: OTHER_ORG,
+    });
+    // Neither key exists: only a FAILED config may be deleted (CMK_IRREVERSIBLE otherwise).
+    for (const n of [0, 1]) await waitForConfigStatus(configOrg(n), `config-${n}`, 'FAILED');
+    const configPath = (n: number) => `${CONFIG}/config-${n}?configType=BYOK_CONFIG`;
+    await both({ method: 'GET', path: configPath, status: 200, plainOrg: OTHER_ORG });
+    await both({ method: 'DELETE', path: configPath, status: 204, plainOrg: OTHER_ORG });
+
+    const spareKeys: ClientKeyPair[] = await Promise.all([generateClientKeyPair(20), generateClientKeyPair(21)]);
+    await both({ method: 'GET', path: '/api-encryption/client-keys', status: 200 });
+    const clientKeyPath = (n: number) => `/api-encryption/client-keys/${20 + n}`;
+    await both({
+      method: 'PUT',
+      path: clientKeyPath,
+      body: (n) => ({ kemId: 32, publicKey: Buffer.from(spareKeys[n]?.publicKey ?? []).toString('base64url') }),
+      status: 201,
+    });
+    await both({ method: 'DELETE', path: clientKeyPath, status: 204 });
+    await both({ method: 'PUT', path: '/api-encryption/settings', body: () => ({ requireEncryption: false }), status: 200 });
+
+    await both({ method: 'DELETE', path: (n) => `/data/foundation/flowservice/flows/${flows[n === 0 ? 0 : 1].id}`, status: 204 });
+    // With its flows gone the PGP key is no longer in use (KEY_IN_USE before).
+    await both({ method: 'DELETE', path: (n) => `${PGP}/keys/${keys[n === 0 ? 0 : 1].publicKeyId}`, status: 204 });
+
     // Errors are answered the same way too (problem+json, encrypted when asked).
-    await both('GET', '/data/foundation/catalog/dataSets/000000000000000000000000', undefined, 404);
-    await both('POST', '/data/foundation/catalog/dataSets', () => ({ name: 7 }), 400);
+    await both({ method: 'GET', path: '/data/foundation/catalog/dataSets/000000000000000000000000', status: 404 });
+    await both({ method: 'POST', path: '/data/foundation/catalog/dataSets', body: () => ({ name: 7 }), status: 400 });
+  }, 180_000);
+
+  it('exercised every JSON route of the OpenAPI route table, both ways', () => {
+    expect([...exercised].sort()).toEqual(JSON_ROUTES.map((r) => r.operationId).sort());
+    // The only authenticated route that is not JSON is the streaming download (next test).
+    expect(ROUTES.filter((r) => r.auth === 'required' && !r.hpke).map((r) => r.operationId)).toEqual(['export-files-get']);
   });
+
+  it('answers a streaming download asked for as HPKE with a plaintext 406 HPKE_NOT_ACCEPTABLE', async () => {
+    expect(fileId, 'the set-up test ingested no file').toBeDefined();
+    const url = `${runtime.url}/data/foundation/export/files/${fileId ?? ''}`;
+    const refused = await fetch(url, { headers: await apiHeaders(ORG, undefined, { accept: HPKE_MEDIA_TYPE, 'x-hpke-client-key-id': String(CLIENT_KEY_ID) }) });
+    expect(refused.status).toBe(406);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(await refused.json()).toMatchObject({ code: 'HPKE_NOT_ACCEPTABLE' });
+    // The client module hands the plaintext problem back rather than failing to decrypt it.
+    const viaClient = await hpkeFetch(url, { headers: await apiHeaders(ORG) });
+    expect(viaClient.status).toBe(406);
+    expect(rawType).toMatch(/^application\/problem\+json/);
+    // The same download without Accept: HPKE streams the file.
+    const plain = await fetch(url, { headers: await apiHeaders(ORG) });
+    expect(plain.status).toBe(200);
+    expect(Buffer.from(await plain.arrayBuffer()).equals(CSV)).toBe(true);
+  });
+
+  async function waitForConfigStatus(org: string, name: string, wanted: string): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const res = await fetch(`${runtime.url}${CONFIG}/${name}?configType=BYOK_CONFIG`, { headers: await apiHeaders(org) });
+      const view = (await res.json()) as { status?: string };
+      if (view.status === wanted) return;
+      if (Date.now() > deadline) throw new Error(`${org} ${name} never reached ${wanted}: ${JSON.stringify(view)}`);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 });
 
 /** The shape of a JSON value: keys and types, not values (ids and names differ between calls). */

@@ -148,6 +148,24 @@ describe('API payload encryption (HPKE) through the local runtime', () => {
     expect(await code(res)).toBe('HPKE_NO_CLIENT_KEY');
   });
 
+  it('answers in plaintext while the org is unknown: 401 without a token, 403 for an org the token does not grant', async () => {
+    const asksForHpke = { accept: 'application/octet-stream+hpke', 'x-hpke-client-key-id': '1' };
+    const req = await encryptRequest({ serverKey, method: 'POST', url: `${runtime.url}${DATASETS}`, body: Buffer.from('{"name":"anonymous"}') });
+    const anonymous = await fetch(`${runtime.url}${DATASETS}`, { method: 'POST', headers: { ...req.headers, ...asksForHpke }, body: req.body });
+    expect(anonymous.status).toBe(401);
+    expect(await code(anonymous)).toBe('UNAUTHENTICATED');
+    // ORG has client key 1, but the org header alone does not make the caller ORG: no response is encrypted to it.
+    const otherToken = { ...(await apiHeaders(ORG_NOKEY, undefined, asksForHpke)), 'x-gw-ims-org-id': ORG };
+    const forbidden = await fetch(`${runtime.url}${DATASETS}/000000000000000000000000`, { headers: otherToken });
+    expect(forbidden.status).toBe(403);
+    expect(await code(forbidden)).toBe('FORBIDDEN_ORG');
+    // The client module hands such a plaintext problem back as it came.
+    const hpkeFetch = createHpkeFetch({ serverKey: () => Promise.resolve(serverKey), clientKey });
+    const viaClient = await hpkeFetch(`${runtime.url}${DATASETS}`, { method: 'POST', body: '{"name":"anonymous"}' });
+    expect(viaClient.status).toBe(401);
+    expect(await code(viaClient)).toBe('UNAUTHENTICATED');
+  });
+
   it('refuses plaintext bodies with HPKE_REQUIRED once the org sets requireEncryption, and still takes encrypted ones', async () => {
     const set = await fetch(`${runtime.url}/api-encryption/settings`, {
       method: 'PUT',

@@ -21,10 +21,12 @@ const Vectors = z.strictObject({
       pkRm: hex,
       skEm: hex,
       enc: hex,
-      sharedSecret: hex,
-      key: hex,
-      baseNonce: hex,
+      // Key schedule values: absent where the source (BoringSSL's translation) does not carry them.
+      sharedSecret: hex.optional(),
+      key: hex.optional(),
+      baseNonce: hex.optional(),
       exporterSecret: hex.optional(),
+      /** Consecutive sequence numbers from 0. */
       encryptions: z.array(z.strictObject({ aad: hex, pt: hex, ct: hex })).min(1),
       exports: z.array(z.strictObject({ context: hex, length: z.number(), value: hex })).optional(),
     }),
@@ -38,7 +40,7 @@ const h = (a: ArrayBuffer | Uint8Array) => Buffer.from(a instanceof Uint8Array ?
 describe('RFC 9180 test vectors through the server suite (node:crypto backend in @hpke/core)', () => {
   for (const v of file.vectors) {
     const suite = suiteOf(v);
-    it(`${v.section}: opens the published ciphertext with skRm`, async () => {
+    it(`${v.section}: opens the published ciphertexts in sequence with skRm`, async () => {
       expect(suite).toBeDefined();
       if (suite === undefined) return;
       const hs = cipherSuite(suite);
@@ -46,9 +48,8 @@ describe('RFC 9180 test vectors through the server suite (node:crypto backend in
       const pk = await hs.kem.deserializePublicKey(b(v.pkRm));
       expect(h(await hs.kem.serializePublicKey(await hs.kem.deserializePublicKey(b(v.pkRm))))).toBe(v.pkRm);
       const ctx = await hs.createRecipientContext({ recipientKey: { privateKey: sk, publicKey: pk }, enc: b(v.enc), info: b(v.info) });
-      const [first] = v.encryptions;
-      if (first === undefined) return;
-      expect(h(await ctx.open(b(first.ct), b(first.aad)))).toBe(first.pt);
+      // One context, so each open uses the next nonce (RFC 9180 §5.2).
+      for (const e of v.encryptions) expect(h(await ctx.open(b(e.ct), b(e.aad)))).toBe(e.pt);
       for (const e of v.exports ?? []) expect(h(await ctx.export(b(e.context), e.length))).toBe(e.value);
     });
 
@@ -61,11 +62,10 @@ describe('RFC 9180 test vectors through the server suite (node:crypto backend in
       expect(h(await hs.kem.serializePrivateKey(ekm.privateKey))).toBe(v.skEm);
       const encap = await hs.kem.encap({ recipientPublicKey: pkR, ekm });
       expect(h(encap.enc)).toBe(v.enc);
-      expect(h(encap.sharedSecret)).toBe(v.sharedSecret);
+      if (v.sharedSecret !== undefined) expect(h(encap.sharedSecret)).toBe(v.sharedSecret);
       const sender = await hs.createSenderContext({ recipientPublicKey: pkR, info: b(v.info), ekm });
-      const [first] = v.encryptions;
-      if (first === undefined) return;
-      expect(h(await sender.seal(b(first.pt), b(first.aad)))).toBe(first.ct);
+      expect(h(sender.enc)).toBe(v.enc);
+      for (const e of v.encryptions) expect(h(await sender.seal(b(e.pt), b(e.aad)))).toBe(e.ct);
     });
 
     if (v.ikmR !== undefined) {
