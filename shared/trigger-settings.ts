@@ -1,9 +1,11 @@
 import { z } from 'zod';
+import { MAX_FILE_BYTES } from './pgp/config.js';
 
 /**
- * Settings the trigger registrations need when the app loads (a blob path, timer schedules), with
- * the defaults the issues name. Registration metadata is produced as the worker loads the app,
- * so defaults here work in Azure and locally alike, and an app setting still overrides them.
+ * Settings the triggers need: what their registrations name when the app loads (a blob path,
+ * timer schedules) and the ingestion's file size limit, with the defaults the issues name.
+ * Registration metadata is produced as the worker loads the app, so a malformed setting stops the
+ * start there; defaults work in Azure and locally alike, and an app setting overrides them.
  */
 export interface TriggerSettings {
   /** The container customers write to (`LANDING_CONTAINER`, default `landing`). */
@@ -14,16 +16,30 @@ export interface TriggerSettings {
   readonly hpkeRotateSchedule: string;
   /** NCRONTAB of the retry of files parked during a Key Vault outage (`INGEST_RETRY_SCHEDULE`, default every 15 s). */
   readonly ingestRetrySchedule: string;
+  /**
+   * Largest decrypted file ingested, in bytes (`MAX_FILE_BYTES`, default 1 GiB as Adobe's limit);
+   * bigger files fail with FILE_TOO_LARGE.
+   */
+  readonly maxFileBytes: number;
 }
 
 // Six space-separated NCRONTAB fields (seconds first); the runtime parses them fully.
 const ncrontab = z.string().trim().regex(/^(\S+\s+){5}\S+$/, 'must be a 6-field NCRONTAB expression');
+
+// Digits only: `Number()` would also take "1e9", "0x10" or "" (0).
+const byteCount = z
+  .string()
+  .trim()
+  .regex(/^[1-9][0-9]*$/, 'must be a positive whole number of bytes')
+  .transform(Number)
+  .refine(Number.isSafeInteger, `must be at most ${Number.MAX_SAFE_INTEGER} bytes`);
 
 const Env = z.object({
   LANDING_CONTAINER: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a storage container name').default('landing'),
   CMK_RECONCILE_SCHEDULE: ncrontab.default('0 */1 * * * *'),
   HPKE_ROTATE_SCHEDULE: ncrontab.default('0 5 * * * *'),
   INGEST_RETRY_SCHEDULE: ncrontab.default('*/15 * * * * *'),
+  MAX_FILE_BYTES: byteCount.default(MAX_FILE_BYTES),
 });
 
 /** @throws Error naming the malformed setting: the app must not start with it. */
@@ -37,5 +53,6 @@ export function triggerSettings(env: Readonly<Record<string, string | undefined>
     cmkReconcileSchedule: result.data.CMK_RECONCILE_SCHEDULE,
     hpkeRotateSchedule: result.data.HPKE_ROTATE_SCHEDULE,
     ingestRetrySchedule: result.data.INGEST_RETRY_SCHEDULE,
+    maxFileBytes: result.data.MAX_FILE_BYTES,
   };
 }

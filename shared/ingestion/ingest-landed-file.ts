@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream';
 import type { Duplex, Readable } from 'node:stream';
 import type { BlobClient } from '@azure/storage-blob';
-import { batchFileId, batchIdForRun, createBatch } from '../catalog/batches.js';
+import { batchFileId, batchIdForRun, createBatch, getBatch } from '../catalog/batches.js';
 import { AppError, isStorageOutage, NotFoundError } from '../errors.js';
 import { findActiveFlowsForBlob, type ActiveFlow } from '../flows/find-active-flows.js';
 import { completeRun, failRun, recordRunRetry, startRun, type FlowRun, type RunError } from '../flows/runs.js';
@@ -15,6 +15,7 @@ import { statusOf, type TableFactory } from '../storage/tenant-table.js';
 import { ByteCounter } from './byte-counter.js';
 import { asDecompressionFailure, decompressor } from './decompress.js';
 import { classifyFileName, parseLandedBlobName, type LandedFile } from './landed-file.js';
+import { recordCounterFor } from './record-counter.js';
 import { RunFailure, runErrorOf } from './run-failure.js';
 
 export interface IngestionDeps {
@@ -22,7 +23,10 @@ export interface IngestionDeps {
   readonly objects: EncryptedObjectStore;
   readonly keys: EncryptionKeyDeps;
   readonly clock?: () => Date;
-  /** Plaintext (and landed file) size limit; default {@link MAX_FILE_BYTES} (1 GiB, Adobe's). */
+  /**
+   * Plaintext (and landed file) size limit; default {@link MAX_FILE_BYTES} (1 GiB, Adobe's). The
+   * functions pass the `MAX_FILE_BYTES` app setting (see `landingIngestionDeps`).
+   */
   readonly maxFileBytes?: number;
   /** Structured log of outcomes; never given file contents or keys. */
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
@@ -75,6 +79,7 @@ export type IngestOutcome =
  * stays in progress; the file is tried again when the key or the vault is back, however long that
  * takes). A final failure (the file or a key is at fault) is recorded on the run and does not
  * throw; so is a transient one on the run's `maxAttempts`-th failed attempt (RETRIES_EXHAUSTED).
+ * A failed run's staged plaintext is deleted (best effort) unless its batch was committed.
  *
  * @throws other transient failures (KEK_*, storage errors) before that: the run stays in progress
  *   and the trigger retries.
@@ -129,6 +134,11 @@ async function runFlow(
 ): Promise<FlowRun> {
   const maxBytes = deps.maxFileBytes ?? MAX_FILE_BYTES;
   const started = Date.now();
+  // The plaintext goes to an object no batch names yet (the staging step); the batch that makes
+  // it visible is committed only once decryption has authenticated the whole file.
+  const batchId = batchIdForRun(run.id);
+  const fileId = batchFileId(batchId, 0);
+  const objectId = `batch-file.${fileId}`;
   try {
     const type = classifyFileName(file.relativePath);
     if (type === undefined) {
@@ -157,24 +167,18 @@ async function runFlow(
       ...(verificationKeys === undefined ? {} : { verificationKeys }),
       maxBytes,
     });
-    const counter = new ByteCounter(maxBytes, () => new PgpError('FILE_TOO_LARGE', { maxBytes }));
+    const recordCounter = type.format === 'parquet' ? undefined : recordCounterFor(flow.source.format);
+    const counter = new ByteCounter(maxBytes, () => new PgpError('FILE_TOO_LARGE', { maxBytes }), recordCounter);
     // The limit applies to what comes out of the decompressor; the decompressor also stops a
     // bomb itself, before it has produced much more than the limit.
     const stages: Duplex[] = flow.source.compressionType === undefined ? [] : [decompressor(flow.source.compressionType, maxBytes)];
     const staged = pipeline([plaintext, ...stages, counter], () => undefined) as unknown as Readable;
 
-    // The plaintext goes to an object no batch names yet (the staging step); the batch that makes
-    // it visible is committed only once decryption has authenticated the whole file.
-    const batchId = batchIdForRun(run.id);
-    const fileId = batchFileId(batchId, 0);
-    const objectId = `batch-file.${fileId}`;
     const [stored, decrypted] = await Promise.allSettled([deps.objects.put(file, objectId, staged), result]);
     if (decrypted.status === 'rejected') throw asDecompressionFailure(decrypted.reason);
     if (stored.status === 'rejected') throw asDecompressionFailure(stored.reason);
 
-    const records = type.format === 'parquet' || flow.source.format === 'parquet'
-      ? undefined
-      : Math.max(0, counter.totalLines - (flow.source.format === 'delimited' ? 1 : 0));
+    const records = recordCounter?.records;
     await createBatch(deps, file, {
       batchId,
       dataSetId: flow.dataSetId,
@@ -204,6 +208,7 @@ async function runFlow(
       : runErrorOf(err);
     const metrics = { inputBytes: landed.size, durationMs: Date.now() - started };
     if (runError !== undefined) {
+      await discardStaged(deps, file, run.id, { batchId, objectId });
       deps.log?.('ingestion-failed', { runId: run.id, flowId: flow.flowId, code: runError.code });
       return failRun(deps, file, run.id, { errors: [runError], metrics });
     }
@@ -214,6 +219,7 @@ async function runFlow(
     const failed = await recordRunRetry(deps, file, run.id);
     deps.log?.('ingestion-attempt-failed', { runId: run.id, flowId: flow.flowId, code: cause.code, attempt: failed, maxAttempts });
     if (failed < maxAttempts) throw err;
+    await discardStaged(deps, file, run.id, { batchId, objectId });
     deps.log?.('ingestion-failed', { runId: run.id, flowId: flow.flowId, code: 'RETRIES_EXHAUSTED', cause: cause.code });
     const exhausted: RunError = {
       code: 'RETRIES_EXHAUSTED',
@@ -237,6 +243,31 @@ async function loadSigner(deps: IngestionDeps, scope: LandedFile, publicKeyId: s
     return await loadVerificationKey(deps.keys, { ...scope, clientId: 'ingestion', subject: 'ingestion' }, publicKeyId);
   } catch (err) {
     if (err instanceof NotFoundError) throw new RunFailure('SIGNATURE_KEY_NOT_FOUND', `The sign verification key ${publicKeyId} does not exist.`, { cause: err });
+    throw err;
+  }
+}
+
+/**
+ * Deletes the plaintext a failing run staged, in this attempt or an earlier one (a put that
+ * succeeded before a transient fault), unless the run's batch was committed and serves it. A
+ * missing object is fine. Best effort: a leftover is encrypted at rest and named by no batch, so
+ * it is never visible; a storage fault here is logged and the run still records why it failed.
+ */
+async function discardStaged(deps: IngestionDeps, file: LandedFile, runId: string, staged: { batchId: string; objectId: string }): Promise<void> {
+  try {
+    if (await isCommitted(deps, file, staged.batchId)) return;
+    await deps.objects.delete(file, staged.objectId);
+  } catch (err) {
+    deps.log?.('ingestion-staged-object-kept', { runId, code: transientCauseOf(err).code });
+  }
+}
+
+async function isCommitted(deps: IngestionDeps, file: LandedFile, batchId: string): Promise<boolean> {
+  try {
+    await getBatch(deps, file, batchId);
+    return true;
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
     throw err;
   }
 }

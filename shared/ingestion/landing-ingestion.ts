@@ -1,6 +1,7 @@
 import type { AppServices } from '../azure/app-services.js';
 import { recordWaitingFile, WAITING_FILES_TABLE } from '../cmk/waiting-files.js';
 import { pgpKeyDeps } from '../pgp-keys/key-deps.js';
+import { triggerSettings } from '../trigger-settings.js';
 import type { IngestionDeps } from './ingest-landed-file.js';
 import { parkFile, PARKED_FILES_TABLE } from './parked-files.js';
 
@@ -8,6 +9,9 @@ import { parkFile, PARKED_FILES_TABLE } from './parked-files.js';
  * The ingestion's collaborators as every function that ingests landed blobs wires them (the blob
  * trigger, the retry timer, the CMK reconciler): a revoked customer key puts the blob in
  * `cmkwaiting` for the reconciler, an unavailable vault parks it in `ingestparked` for the retry timer.
+ * Files are limited to the `MAX_FILE_BYTES` app setting.
+ *
+ * @throws Error naming a malformed app setting (the app's start already refused it).
  */
 export async function landingIngestionDeps(
   services: AppServices,
@@ -19,6 +23,7 @@ export async function landingIngestionDeps(
     tables: services.tables,
     objects: services.objects,
     keys: pgpKeyDeps(services),
+    maxFileBytes: triggerSettings().maxFileBytes,
     log,
     wait: async (file, reason) => {
       if (reason === 'cmk-access-revoked') await recordWaitingFile(waiting, file, new Date());

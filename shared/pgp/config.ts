@@ -1,6 +1,9 @@
 import { config as libraryDefaults, enums, type Config } from 'openpgp';
 
-/** Default plaintext limit for one ingested file (1 GiB); callers may pass a lower `maxBytes`. */
+/**
+ * Default plaintext limit for one file (1 GiB, Adobe's): the default of the `MAX_FILE_BYTES` app
+ * setting the ingestion reads (`shared/trigger-settings.ts`), and of `decryptStream`'s `maxBytes`.
+ */
 export const MAX_FILE_BYTES = 1024 ** 3;
 
 /** Bounds for the lifetime of keys we generate. */

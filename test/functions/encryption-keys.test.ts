@@ -327,20 +327,21 @@ describe('encryption key endpoints', () => {
   });
 
   describe('customer keys', () => {
-    const register = (api: ApiClient, armored: string) =>
+    const register = (api: ApiClient, armored: string, name?: string) =>
       call(api, 'POST', CUSTOMER_KEYS, {
+        ...(name === undefined ? {} : { name }),
         encryptionAlgorithm: 'PGP',
         publicKey: Buffer.from(armored).toString('base64'),
       });
 
     it('registers a gpg signing key and lists it', async () => {
       await gpg.generateKey('Customer <customer@example.com>', 'ed25519', 'sign', '1y');
-      const registered = await register(prod, await gpg.exportPublic('customer@example.com'));
+      const registered = await register(prod, await gpg.exportPublic('customer@example.com'), 'ACME signing key 2025');
       expect(registered.status).toBe(200);
       const { publicKeyId } = registered.json as { publicKeyId: string };
       expect(Object.keys(registered.json as object)).toEqual(['publicKeyId']);
-      const listed = await ok<{ publicKeyId: string; publicKey: string }[]>(prod, 'GET', CUSTOMER_KEYS);
-      expect(listed.map((k) => k.publicKeyId)).toContain(publicKeyId);
+      const listed = await ok<{ publicKeyId: string; name: string; publicKey: string }[]>(prod, 'GET', CUSTOMER_KEYS);
+      expect(listed.find((k) => k.publicKeyId === publicKeyId)).toMatchObject({ name: 'ACME signing key 2025', encryptionAlgorithm: 'PGP' });
       expect((await ok<{ publicKeyId: string }[]>(dev, 'GET', CUSTOMER_KEYS)).map((k) => k.publicKeyId)).not.toContain(
         publicKeyId,
       );

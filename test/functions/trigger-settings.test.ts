@@ -8,6 +8,7 @@ describe('trigger settings', () => {
       cmkReconcileSchedule: '0 */1 * * * *',
       hpkeRotateSchedule: '0 5 * * * *',
       ingestRetrySchedule: '*/15 * * * * *',
+      maxFileBytes: 1024 ** 3,
     });
   });
 
@@ -22,5 +23,24 @@ describe('trigger settings', () => {
     expect(() => triggerSettings({ LANDING_CONTAINER: 'Bad_Name' })).toThrow(/LANDING_CONTAINER/);
     expect(() => triggerSettings({ HPKE_ROTATE_SCHEDULE: '* * * * *' })).toThrow(/HPKE_ROTATE_SCHEDULE/);
     expect(() => triggerSettings({ INGEST_RETRY_SCHEDULE: 'soon' })).toThrow(/INGEST_RETRY_SCHEDULE/);
+  });
+
+  it('reads MAX_FILE_BYTES as a whole number of bytes', () => {
+    expect(triggerSettings({ MAX_FILE_BYTES: '1048576' }).maxFileBytes).toBe(1_048_576);
+    expect(triggerSettings({ MAX_FILE_BYTES: ' 5368709120 ' }).maxFileBytes).toBe(5 * 1024 ** 3);
+    expect(triggerSettings({ MAX_FILE_BYTES: String(Number.MAX_SAFE_INTEGER) }).maxFileBytes).toBe(Number.MAX_SAFE_INTEGER);
+  });
+
+  it.each([
+    ['zero', '0'],
+    ['negative', '-1'],
+    ['empty', ''],
+    ['fractional', '1.5'],
+    ['exponent', '1e9'],
+    ['hexadecimal', '0x100000'],
+    ['a unit', '1GiB'],
+    ['beyond 2^53 - 1', '9007199254740993'],
+  ])('refuses a %s MAX_FILE_BYTES, naming the setting', (_label, value) => {
+    expect(() => triggerSettings({ MAX_FILE_BYTES: value })).toThrow(/Invalid configuration: MAX_FILE_BYTES: must be/);
   });
 });
