@@ -1,25 +1,11 @@
 import { spawn } from 'node:child_process';
-import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { GpgHome } from '../local/gpg.js';
 import { csvSource } from './csv-source.js';
 
-/** gpg's batch options for a benchmark home (as `GpgHome.run` sets them). */
+/** gpg's batch options for a benchmark home (`GpgHome.argv`), with the passphrase of its secret key. */
 export function gpgArgs(home: GpgHome, passphrase: string, args: readonly string[]): string[] {
-  return [
-    '--homedir',
-    home.dir,
-    '--batch',
-    '--yes',
-    '--no-tty',
-    '--trust-model',
-    'always',
-    '--pinentry-mode',
-    'loopback',
-    '--passphrase',
-    passphrase,
-    ...args,
-  ];
+  return home.argv(args, passphrase);
 }
 
 /** Runs gpg to completion, rejecting with its stderr on a non-zero exit. */
@@ -51,8 +37,6 @@ export async function encryptCsvFile(
   compression: 'none' | 'default' | 'zlib',
   name: string,
 ): Promise<string> {
-  const file = path.join(home.dir, name);
   const extra = compression === 'default' ? [] : ['--compress-algo', compression];
-  await runGpg(gpgArgs(home, '', [...extra, '--encrypt', '--recipient', recipient, '--output', file]), csvSource(size));
-  return file;
+  return home.encryptToFile(csvSource(size), recipient, name, extra);
 }

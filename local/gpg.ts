@@ -2,6 +2,8 @@ import { execFileSync, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 /**
  * GnuPG plays the customer in interoperability tests and benchmarks: a throwaway GNUPGHOME each, batch
@@ -58,27 +60,31 @@ export class GpgHome {
     return new GpgHome(dir);
   }
 
+  /**
+   * gpg's command line for this home: the home directory and batch options, then `args`.
+   * `passphrase` answers the loopback pinentry (the keys generated here have none).
+   */
+  argv(args: readonly string[], passphrase = ''): string[] {
+    return [
+      '--homedir',
+      this.dir,
+      '--batch',
+      '--yes',
+      '--no-tty',
+      '--trust-model',
+      'always',
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      passphrase,
+      ...args,
+    ];
+  }
+
   /** Runs gpg with the home directory and batch options; never throws on a non-zero exit. */
   run(args: readonly string[], stdin?: Buffer | string): Promise<GpgResult> {
     return new Promise((resolve, reject) => {
-      const child = spawn(
-        'gpg',
-        [
-          '--homedir',
-          this.dir,
-          '--batch',
-          '--yes',
-          '--no-tty',
-          '--trust-model',
-          'always',
-          '--pinentry-mode',
-          'loopback',
-          '--passphrase',
-          '',
-          ...args,
-        ],
-        { stdio: ['pipe', 'pipe', 'pipe'] },
-      );
+      const child = spawn('gpg', this.argv(args), { stdio: ['pipe', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       let err = '';
       child.stdout.on('data', (c: Buffer) => out.push(c));
@@ -125,6 +131,34 @@ export class GpgHome {
   /** `gpg --encrypt` of `data` to `recipient`, plus any extra options (`--armor`, `--sign`, ...). */
   async encrypt(data: Buffer | string, recipient: string, extra: readonly string[] = []): Promise<Buffer> {
     return this.ok(['--encrypt', '--recipient', recipient, ...extra, '--output', '-'], data);
+  }
+
+  /**
+   * `gpg --encrypt` of `input` to `recipient`, streamed (never a whole Buffer) into the file `name`
+   * inside the home directory; returns its path. `extra` options go before `--encrypt`
+   * (`--compress-algo none`, ...). Rejects with gpg's stderr when gpg fails, or with the input's
+   * error when the input fails (gpg would otherwise encrypt what it got as a whole file).
+   */
+  async encryptToFile(
+    input: Readable,
+    recipient: string,
+    name: string,
+    extra: readonly string[] = [],
+  ): Promise<string> {
+    const output = join(this.dir, name);
+    const args = [...extra, '--encrypt', '--recipient', recipient, '--output', output];
+    const child = spawn('gpg', this.argv(args), { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const exited = new Promise<number | null>((resolve, reject) => {
+      child.on('error', reject);
+      child.on('close', resolve);
+    });
+    const [fed, code] = await Promise.allSettled([pipeline(input, child.stdin), exited]);
+    if (code.status === 'rejected') throw code.reason;
+    if (code.value !== 0) throw new Error(`gpg ${args.join(' ')} failed (${code.value}): ${stderr}`);
+    if (fed.status === 'rejected') throw fed.reason;
+    return output;
   }
 
   /** Writes `data` to a file inside the home directory and returns its path (for large inputs). */

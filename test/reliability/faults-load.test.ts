@@ -1,21 +1,18 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createHpkeFetch, generateClientKeyPair, type ServerKeyInfo } from '../../shared/hpke/client.js';
 import { createRateLimiter, parseRateLimit } from '../../shared/http/rate-limit.js';
 import { apiHeaders } from '../support/api-client.js';
-import { ensureGpg, GpgHome } from '../support/gpg.js';
-import { startLocalStack, type LocalStack } from '../support/local-stack.js';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { startRuntime } from '../support/runtime-process.js';
 import {
   clientFor,
   encryptLargeFile,
   expectExactlyOnce,
-  FAST_TRIGGERS,
-  landingContainer,
   poisonMessages,
   recordsIn,
   runsOf,
   setUpFlow,
+  useFaultStack,
   waitForAll,
 } from './faults-support.js';
 
@@ -41,24 +38,10 @@ function rss(pid: number): number {
  * only acceptable refusal is 429 with Retry-After), and the runtime's memory stays bounded.
  */
 describe('load: 100 files at once with concurrent API clients', () => {
-  let stack: LocalStack;
-  let runtime: RuntimeProcess;
-  let gpg: GpgHome;
-
-  beforeAll(async () => {
-    ensureGpg();
-    stack = await startLocalStack();
-    runtime = await startRuntime({ ...stack.env, ...FAST_TRIGGERS });
-    gpg = await GpgHome.create();
-    await landingContainer(stack.azurite.connectionString).createIfNotExists();
-  });
-  afterAll(async () => {
-    await runtime?.stop();
-    await stack?.stop();
-    await gpg?.dispose();
-  });
+  const faults = useFaultStack();
 
   it('ingests every file once and serves every request', { timeout: 180_000 }, async () => {
+    const { stack, runtime, gpg, landing } = faults;
     const api = clientFor(runtime, ORG);
     const flow = await setUpFlow(api, gpg, 'load');
     const sizes = Array.from({ length: FILES }, (_, i) => SIZES[i % SIZES.length] ?? 1024);
@@ -116,7 +99,6 @@ describe('load: 100 files at once with concurrent API clients', () => {
       ...Array.from({ length: PLAIN_CLIENTS }, (_, n) => plainClient(n)),
       ...Array.from({ length: HPKE_CLIENTS }, (_, n) => hpkeClient(n)),
     ];
-    const landing = landingContainer(stack.azurite.connectionString);
     const files = new Map<string, string>();
     await Promise.all(sizes.map(async (size, i) => {
       const name = `load/f${String(i).padStart(3, '0')}.csv.gpg`;
@@ -149,6 +131,7 @@ describe('load: 100 files at once with concurrent API clients', () => {
   });
 
   it('throttles one org over API_RATE_LIMIT_PER_ORG with 429 and Retry-After, not the others', { timeout: 60_000 }, async () => {
+    const { stack } = faults;
     const limited = await startRuntime({ ...stack.env, API_RATE_LIMIT_PER_ORG: '5' });
     try {
       const call = async (org: string) => fetch(`${limited.url}/data/foundation/connectors/encryption/keys`, { headers: await apiHeaders(org, 'prod') });

@@ -1,21 +1,8 @@
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { retryDelay } from '../../local/runtime/blob-trigger.js';
-import { ensureGpg, GpgHome } from '../support/gpg.js';
-import { startLocalStack, type LocalStack } from '../support/local-stack.js';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
-import {
-  clientFor,
-  expectExactlyOnce,
-  FAST_TRIGGERS,
-  landingContainer,
-  poisonMessages,
-  runsOf,
-  setUpFlow,
-  until,
-  waitForAll,
-} from './faults-support.js';
+import { clientFor, expectExactlyOnce, poisonMessages, runsOf, setUpFlow, until, useFaultStack, waitForAll } from './faults-support.js';
 
 const ORG = 'CF00P01S0N@AdobeOrg';
 const MAX_ATTEMPTS = 5;
@@ -29,24 +16,10 @@ const MAX_ATTEMPTS = 5;
  * kept; the files around it are not held up.
  */
 describe('fault: a poison file', () => {
-  let stack: LocalStack;
-  let runtime: RuntimeProcess;
-  let gpg: GpgHome;
-
-  beforeAll(async () => {
-    ensureGpg();
-    stack = await startLocalStack();
-    runtime = await startRuntime({ ...stack.env, ...FAST_TRIGGERS, KEY_CACHE_TTL_SECONDS: '1', KEY_CACHE_MAX_STALE_SECONDS: '0' });
-    gpg = await GpgHome.create();
-    await landingContainer(stack.azurite.connectionString).createIfNotExists();
-  });
-  afterAll(async () => {
-    await runtime?.stop();
-    await stack?.stop();
-    await gpg?.dispose();
-  });
+  const faults = useFaultStack({ env: { KEY_CACHE_TTL_SECONDS: '1', KEY_CACHE_MAX_STALE_SECONDS: '0' } });
 
   it('is retried a bounded number of times, reported on its run and never looped', { timeout: 90_000 }, async () => {
+    const { stack, runtime, gpg, landing } = faults;
     const good = await setUpFlow(clientFor(runtime, ORG), gpg, 'good');
     const broken = await setUpFlow(clientFor(runtime, ORG, 'broken'), gpg, 'poison');
     // Break the `broken` sandbox's root key record: a KEK version that does not exist.
@@ -54,7 +27,6 @@ describe('fault: a poison file', () => {
     await rootKeys.updateEntity({ partitionKey: ORG, rowKey: 'broken', kekVersion: '0'.repeat(32) }, 'Merge');
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // the cached root key expires
 
-    const landing = landingContainer(stack.azurite.connectionString);
     const poisonName = `${ORG}/broken/poison/p.csv.gpg`;
     await landing.getBlockBlobClient(poisonName).uploadData(await gpg.encrypt('id\n1\n', broken.recipient));
     const goodFiles = new Map<string, string>();

@@ -1,21 +1,15 @@
 import { TableClient } from '@azure/data-tables';
 import { KeyClient } from '@azure/keyvault-keys';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDevTls } from '../../local/dev-tls.js';
-import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
-import { ensureGpg, GpgHome } from '../support/gpg.js';
-import { startLocalStack, type LocalStack } from '../support/local-stack.js';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { describe, expect, it } from 'vitest';
 import {
   clientFor,
   encryptLargeFile,
   expectExactlyOnce,
-  FAST_TRIGGERS,
-  landingContainer,
   recordsIn,
   runsOf,
   setUpFlow,
   until,
+  useFaultStack,
   waitForAll,
 } from './faults-support.js';
 import { customerAdmin } from '../support/customer-vault.js';
@@ -38,33 +32,15 @@ interface ConfigView {
  * finish the move without re-writing a sandbox or repeating a state.
  */
 describe('fault: runtime killed (SIGKILL) and restarted', () => {
-  let stack: LocalStack;
-  let customerVault: KeyVaultEmulator;
-  let runtime: RuntimeProcess;
-  let env: Record<string, string>;
-  let gpg: GpgHome;
-
-  beforeAll(async () => {
-    ensureGpg();
-    stack = await startLocalStack();
-    customerVault = await startKeyVaultEmulator({ port: 0, tls: await ensureDevTls(), tokenAuthority: stack.vault.tokenAuthority });
-    env = { ...stack.env, ...FAST_TRIGGERS, KEY_CACHE_TTL_SECONDS: '2', CMK_RECONCILE_SCHEDULE: '*/1 * * * * *' };
-    runtime = await startRuntime(env);
-    gpg = await GpgHome.create();
-    await landingContainer(stack.azurite.connectionString).createIfNotExists();
-  });
-  afterAll(async () => {
-    await runtime?.stop();
-    await customerVault?.close();
-    await stack?.stop();
-    await gpg?.dispose();
-  });
+  const faults = useFaultStack({ customerVault: true, env: { KEY_CACHE_TTL_SECONDS: '2', CMK_RECONCILE_SCHEDULE: '*/1 * * * * *' } });
 
   it('ingests a large file exactly once after a SIGKILL mid-ingestion', { timeout: 120_000 }, async () => {
+    const { stack, gpg, landing } = faults;
+    let runtime = faults.runtime;
     const api = clientFor(runtime, ORG);
     const flow = await setUpFlow(api, gpg, 'killed');
     const encrypted = await encryptLargeFile(gpg, flow.recipient, SIZE, 'killed.csv.gpg');
-    const uploaded = await landingContainer(stack.azurite.connectionString)
+    const uploaded = await landing
       .getBlockBlobClient(`${ORG}/prod/killed/big.csv.gpg`)
       .uploadFile(encrypted, { blockSize: 8 * 1024 * 1024, concurrency: 4 });
     const etag = uploaded.etag ?? '';
@@ -79,7 +55,7 @@ describe('fault: runtime killed (SIGKILL) and restarted', () => {
     expect(atKill).toEqual(['inProgress']);
 
     const started = Date.now();
-    runtime = await startRuntime(env);
+    runtime = await faults.restartRuntime();
     const after = clientFor(runtime, ORG);
     const files = new Map([['killed/big.csv.gpg', etag]]);
     // The dead instance's receipt lease (30 s) has to lapse before the new one may take the blob.
@@ -90,6 +66,8 @@ describe('fault: runtime killed (SIGKILL) and restarted', () => {
   });
 
   it('completes a CMK move exactly once after a SIGKILL mid-reconcile', { timeout: 120_000 }, async () => {
+    const { stack, customerVault } = faults;
+    let runtime = faults.runtime;
     const sandboxes = Array.from({ length: 10 }, (_, i) => `sb-${String(i).padStart(2, '0')}`);
     for (const sandbox of sandboxes) {
       await clientFor(runtime, CMK_ORG, sandbox).json('POST', '/data/foundation/connectors/encryption/keys', {
@@ -116,7 +94,7 @@ describe('fault: runtime killed (SIGKILL) and restarted', () => {
     const wrapsBefore = customerVault.requestCounts().wrapKey ?? 0;
     expect(wrapsBefore).toBeLessThan(1 + sandboxes.length);
 
-    runtime = await startRuntime(env);
+    runtime = await faults.restartRuntime();
     const resumed = clientFor(runtime, CMK_ORG);
     const done = await until('COMPLETED', async () => {
       const v = await resumed.json<ConfigView>('GET', `${CONFIG}/killed?configType=BYOK_CONFIG`);

@@ -1,12 +1,8 @@
 import { TableClient } from '@azure/data-tables';
 import { KeyClient } from '@azure/keyvault-keys';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDevTls } from '../../local/dev-tls.js';
-import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
-import { ensureGpg, GpgHome } from '../support/gpg.js';
-import { startLocalStack, type LocalStack } from '../support/local-stack.js';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
-import { clientFor, expectExactlyOnce, FAST_TRIGGERS, landingContainer, poisonMessages, setUpFlow, until, waitForAll } from './faults-support.js';
+import { describe, expect, it } from 'vitest';
+import type { RuntimeProcess } from '../support/runtime-process.js';
+import { clientFor, expectExactlyOnce, poisonMessages, setUpFlow, until, useFaultStack, waitForAll } from './faults-support.js';
 import { customerAdmin } from '../support/customer-vault.js';
 
 const ORG = 'CF00TW1N50@AdobeOrg';
@@ -26,32 +22,13 @@ function ingested(runtime: RuntimeProcess): number {
  * config one advance per state.
  */
 describe('fault: two runtime instances against the same storage', () => {
-  let stack: LocalStack;
-  let customerVault: KeyVaultEmulator;
-  let a: RuntimeProcess;
-  let b: RuntimeProcess;
-  let gpg: GpgHome;
-
-  beforeAll(async () => {
-    ensureGpg();
-    stack = await startLocalStack();
-    customerVault = await startKeyVaultEmulator({ port: 0, tls: await ensureDevTls(), tokenAuthority: stack.vault.tokenAuthority });
-    const env = { ...stack.env, ...FAST_TRIGGERS, CMK_RECONCILE_SCHEDULE: '*/1 * * * * *' };
-    [a, b] = await Promise.all([startRuntime(env), startRuntime(env)]);
-    gpg = await GpgHome.create();
-    await landingContainer(stack.azurite.connectionString).createIfNotExists();
-  });
-  afterAll(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-    await customerVault?.close();
-    await stack?.stop();
-    await gpg?.dispose();
-  });
+  const faults = useFaultStack({ customerVault: true, runtimes: 2, env: { CMK_RECONCILE_SCHEDULE: '*/1 * * * * *' } });
 
   it('ingests each blob once across both instances', { timeout: 90_000 }, async () => {
+    const { stack, gpg, landing } = faults;
+    const [a, b] = [faults.instance(0), faults.instance(1)];
     const api = clientFor(a, ORG);
     const flow = await setUpFlow(api, gpg, 'twins');
-    const landing = landingContainer(stack.azurite.connectionString);
     const t0 = Date.now();
     const payloads = await Promise.all(Array.from({ length: FILES }, (_, i) => gpg.encrypt(`id,n\n${i},row ${i}\n`.repeat(1 + (i % 7) * 500), flow.recipient)));
     const files = new Map<string, string>();
@@ -70,6 +47,8 @@ describe('fault: two runtime instances against the same storage', () => {
   });
 
   it('advances each CMK config once per state across both instances', { timeout: 90_000 }, async () => {
+    const { stack, customerVault } = faults;
+    const [a, b] = [faults.instance(0), faults.instance(1)];
     const customerKeys = new KeyClient(customerVault.url, customerAdmin(customerVault), { disableChallengeResourceVerification: true });
     const sandboxes = ['sb-a', 'sb-b', 'sb-c'];
     for (const org of CMK_ORGS) {

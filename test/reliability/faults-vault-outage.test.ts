@@ -1,23 +1,8 @@
 import { TableClient } from '@azure/data-tables';
 import { KeyClient } from '@azure/keyvault-keys';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureDevTls } from '../../local/dev-tls.js';
-import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
+import { describe, expect, it } from 'vitest';
 import { listParkedFiles, PARKED_FILES_TABLE } from '../../shared/ingestion/parked-files.js';
-import { ensureGpg, GpgHome } from '../support/gpg.js';
-import { startLocalStack, type LocalStack } from '../support/local-stack.js';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
-import {
-  clientFor,
-  expectExactlyOnce,
-  FAST_TRIGGERS,
-  landingContainer,
-  poisonMessages,
-  runsOf,
-  setUpFlow,
-  until,
-  waitForAll,
-} from './faults-support.js';
+import { clientFor, expectExactlyOnce, poisonMessages, runsOf, setUpFlow, until, useFaultStack, waitForAll } from './faults-support.js';
 import { customerAdmin } from '../support/customer-vault.js';
 
 const ORG = 'CF00VA0L70@AdobeOrg';
@@ -42,41 +27,24 @@ interface ConfigView {
  * outage, without a person, a failed trigger, a poison message, a lost file or a second batch.
  */
 describe('fault: Key Vault unavailable for a while', () => {
-  let stack: LocalStack;
-  let customerVault: KeyVaultEmulator;
-  let runtime: RuntimeProcess;
-  let gpg: GpgHome;
-
-  beforeAll(async () => {
-    ensureGpg();
-    stack = await startLocalStack();
-    customerVault = await startKeyVaultEmulator({ port: 0, tls: await ensureDevTls(), tokenAuthority: stack.vault.tokenAuthority });
-    runtime = await startRuntime({
-      ...stack.env,
-      ...FAST_TRIGGERS,
+  const faults = useFaultStack({
+    customerVault: true,
+    env: {
       KEY_CACHE_TTL_SECONDS: '1',
       KEY_CACHE_MAX_STALE_SECONDS: '0',
       CMK_RECONCILE_SCHEDULE: '*/1 * * * * *',
       INGEST_RETRY_SCHEDULE: '*/1 * * * * *',
-    });
-    gpg = await GpgHome.create();
-    await landingContainer(stack.azurite.connectionString).createIfNotExists();
-  });
-  afterAll(async () => {
-    await runtime?.stop();
-    await customerVault?.close();
-    await stack?.stop();
-    await gpg?.dispose();
+    },
   });
 
   it('parks landed files during the outage and ingests each exactly once after it', { timeout: 150_000 }, async () => {
+    const { stack, runtime, gpg, landing } = faults;
     const api = clientFor(runtime, ORG);
     const flow = await setUpFlow(api, gpg, 'outage');
     await new Promise((resolve) => setTimeout(resolve, 1_100)); // the cached root key expires
 
     stack.vault.injectFault({ kind: 'status', status: 503, count: 1_000_000 });
     const outageStarted = Date.now();
-    const landing = landingContainer(stack.azurite.connectionString);
     const files = new Map<string, string>();
     for (let i = 0; i < FILES; i++) {
       const name = `outage/f${i}.csv.gpg`;
@@ -112,6 +80,7 @@ describe('fault: Key Vault unavailable for a while', () => {
   });
 
   it('holds a CMK config through outages of either vault and completes it once they end', { timeout: 120_000 }, async () => {
+    const { stack, runtime, customerVault } = faults;
     stack.vault.clearFaults(); // independent of how the previous test ended
     const sandboxes = ['sb-a', 'sb-b', 'sb-c', 'sb-d'];
     for (const sandbox of sandboxes) {

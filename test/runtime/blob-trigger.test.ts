@@ -1,15 +1,10 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startAzurite, type AzuriteInstance } from '../../local/azurite.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { compileBlobPath } from '../../local/runtime/blob-trigger.js';
-import { repoRoot, startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { until, useFixtureApp } from '../support/fixture-app.js';
 
-const fixture = path.join(repoRoot, 'test', 'fixtures', 'blob-app');
 const POLL_MS = 150;
 
 interface Entry {
@@ -36,53 +31,13 @@ describe('compileBlobPath', () => {
 });
 
 describe('blob trigger (runtime child process on Azurite)', () => {
-  let azurite: AzuriteInstance;
-  let dir: string;
-  let recordFile: string;
+  const app = useFixtureApp<Entry>('blob-app', { CIPHERFLOW_BLOB_POLL_MS: String(POLL_MS), CIPHERFLOW_BLOB_RETRY_DELAY_MS: '100' });
+  const { start, stop, records } = app;
   let blobs: BlobServiceClient;
-  const runtimes: RuntimeProcess[] = [];
 
-  beforeEach(async () => {
-    azurite = await startAzurite();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'cf-blob-'));
-    recordFile = path.join(dir, 'record.jsonl');
-    blobs = BlobServiceClient.fromConnectionString(azurite.connectionString);
+  beforeEach(() => {
+    blobs = BlobServiceClient.fromConnectionString(app.azurite.connectionString);
   });
-
-  afterEach(async () => {
-    await Promise.all(runtimes.splice(0).map((r) => r.stop()));
-    await azurite.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function start(extra: Record<string, string> = {}): Promise<RuntimeProcess> {
-    const runtime = await startRuntime(
-      {
-        AzureWebJobsStorage: azurite.connectionString,
-        CIPHERFLOW_BLOB_POLL_MS: String(POLL_MS),
-        CIPHERFLOW_BLOB_RETRY_DELAY_MS: '100',
-        CIPHERFLOW_TEST_RECORD: recordFile,
-        ...extra,
-      },
-      fixture,
-    );
-    runtimes.push(runtime);
-    return runtime;
-  }
-
-  async function stop(runtime: RuntimeProcess): Promise<void> {
-    runtimes.splice(runtimes.indexOf(runtime), 1);
-    await runtime.stop();
-  }
-
-  async function records(fn: string): Promise<Entry[]> {
-    const text = await readFile(recordFile, 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as Entry)
-      .filter((e) => e.fn === fn);
-  }
 
   async function upload(container: string, name: string, content: string, metadata?: Record<string, string>): Promise<string> {
     const client = blobs.getContainerClient(container);
@@ -151,7 +106,7 @@ describe('blob trigger (runtime child process on Azurite)', () => {
     await stop(first);
 
     const second = await start();
-    const queue = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient('webjobs-blobtrigger-poison');
+    const queue = QueueServiceClient.fromConnectionString(app.azurite.connectionString).getQueueClient('webjobs-blobtrigger-poison');
     let messages: string[] = [];
     await until(async () => {
       messages = await peekAll(queue);
@@ -195,14 +150,6 @@ describe('blob trigger (runtime child process on Azurite)', () => {
     });
   });
 });
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 async function peekAll(queue: ReturnType<QueueServiceClient['getQueueClient']>): Promise<string[]> {
   if (!(await queue.exists())) return [];

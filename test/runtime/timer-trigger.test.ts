@@ -1,14 +1,7 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startAzurite, type AzuriteInstance } from '../../local/azurite.js';
+import { describe, expect, it } from 'vitest';
 import { parseSchedule } from '../../local/runtime/timer-trigger.js';
-import { repoRoot, startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
-
-const fixture = path.join(repoRoot, 'test', 'fixtures', 'timer-app');
+import { until, useFixtureApp } from '../support/fixture-app.js';
 
 interface Entry {
   fn: string;
@@ -35,46 +28,8 @@ describe('parseSchedule', () => {
 });
 
 describe('timer trigger (runtime child process on Azurite)', () => {
-  let azurite: AzuriteInstance;
-  let dir: string;
-  let recordFile: string;
-  const runtimes: RuntimeProcess[] = [];
-
-  beforeEach(async () => {
-    azurite = await startAzurite();
-    dir = await mkdtemp(path.join(os.tmpdir(), 'cf-timer-'));
-    recordFile = path.join(dir, 'record.jsonl');
-  });
-
-  afterEach(async () => {
-    await Promise.all(runtimes.splice(0).map((r) => r.stop()));
-    await azurite.stop();
-    await rm(dir, { recursive: true, force: true });
-  });
-
-  async function start(extra: Record<string, string> = {}): Promise<RuntimeProcess> {
-    const runtime = await startRuntime(
-      {
-        AzureWebJobsStorage: azurite.connectionString,
-        TICK_SCHEDULE: '*/1 * * * * *',
-        CIPHERFLOW_TIMER_LOCK_POLL_MS: '300',
-        CIPHERFLOW_TEST_RECORD: recordFile,
-        ...extra,
-      },
-      fixture,
-    );
-    runtimes.push(runtime);
-    return runtime;
-  }
-
-  async function records(fn: string): Promise<Entry[]> {
-    const text = await readFile(recordFile, 'utf8').catch(() => '');
-    return text
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as Entry)
-      .filter((e) => e.fn === fn);
-  }
+  const app = useFixtureApp<Entry>('timer-app', { TICK_SCHEDULE: '*/1 * * * * *', CIPHERFLOW_TIMER_LOCK_POLL_MS: '300' });
+  const { start, records } = app;
 
   it('fires on its schedule, runs on startup once, and never overlaps a slow invocation', async () => {
     const runtime = await start({ CIPHERFLOW_TEST_TICK_MS: '1500' });
@@ -112,7 +67,7 @@ describe('timer trigger (runtime child process on Azurite)', () => {
   });
 
   it('invokes a monitored timer immediately with isPastDue when an occurrence was missed', async () => {
-    const hosts = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('azure-webjobs-hosts');
+    const hosts = BlobServiceClient.fromConnectionString(app.azurite.connectionString).getContainerClient('azure-webjobs-hosts');
     await hosts.createIfNotExists();
     const hour = 3_600_000;
     const last = new Date(Math.floor(Date.now() / hour) * hour - 2 * hour);
@@ -141,13 +96,5 @@ function expectNoOverlap(entries: Entry[]): void {
     const cur = sorted[i];
     if (prev === undefined || cur === undefined) continue;
     expect(cur.start).toBeGreaterThanOrEqual(prev.end);
-  }
-}
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
   }
 }
