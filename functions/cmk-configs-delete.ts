@@ -1,8 +1,9 @@
 import { app, type HttpRequest, type InvocationContext } from '@azure/functions';
 import './lib/app-setup.js';
 import { appServices } from '../shared/azure/app-services.js';
-import { deleteByokConfig } from '../shared/cmk/byok-configs.js';
+import { BYOK_CONFIG_TYPE, ByokConfigQuery, deleteByokConfig } from '../shared/cmk/byok-configs.js';
 import { appPipeline } from '../shared/http/app-pipeline.js';
+import { parseQuery } from '../shared/http/query.js';
 import { systemClock } from '../shared/vault/clock.js';
 
 /**
@@ -11,9 +12,10 @@ import { systemClock } from '../shared/vault/clock.js';
  */
 export async function deleteCmkConfig(req: HttpRequest, ctx: InvocationContext) {
   return appPipeline().handle(req, { route: 'cmk-configs-delete', auth: 'required', orgWide: true, invocationId: ctx.invocationId }, async ({ tenant }) => {
+    parseQuery(ByokConfigQuery, req.query, `The configType query parameter must be ${BYOK_CONFIG_TYPE}`);
     const services = await appServices();
     const deps = { tables: services.tables, clock: systemClock, allowLoopback: services.config.environment === 'local' };
-    await deleteByokConfig(deps, tenant, req.params.name ?? '', req.query.get('configType'));
+    await deleteByokConfig(deps, tenant, req.params.name ?? '');
     return { status: 204 };
   });
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { isConflict, isNotFound, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
 import type { SandboxScope } from '../vault/sandbox-scope.js';
+import { parseQuery } from '../http/query.js';
 import { CATALOG_ID_PATTERN } from './datasets.js';
 
 export const BATCHES_TABLE = 'batches';
@@ -353,25 +354,22 @@ function toFile(e: FileEntity): BatchFile {
   };
 }
 
+const DATASET_MESSAGE = 'Must be exactly one dataset id (24 hex characters)';
+
+/** The query of `GET /data/foundation/catalog/batches`: the dataset, the only filter served. */
+export const BatchListQuery = z.object({
+  dataSet: z
+    .string({ error: DATASET_MESSAGE })
+    .regex(CATALOG_ID_PATTERN, DATASET_MESSAGE)
+    .describe('The dataset id (24 hex characters)')
+    .meta({ examples: ['5c8c3c555033b814b69f947f'] }),
+});
+
 /**
- * Reads the query of `GET /data/foundation/catalog/batches`: `dataSet={id}` is required (the only
- * filter served); other parameters are refused rather than ignored.
+ * Reads the query of `GET /data/foundation/catalog/batches`: `dataSet={id}` is required; other
+ * parameters are refused rather than ignored.
  * @throws INVALID_REQUEST naming `query.dataSet` or the unsupported parameter.
  */
 export function parseBatchListQuery(query: URLSearchParams): { dataSetId: string } {
-  const errors: { field: string; message: string }[] = [];
-  for (const name of new Set(query.keys())) {
-    if (name !== 'dataSet')
-      errors.push({
-        field: `query.${name.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 64)}`,
-        message: 'Unsupported query parameter',
-      });
-  }
-  const values = query.getAll('dataSet');
-  const dataSetId = values.length === 1 ? values[0] : undefined;
-  if (dataSetId === undefined || !CATALOG_ID_PATTERN.test(dataSetId)) {
-    errors.push({ field: 'query.dataSet', message: 'Must be exactly one dataset id (24 hex characters)' });
-  }
-  if (errors.length > 0 || dataSetId === undefined) throw new ValidationError('The batches query is invalid', errors);
-  return { dataSetId };
+  return { dataSetId: parseQuery(BatchListQuery, query, 'The batches query is invalid').dataSet };
 }

@@ -140,12 +140,20 @@ export async function createByokConfig(deps: ByokConfigDeps, tenant: Tenant, bod
 }
 
 /**
+ * The query of the config's GET and DELETE: `configType=BYOK_CONFIG`, as Adobe's API has it (the
+ * one type served).
+ */
+export const ByokConfigQuery = z.object({
+  configType: z
+    .literal(BYOK_CONFIG_TYPE, { error: `Must be ${BYOK_CONFIG_TYPE}` })
+    .describe(`The configuration type: ${BYOK_CONFIG_TYPE}`),
+});
+
+/**
  * A config of the caller's org with its status, failure reason and history.
- * @throws INVALID_REQUEST when `configType` is not `BYOK_CONFIG`.
  * @throws NOT_FOUND when the org has no config of that name.
  */
-export async function getByokConfig(deps: ByokConfigDeps, tenant: Tenant, name: string, configType: string | null): Promise<ByokConfigView> {
-  assertConfigType(configType);
+export async function getByokConfig(deps: ByokConfigDeps, tenant: Tenant, name: string): Promise<ByokConfigView> {
   const record = CONFIG_NAME.test(name) ? await readConfig(await deps.tables(BYOK_CONFIGS_TABLE), tenant.orgId, name) : undefined;
   if (record === undefined) throw new NotFoundError(`No ${BYOK_CONFIG_TYPE} configuration named ${name}`);
   return toView(record);
@@ -156,10 +164,9 @@ export async function getByokConfig(deps: ByokConfigDeps, tenant: Tenant, name: 
  * take the org back to system-managed keys, which is refused.
  *
  * @throws CMK_IRREVERSIBLE when the config's key is (or is becoming) the org's key.
- * @throws NOT_FOUND when absent; INVALID_REQUEST for another `configType`.
+ * @throws NOT_FOUND when absent.
  */
-export async function deleteByokConfig(deps: ByokConfigDeps, tenant: Tenant, name: string, configType: string | null): Promise<void> {
-  assertConfigType(configType);
+export async function deleteByokConfig(deps: ByokConfigDeps, tenant: Tenant, name: string): Promise<void> {
   const table = await deps.tables(BYOK_CONFIGS_TABLE);
   const record = CONFIG_NAME.test(name) ? await readConfig(table, tenant.orgId, name) : undefined;
   if (record === undefined) throw new NotFoundError(`No ${BYOK_CONFIG_TYPE} configuration named ${name}`);
@@ -183,14 +190,6 @@ async function readLockEtag(table: TableClient, orgId: string): Promise<string |
   } catch (err) {
     if (statusOf(err) === 404) return undefined;
     throw err;
-  }
-}
-
-function assertConfigType(configType: string | null): void {
-  if (configType !== BYOK_CONFIG_TYPE) {
-    throw new ValidationError(`The configType query parameter must be ${BYOK_CONFIG_TYPE}`, [
-      { field: 'query.configType', message: `Must be ${BYOK_CONFIG_TYPE}` },
-    ]);
   }
 }
 

@@ -130,14 +130,14 @@ function operation(route: RouteDoc, schemas: Json): Json {
   for (const match of route.route.matchAll(/\{\*?([A-Za-z0-9_]+)/g)) {
     parameters.push({ name: match[1], in: 'path', required: true, schema: { type: 'string' } });
   }
-  for (const q of route.query ?? []) {
+  for (const [name, field] of Object.entries(route.query?.shape ?? {})) {
+    const { description, ...schema } = componentSchema(name, field, 'input');
     parameters.push({
-      name: q.name,
+      name,
       in: 'query',
-      required: q.required,
-      description: q.description,
-      schema: { type: 'string' },
-      ...(q.example === undefined ? {} : { example: q.example }),
+      required: !field.safeParse(undefined).success,
+      ...(typeof description === 'string' ? { description } : {}),
+      schema,
     });
   }
   if (route.auth === 'required')

@@ -5,13 +5,16 @@
  * runtime registers, both ways, so a route added without a row (or a row without a route) fails.
  */
 import type { z } from 'zod';
+import { BatchListQuery } from '../catalog/batches.js';
 import { CreateDatasetRequest } from '../catalog/datasets.js';
-import { CreateByokConfigRequest } from '../cmk/byok-configs.js';
+import { ByokConfigQuery, CreateByokConfigRequest } from '../cmk/byok-configs.js';
 import type { ErrorCode } from '../errors.js';
 import { CreateFlowRequest } from '../flows/flows.js';
+import { RunsQuery } from '../flows/runs-query.js';
 import { CreateSourceConnectionRequest } from '../flows/source-connections.js';
 import { CreateTargetConnectionRequest } from '../flows/target-connections.js';
 import { PutClientKeyRequest } from '../hpke/client-keys.js';
+import type { QuerySchema } from '../http/query.js';
 import { PutEncryptionSettingsRequest } from '../hpke/org-settings.js';
 import { RegisterCustomerKeyRequest } from '../pgp-keys/customer-keys.js';
 import { CreateEncryptionKeyRequest } from '../pgp-keys/encryption-keys.js';
@@ -38,13 +41,6 @@ export interface SuccessDoc {
   readonly mediaTypes?: readonly string[];
 }
 
-export interface QueryDoc {
-  readonly name: string;
-  readonly required: boolean;
-  readonly description: string;
-  readonly example?: string;
-}
-
 export interface RouteDoc {
   /** The Azure Function's name (`app.http(name, ...)`), used as the operation id. */
   readonly operationId: string;
@@ -58,7 +54,8 @@ export interface RouteDoc {
   readonly auth: 'required' | 'none';
   /** The JSON body schema the function validates with; its name becomes the component name. */
   readonly request?: { readonly name: string; readonly schema: z.ZodType };
-  readonly query?: readonly QueryDoc[];
+  /** The query schema the function parses with (`parseQuery`); its fields become the query parameters. */
+  readonly query?: QuerySchema;
   readonly success: readonly SuccessDoc[];
   /** Problem codes of this operation beyond the ones every operation of its kind may return. */
   readonly problems?: readonly ErrorCode[];
@@ -191,7 +188,7 @@ export const ROUTES: readonly RouteDoc[] = [
     summary: "List a dataset's batches",
     tag: 'Catalog',
     auth: 'required',
-    query: [{ name: 'dataSet', required: true, description: 'The dataset id (24 hex characters)' }],
+    query: BatchListQuery,
     success: [{ status: 200, description: '`{ "<batchId>": { ...batch } }`', schema: R.CatalogObjectMap }],
     hpke: true,
   },
@@ -320,14 +317,7 @@ export const ROUTES: readonly RouteDoc[] = [
     summary: "List a dataflow's runs (one per file), newest first",
     tag: 'Flow Service',
     auth: 'required',
-    query: [
-      {
-        name: 'property',
-        required: true,
-        description: 'Exactly one filter `flowId=={flowId}`',
-        example: 'flowId==3f1c2a9e-5b7d-4c1e-9a2b-6d8e0f1a2b3c',
-      },
-    ],
+    query: RunsQuery,
     success: [{ status: 200, description: '`{ items: [runs] }`', schema: R.itemsOf(R.FlowRun) }],
     hpke: true,
   },
@@ -362,7 +352,7 @@ export const ROUTES: readonly RouteDoc[] = [
     summary: 'Get a CMK configuration and its status',
     tag: 'Customer-managed keys',
     auth: 'required',
-    query: [{ name: 'configType', required: false, description: 'BYOK_CONFIG', example: 'BYOK_CONFIG' }],
+    query: ByokConfigQuery,
     success: [{ status: 200, description: 'The configuration', schema: R.ByokConfig }],
     problems: ['NOT_FOUND'],
     hpke: true,
@@ -375,7 +365,7 @@ export const ROUTES: readonly RouteDoc[] = [
     summary: 'Delete a CMK configuration that is not in use',
     tag: 'Customer-managed keys',
     auth: 'required',
-    query: [{ name: 'configType', required: false, description: 'BYOK_CONFIG', example: 'BYOK_CONFIG' }],
+    query: ByokConfigQuery,
     success: [{ status: 204, description: 'Deleted' }],
     problems: ['NOT_FOUND', 'CONFLICT', 'CMK_IRREVERSIBLE'],
     hpke: true,

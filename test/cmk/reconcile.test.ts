@@ -82,7 +82,7 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
     return { keys, hierarchy, original, system, cmk, deps, rootKeys };
   }
 
-  const view = (orgId: string, name = 'cfg') => getByokConfig(configDeps(), tenant(orgId), name, 'BYOK_CONFIG');
+  const view = (orgId: string, name = 'cfg') => getByokConfig(configDeps(), tenant(orgId), name);
   const principal = () => fx.stack.vault.systemAssignedIdentity.principalId;
 
   async function records(rootKeys: TableClient, orgId: string) {
@@ -240,7 +240,7 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
     await expectCode(keys.rootKey({ orgId: org, sandbox: 'sb-b' }), 'CMK_ACCESS_REVOKED');
     await expectCode(hierarchy().rootKey({ orgId: org, sandbox: 'sb-a' }), 'CMK_ACCESS_REVOKED');
     // The org is already (half) on its customer key: no way back.
-    await expectCode(deleteByokConfig(configDeps(), tenant(org), 'cfg', 'BYOK_CONFIG'), 'CMK_IRREVERSIBLE');
+    await expectCode(deleteByokConfig(configDeps(), tenant(org), 'cfg'), 'CMK_IRREVERSIBLE');
 
     // Still refused: retried, nothing moves, the history does not grow each cycle.
     await reconcileByokConfigs(run);
@@ -327,8 +327,8 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
       await fx.stack.vault.restoreAccess(principal(), cmk.key.name);
     }
     // Neither config can take the org back to system-managed keys.
-    await expectCode(deleteByokConfig(configDeps(), tenant(org), 'cfg2', 'BYOK_CONFIG'), 'CMK_IRREVERSIBLE');
-    await expectCode(deleteByokConfig(configDeps(), tenant(org), 'cfg', 'BYOK_CONFIG'), 'CMK_IRREVERSIBLE');
+    await expectCode(deleteByokConfig(configDeps(), tenant(org), 'cfg2'), 'CMK_IRREVERSIBLE');
+    await expectCode(deleteByokConfig(configDeps(), tenant(org), 'cfg'), 'CMK_IRREVERSIBLE');
   });
 
   it('follows a customer key rotation within exactly one reconcile cycle', async () => {
@@ -390,7 +390,7 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
     expect(failed.history.map((h) => h.status)).toEqual(['NEW', 'RUNNING', 'FAILED']);
     expect(await readOrgKeyState(await tables(ORG_KEYS_TABLE), org)).toBeUndefined();
     expect((await records(rootKeys, org)).map((r) => r.kekName)).toEqual([system.key.name]);
-    await expect(deleteByokConfig(configDeps(), tenant(org), 'cfg', 'BYOK_CONFIG')).resolves.toBeUndefined();
+    await expect(deleteByokConfig(configDeps(), tenant(org), 'cfg')).resolves.toBeUndefined();
   });
 
   it('accepts only one of two configs created for an org at the same instant; the other is refused with CONFLICT', async () => {

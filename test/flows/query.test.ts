@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseBatchListQuery } from '../../shared/catalog/batches.js';
-import { AppError } from '../../shared/errors.js';
+import { AppError, type ValidationError } from '../../shared/errors.js';
 import { parseRunsQuery } from '../../shared/flows/runs-query.js';
 
 const FLOW = '0b6f5c8e-2f0a-4d8e-9a37-4f6f3d1e2a10';
@@ -29,6 +29,17 @@ describe('list queries', () => {
     `property=flowId==not-a-uuid`,
   ])('refuses runs query %j with INVALID_REQUEST', (query) => {
     expect(refusal(() => parseRunsQuery(new URLSearchParams(query))).code).toBe('INVALID_REQUEST');
+  });
+
+  it('names each refused parameter, printable, once', () => {
+    const err = refusal(() =>
+      parseRunsQuery(new URLSearchParams(`property=flowId==${FLOW}&property=flowId==${FLOW}&limit=5&%3Cscript%3E=1`)),
+    ) as ValidationError;
+    expect(err.errors).toEqual([
+      { field: 'query.property', message: 'Must be given once' },
+      { field: 'query.limit', message: 'Unsupported query parameter' },
+      { field: 'query._script_', message: 'Unsupported query parameter' },
+    ]);
   });
 
   it('reads dataSet={id} and refuses anything else with INVALID_REQUEST', () => {

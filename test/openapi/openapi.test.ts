@@ -64,6 +64,41 @@ describe('the OpenAPI document', () => {
     }
   });
 
+  it('generates each query parameter from the zod schema the function parses the query with', () => {
+    const doc = buildOpenApiDocument() as { paths: Record<string, Record<string, { parameters: Json[] }>> };
+    const withQuery = ROUTES.filter((r) => r.query !== undefined);
+    expect(withQuery.map((r) => r.operationId).sort()).toEqual([
+      'batches-list',
+      'cmk-configs-delete',
+      'cmk-configs-get',
+      'runs-list',
+    ]);
+    for (const route of withQuery) {
+      const shape = route.query?.shape ?? {};
+      const documented = (doc.paths[openApiPath(route.route)]?.[route.method.toLowerCase()]?.parameters ?? []).filter(
+        (p) => p.in === 'query',
+      );
+      expect(documented.map((p) => p.name), route.operationId).toEqual(Object.keys(shape));
+      for (const p of documented) {
+        const field = shape[p.name as string] ?? z.never();
+        const { $schema: _dialect, description, ...expected } = z.toJSONSchema(field, {
+          target: 'draft-2020-12',
+          io: 'input',
+        });
+        expect(p.schema, `${route.operationId} ${String(p.name)}`).toEqual(expected);
+        expect(p.description).toBe(description);
+        expect(p.required).toBe(!field.safeParse(undefined).success);
+      }
+    }
+    // What the document says is what the parser does: the documented example of the runs filter
+    // parses, and the parameter is required.
+    const runs = withQuery.find((r) => r.operationId === 'runs-list');
+    const property = doc.paths['/data/foundation/flowservice/runs']?.get?.parameters.find((p) => p.name === 'property');
+    const example = ((property?.schema as { examples?: string[] }).examples ?? [])[0] ?? '';
+    expect(runs?.query?.safeParse({ property: example }).success).toBe(true);
+    expect(property?.required).toBe(true);
+  });
+
   it('documents every problem code with its status and title', () => {
     const doc = buildOpenApiDocument() as {
       components: {
