@@ -14,6 +14,8 @@ export interface TriggerSettings {
   readonly cmkReconcileSchedule: string;
   /** NCRONTAB of the HPKE key rotation (`HPKE_ROTATE_SCHEDULE`, default hourly at minute 5). */
   readonly hpkeRotateSchedule: string;
+  /** NCRONTAB of following a rotation of the system KEK (`SYSTEM_KEK_ROTATE_SCHEDULE`, default hourly at minute 0). */
+  readonly systemKekRotateSchedule: string;
   /** NCRONTAB of the retry of files parked during a Key Vault outage (`INGEST_RETRY_SCHEDULE`, default every 15 s). */
   readonly ingestRetrySchedule: string;
   /**
@@ -38,6 +40,7 @@ const Env = z.object({
   LANDING_CONTAINER: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a storage container name').default('landing'),
   CMK_RECONCILE_SCHEDULE: ncrontab.default('0 */1 * * * *'),
   HPKE_ROTATE_SCHEDULE: ncrontab.default('0 5 * * * *'),
+  SYSTEM_KEK_ROTATE_SCHEDULE: ncrontab.default('0 0 * * * *'),
   INGEST_RETRY_SCHEDULE: ncrontab.default('*/15 * * * * *'),
   MAX_FILE_BYTES: byteCount.default(MAX_FILE_BYTES),
 });
@@ -52,6 +55,7 @@ export function triggerSettings(env: Readonly<Record<string, string | undefined>
     landingContainer: result.data.LANDING_CONTAINER,
     cmkReconcileSchedule: result.data.CMK_RECONCILE_SCHEDULE,
     hpkeRotateSchedule: result.data.HPKE_ROTATE_SCHEDULE,
+    systemKekRotateSchedule: result.data.SYSTEM_KEK_ROTATE_SCHEDULE,
     ingestRetrySchedule: result.data.INGEST_RETRY_SCHEDULE,
     maxFileBytes: result.data.MAX_FILE_BYTES,
   };

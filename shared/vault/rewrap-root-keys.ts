@@ -2,7 +2,7 @@ import type { TableClient } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
 import type { Clock } from './clock.js';
 import type { KekClient } from './kek-client.js';
-import { sameKey, type KekRef } from './key-vault-key-id.js';
+import { sameKey, type KekRef, type VersionedKeyVaultKeyId } from './key-vault-key-id.js';
 import { statusOf } from '../storage/tenant-table.js';
 import { parseRootKeyEntity, rootKeyColumns, type RootKeyRecord } from './root-key-record.js';
 import { assertOrgId, type SandboxScope } from './sandbox-scope.js';
@@ -21,7 +21,14 @@ export interface RewrapRootKeysOptions {
   readonly to: KekRef;
   /** Resume after this sandbox (the `last` of an interrupted run); records are visited in key order. */
   readonly after?: SandboxScope;
-  /** Called after each sandbox is settled, so a reconciler can checkpoint `scope`. */
+  /**
+   * Only records wrapped under this key now (vault and name, any version; a version given here is
+   * ignored). Records under any other KEK, such as a customer key, are never unwrapped or written
+   * and are counted as `skipped`. Absent: every record visited is moved to `to`, whatever wraps it,
+   * so a rotation of one key (the system KEK) must set this or it would pull customer-key orgs over.
+   */
+  readonly onlyUnder?: KekRef;
+  /** Called after each sandbox is settled (skipped ones included), so a reconciler can checkpoint `scope`. */
   readonly onProgress?: (scope: SandboxScope) => void | Promise<void>;
   readonly signal?: AbortSignal;
 }
@@ -31,6 +38,8 @@ export interface RewrapRootKeysResult {
   readonly rewrapped: number;
   /** Records already wrapped under exactly `to` (nothing written). */
   readonly unchanged: number;
+  /** Records under a KEK other than `onlyUnder` (nothing read from the vault, nothing written); 0 without `onlyUnder`. */
+  readonly skipped: number;
   /** The last sandbox settled, to pass as `after` when resuming. */
   readonly last?: SandboxScope;
 }
@@ -45,6 +54,11 @@ const MAX_ATTEMPTS = 3;
  * number of sandboxes, not with the data. Each record is replaced with If-Match on its ETag and
  * is either wholly old or wholly new, so a run can stop anywhere and be resumed (`after`).
  *
+ * A record already under the exact version of `to` costs no vault call. When `to` names no
+ * version, the version the vault answers to the run's first wrap is kept for the rest of the run,
+ * so only that first record can make a needless unwrap+wrap round trip (and even then nothing is
+ * written). Pass a versioned `to` (read with `keys/get`) to avoid it entirely.
+ *
  * @throws INVALID_REQUEST for a malformed `orgId`.
  * @throws KEY_VAULT_UNAVAILABLE, KEK_ACCESS_DENIED, KEK_DISABLED, KEK_NOT_FOUND from either KEK;
  *   records settled before the failure stay re-wrapped.
@@ -52,8 +66,8 @@ const MAX_ATTEMPTS = 3;
  */
 export async function rewrapRootKeys(deps: RewrapRootKeysDeps, options: RewrapRootKeysOptions): Promise<RewrapRootKeysResult> {
   if (options.orgId !== undefined) assertOrgId(options.orgId);
-  let rewrapped = 0;
-  let unchanged = 0;
+  const counts = { rewrapped: 0, unchanged: 0, skipped: 0 };
+  const run: Run = { to: options.to, onlyUnder: options.onlyUnder };
   let last: SandboxScope | undefined;
   const filter = filterFor(options);
   const entities = deps.tables.listEntities<Record<string, unknown>>(filter === '' ? {} : { queryOptions: { filter } });
@@ -61,8 +75,7 @@ export async function rewrapRootKeys(deps: RewrapRootKeysDeps, options: RewrapRo
     for await (const entity of entities) {
       options.signal?.throwIfAborted();
       const record = parseRootKeyEntity(entity);
-      if (await rewrapOne(deps, record, options.to)) rewrapped += 1;
-      else unchanged += 1;
+      counts[await rewrapOne(deps, record, run)] += 1;
       last = record.scope;
       await options.onProgress?.(record.scope);
     }
@@ -70,21 +83,30 @@ export async function rewrapRootKeys(deps: RewrapRootKeysDeps, options: RewrapRo
     if (statusOf(err) !== 404) throw err;
     // No `rootkeys` table yet: nothing to re-wrap.
   }
-  return { rewrapped, unchanged, ...(last === undefined ? {} : { last }) };
+  return { ...counts, ...(last === undefined ? {} : { last }) };
 }
 
-async function rewrapOne(deps: RewrapRootKeysDeps, initial: RootKeyRecord, to: KekRef): Promise<boolean> {
+/** What one run wraps under (pinned to a version after its first wrap) and which records it may touch. */
+interface Run {
+  to: KekRef;
+  readonly onlyUnder: KekRef | undefined;
+}
+
+async function rewrapOne(deps: RewrapRootKeysDeps, initial: RootKeyRecord, run: Run): Promise<'rewrapped' | 'unchanged' | 'skipped'> {
   let record = initial;
   for (let attempt = 1; ; attempt++) {
-    if (sameKey(record.kek, to) && to.version !== undefined && record.kek.version === to.version) return false;
+    // Checked again after a lost race: the record may have moved to a customer key meanwhile.
+    if (run.onlyUnder !== undefined && !sameKey(record.kek, run.onlyUnder)) return 'skipped';
+    if (isExactly(record.kek, run.to)) return 'unchanged';
     const key = await deps.vault.unwrapKey(record.kek, record.wrappedKey);
     let wrapped;
     try {
-      wrapped = await deps.vault.wrapKey(to, key);
+      wrapped = await deps.vault.wrapKey(run.to, key);
     } finally {
       key.fill(0);
     }
-    if (sameKey(wrapped.kek, record.kek) && wrapped.kek.version === record.kek.version) return false;
+    if (run.to.version === undefined) run.to = wrapped.kek;
+    if (isExactly(record.kek, wrapped.kek)) return 'unchanged';
     try {
       await deps.tables.updateEntity(
         {
@@ -95,12 +117,17 @@ async function rewrapOne(deps: RewrapRootKeysDeps, initial: RootKeyRecord, to: K
         'Replace',
         { etag: record.etag },
       );
-      return true;
+      return 'rewrapped';
     } catch (err) {
       if (statusOf(err) !== 412 || attempt >= MAX_ATTEMPTS) throw err;
       record = parseRootKeyEntity(await deps.tables.getEntity<Record<string, unknown>>(record.scope.orgId, record.scope.sandbox));
     }
   }
+}
+
+/** Same key and `to` names exactly the recorded version (an unversioned `to` never matches). */
+function isExactly(recorded: VersionedKeyVaultKeyId, to: KekRef): boolean {
+  return to.version !== undefined && sameKey(recorded, to) && recorded.version.toLowerCase() === to.version.toLowerCase();
 }
 
 function filterFor(options: RewrapRootKeysOptions): string {

@@ -2,20 +2,24 @@ import { describe, expect, it } from 'vitest';
 import { triggerSettings } from '../../shared/trigger-settings.js';
 
 describe('trigger settings', () => {
-  it('defaults to the landing container, a one-minute reconciler, an hourly rotation and a 15 s retry of parked files', () => {
+  it('defaults to the landing container, a one-minute reconciler, hourly HPKE and system KEK rotations and a 15 s retry of parked files', () => {
     expect(triggerSettings({})).toEqual({
       landingContainer: 'landing',
       cmkReconcileSchedule: '0 */1 * * * *',
       hpkeRotateSchedule: '0 5 * * * *',
+      systemKekRotateSchedule: '0 0 * * * *',
       ingestRetrySchedule: '*/15 * * * * *',
       maxFileBytes: 1024 ** 3,
     });
   });
 
   it('takes app settings over the defaults', () => {
-    expect(triggerSettings({ LANDING_CONTAINER: 'incoming-files', CMK_RECONCILE_SCHEDULE: '*/10 * * * * *' })).toMatchObject({
+    expect(
+      triggerSettings({ LANDING_CONTAINER: 'incoming-files', CMK_RECONCILE_SCHEDULE: '*/10 * * * * *', SYSTEM_KEK_ROTATE_SCHEDULE: '0 30 2 * * *' }),
+    ).toMatchObject({
       landingContainer: 'incoming-files',
       cmkReconcileSchedule: '*/10 * * * * *',
+      systemKekRotateSchedule: '0 30 2 * * *',
     });
   });
 
@@ -23,6 +27,7 @@ describe('trigger settings', () => {
     expect(() => triggerSettings({ LANDING_CONTAINER: 'Bad_Name' })).toThrow(/LANDING_CONTAINER/);
     expect(() => triggerSettings({ HPKE_ROTATE_SCHEDULE: '* * * * *' })).toThrow(/HPKE_ROTATE_SCHEDULE/);
     expect(() => triggerSettings({ INGEST_RETRY_SCHEDULE: 'soon' })).toThrow(/INGEST_RETRY_SCHEDULE/);
+    expect(() => triggerSettings({ SYSTEM_KEK_ROTATE_SCHEDULE: '@hourly' })).toThrow(/SYSTEM_KEK_ROTATE_SCHEDULE/);
   });
 
   it('reads MAX_FILE_BYTES as a whole number of bytes', () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KekClient } from '../../shared/vault/kek-client.js';
 import { rewrapRootKeys } from '../../shared/vault/rewrap-root-keys.js';
 import { ManualClock, buildStore, expectCode, readAll, startVaultFixture, uniqueOrg, type VaultFixture } from './support.js';
 
@@ -83,6 +84,20 @@ describe('rewrapRootKeys', () => {
     expect((await rowsOf(orgId))[0]?.etag).toBe(rows[0]?.etag);
   });
 
+  it('makes at most one vault round trip for records already under the current version of an unversioned `to`', async () => {
+    const { ref } = await fixture.newKek();
+    const orgId = uniqueOrg();
+    const { hierarchy } = buildStore(fixture, { table, kek: ref });
+    for (const sandbox of ['a', 'b', 'c', 'd']) await hierarchy.rootKey({ orgId, sandbox });
+    const before = await rowsOf(orgId);
+    fixture.stack.vault.resetRequestCounts();
+    const result = await rewrapRootKeys({ tables: table, vault: fixture.vault, clock: new ManualClock() }, { orgId, to: ref });
+    expect(result).toMatchObject({ rewrapped: 0, unchanged: 4, skipped: 0 });
+    // The first wrap names the current version; every later record is compared with it, no call.
+    expect(fixture.stack.vault.requestCounts()).toMatchObject({ unwrapKey: 1, wrapKey: 1 });
+    expect((await rowsOf(orgId)).map((r) => r.etag)).toEqual(before.map((r) => r.etag));
+  });
+
   it('moves root keys to a different KEK (as a customer key would), resumable after an interruption', async () => {
     const from = (await fixture.newKek()).ref;
     const { key: toKey, ref: to } = await fixture.newKek();
@@ -134,4 +149,74 @@ describe('rewrapRootKeys', () => {
     expect(after[0]?.kekName).toBe(to.name);
     expect(after[0]?.etag).toBe(before[0]?.etag);
   });
+
+  describe('onlyUnder', () => {
+    it('re-wraps only the records under the given key (any version), skipping and never calling any other KEK', async () => {
+      const { key: v1, ref: system } = await fixture.newKek();
+      const { ref: customer } = await fixture.newKek();
+      const orgId = uniqueOrg();
+      const cmkOrg = uniqueOrg();
+      const systemStore = buildStore(fixture, { table, kek: system });
+      await systemStore.hierarchy.rootKey({ orgId, sandbox: 'prod' });
+      await systemStore.hierarchy.rootKey({ orgId, sandbox: 'dev' });
+      await buildStore(fixture, { table, kek: customer }).hierarchy.rootKey({ orgId: cmkOrg, sandbox: 'prod' });
+      const cmkBefore = await rowsOf(cmkOrg);
+      const v2 = (await fixture.keys.createRsaKey(v1.name, { keySize: 3072, keyOps: ['wrapKey', 'unwrapKey'] })).properties.version ?? '';
+      expect(v2).not.toBe(v1.properties.version);
+
+      const deps = { tables: table, vault: countingCalls(fixture.vault), clock: new ManualClock() };
+      // A version in `onlyUnder` is ignored: v1 records are under the same key.
+      const onlyUnder = { ...system, version: v2 };
+      const results = [];
+      for (const org of [orgId, cmkOrg]) results.push(await rewrapRootKeys(deps, { orgId: org, to: { ...system, version: v2 }, onlyUnder }));
+      expect(results).toEqual([
+        { rewrapped: 2, unchanged: 0, skipped: 0, last: { orgId, sandbox: 'prod' } },
+        { rewrapped: 0, unchanged: 0, skipped: 1, last: { orgId: cmkOrg, sandbox: 'prod' } },
+      ]);
+      for (const row of await rowsOf(orgId)) expect([row.kekName, row.kekVersion]).toEqual([system.name, v2]);
+      expect(await rowsOf(cmkOrg)).toEqual(cmkBefore);
+      expect(deps.vault.keksUsed().filter((name) => name !== system.name)).toEqual([]);
+
+      // Without onlyUnder the same call would pull the customer-key org over to the system key.
+      const unfiltered = await rewrapRootKeys({ ...deps, vault: fixture.vault }, { orgId: cmkOrg, to: { ...system, version: v2 } });
+      expect(unfiltered).toMatchObject({ rewrapped: 1, skipped: 0 });
+    });
+
+    it('skips a record that moved to another KEK while it was being re-wrapped (lost race, re-read)', async () => {
+      const { key: v1, ref: system } = await fixture.newKek();
+      const { ref: customer } = await fixture.newKek();
+      const orgId = uniqueOrg();
+      await buildStore(fixture, { table, kek: system }).hierarchy.rootKey({ orgId, sandbox: 'prod' });
+      const v2 = (await fixture.keys.createRsaKey(v1.name, { keySize: 3072, keyOps: ['wrapKey', 'unwrapKey'] })).properties.version ?? '';
+      const clock = new ManualClock();
+      // A concurrent CMK move settles the record between this run's unwrap and its conditional write.
+      const racing: KekClient = {
+        unwrapKey: async (kek, wrapped) => {
+          const key = await fixture.vault.unwrapKey(kek, wrapped);
+          await rewrapRootKeys({ tables: table, vault: fixture.vault, clock }, { orgId, to: customer });
+          return key;
+        },
+        wrapKey: (kek, key) => fixture.vault.wrapKey(kek, key),
+      };
+      const result = await rewrapRootKeys({ tables: table, vault: racing, clock }, { orgId, to: { ...system, version: v2 }, onlyUnder: system });
+      expect(result).toMatchObject({ rewrapped: 0, unchanged: 0, skipped: 1 });
+      expect((await rowsOf(orgId))[0]?.kekName).toBe(customer.name);
+    });
+  });
 });
+
+/** The real KEK client, remembering the name of every KEK it was asked to use. */
+function countingCalls(vault: KekClient): KekClient & { keksUsed(): string[] } {
+  const used: string[] = [];
+  return {
+    wrapKey: (kek, key) => {
+      used.push(kek.name);
+      return vault.wrapKey(kek, key);
+    },
+    unwrapKey: (kek, wrapped) => {
+      used.push(kek.name);
+      return vault.unwrapKey(kek, wrapped);
+    },
+    keksUsed: () => [...used],
+  };
+}

@@ -1,0 +1,36 @@
+import { app, type InvocationContext, type Timer } from '@azure/functions';
+import './lib/app-setup.js';
+import { appServices } from '../shared/azure/app-services.js';
+import { triggerSettings } from '../shared/trigger-settings.js';
+import { systemClock } from '../shared/vault/clock.js';
+import { followSystemKekRotation } from '../shared/vault/follow-system-kek.js';
+import { ensureSystemKek } from '../shared/vault/system-kek.js';
+
+/**
+ * Follows a rotation of our system KEK (`SYSTEM_KEK_ROTATE_SCHEDULE`, hourly; not at start-up, which
+ * would scan the root keys on every scale-out):
+ * root keys under an older version of the system key are re-wrapped under its current version, so
+ * an operator can disable the old version once a run has settled. Customer-key orgs are left to
+ * the CMK reconciler. The host runs one listener at a time; the re-wrap's conditional writes make
+ * a second one harmless anyway.
+ */
+export async function rotateSystemKek(_timer: Timer, ctx: InvocationContext): Promise<void> {
+  const { config, clients, cmk } = await appServices();
+  const keys = clients.keys(config.systemKeyVaultUrl);
+  // Local mode creates the key when absent (as the hierarchy's first use would); production only names it.
+  const systemKek = await ensureSystemKek({ keys }, { name: config.systemKeyName, environment: config.environment });
+  const result = await followSystemKekRotation({
+    rootKeys: cmk.rootKeys,
+    vault: cmk.vault,
+    readKey: (key) => keys.getKey(key.name),
+    clock: systemClock,
+    systemKek,
+  });
+  ctx.log(JSON.stringify({ event: 'system-kek-followed', ...result }));
+}
+
+app.timer('system-kek-rotate', {
+  schedule: triggerSettings().systemKekRotateSchedule,
+  runOnStartup: false,
+  handler: rotateSystemKek,
+});

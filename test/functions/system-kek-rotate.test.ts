@@ -1,0 +1,101 @@
+import { TableClient } from '@azure/data-tables';
+import { KeyClient } from '@azure/keyvault-keys';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT_KEYS_TABLE } from '../../shared/vault/root-key-record.js';
+import { ApiClient } from '../support/api-client.js';
+import { customerAdmin } from '../support/customer-vault.js';
+import { startLocalStack, type LocalStack } from '../support/local-stack.js';
+import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+
+const ORG = 'CF0004KEKR@AdobeOrg';
+const SYSTEM_KEY_NAME = 'cipherflow-system-kek'; // the default of SYSTEM_KEY_NAME
+const KEYS = '/data/foundation/connectors/encryption/keys';
+const FOLLOWED = 'system-kek-followed';
+
+/** The `system-kek-followed` summaries logged so far. */
+function summaries(runtime: RuntimeProcess): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  for (const line of runtime.lines) {
+    if (!line.startsWith('{') || !line.includes(FOLLOWED)) continue;
+    const message: unknown = (JSON.parse(line) as { message?: unknown }).message;
+    if (typeof message === 'string') found.push(JSON.parse(message) as Record<string, unknown>);
+  }
+  return found;
+}
+
+/**
+ * The `system-kek-rotate` timer in the compiled app (every second here): a rotation of the
+ * system key made while the app runs is followed by the next run (root keys only), with a summary
+ * of counts and nothing else in the log.
+ */
+describe('system-kek-rotate timer', () => {
+  let stack: LocalStack;
+  let runtime: RuntimeProcess;
+
+  beforeAll(async () => {
+    stack = await startLocalStack();
+    runtime = await startRuntime({ ...stack.env, SYSTEM_KEK_ROTATE_SCHEDULE: '*/1 * * * * *' });
+  });
+
+  afterAll(async () => {
+    await runtime?.stop();
+    await stack?.stop();
+  });
+
+  it(
+    're-wraps the root keys under an older system key version after the operator rotates it',
+    { timeout: 60_000 },
+    async () => {
+      await runtime.waitForLine((e) => typeof e.message === 'string' && e.message.includes(FOLLOWED));
+      // A stored key pair in each of two sandboxes: two root keys under the system KEK.
+      for (const sandbox of ['prod', 'dev']) {
+        await new ApiClient(runtime.url, ORG, sandbox).json('POST', KEYS, {
+          name: `k ${sandbox}`,
+          encryptionAlgorithm: 'PGP',
+          params: { passPhrase: 'a passphrase the customer chose' },
+        });
+      }
+      const rootKeys = TableClient.fromConnectionString(stack.azurite.connectionString, ROOT_KEYS_TABLE, {
+        allowInsecureConnection: true,
+      });
+      // Every root key of the app (HPKE's own store has one too), and this org's.
+      const allRows = async () => {
+        const list = [];
+        for await (const row of rootKeys.listEntities<Record<string, unknown>>()) list.push(row);
+        return list;
+      };
+      const rows = async () => (await allRows()).filter((r) => r.partitionKey === ORG);
+      const before = await rows();
+      expect(before).toHaveLength(2);
+      const oldVersion = before[0]?.kekVersion;
+      expect(before.every((r) => r.kekName === SYSTEM_KEY_NAME && r.kekVersion === oldVersion)).toBe(true);
+
+      // Our operator rotates the system key (the emulator's Entra ID gives any principal the vault).
+    const operator = new KeyClient(stack.vault.url, customerAdmin(stack.vault), {
+        disableChallengeResourceVerification: true,
+      });
+      const rotated = await operator.createRsaKey(SYSTEM_KEY_NAME, { keySize: 3072, keyOps: ['wrapKey', 'unwrapKey'] });
+      const newVersion = rotated.properties.version;
+      expect(newVersion).toBeDefined();
+      expect(newVersion).not.toBe(oldVersion);
+
+      const deadline = Date.now() + 30_000;
+      while (!(await allRows()).every((r) => r.kekVersion === newVersion)) {
+        if (Date.now() > deadline) throw new Error('the system KEK rotation was not followed within 30 s');
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect((await rows()).map((r) => r.kekKeyId)).toEqual(
+        before.map(() => `${stack.vault.url}/keys/${SYSTEM_KEY_NAME}/${newVersion}`),
+      );
+      const total = (await allRows()).length;
+      await runtime.waitForLine(
+        (e) => typeof e.message === 'string' && e.message.includes(FOLLOWED) && !e.message.includes('"rewrapped":0'),
+      );
+      // One run moved them all; the log line carries counts only.
+      expect(summaries(runtime).filter((s) => s.rewrapped !== 0)).toEqual([
+        { event: FOLLOWED, rewrapped: total, unchanged: 0, skipped: 0 },
+      ]);
+      expect(runtime.lines.filter((l) => l.includes("Executed 'system-kek-rotate' (Failed"))).toEqual([]);
+    },
+  );
+});
