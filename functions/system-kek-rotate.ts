@@ -4,7 +4,6 @@ import { appServices } from '../shared/azure/app-services.js';
 import { triggerSettings } from '../shared/trigger-settings.js';
 import { systemClock } from '../shared/vault/clock.js';
 import { followSystemKekRotation } from '../shared/vault/follow-system-kek.js';
-import { ensureSystemKek } from '../shared/vault/system-kek.js';
 
 /**
  * Follows a rotation of our system KEK (`SYSTEM_KEK_ROTATE_SCHEDULE`, hourly; not at start-up, which
@@ -15,14 +14,13 @@ import { ensureSystemKek } from '../shared/vault/system-kek.js';
  * a second one harmless anyway.
  */
 export async function rotateSystemKek(_timer: Timer, ctx: InvocationContext): Promise<void> {
-  const { config, clients, cmk } = await appServices();
-  const keys = clients.keys(config.systemKeyVaultUrl);
-  // Local mode creates the key when absent (as the hierarchy's first use would); production only names it.
-  const systemKek = await ensureSystemKek({ keys }, { name: config.systemKeyName, environment: config.environment });
+  const services = await appServices();
+  // The hierarchy's own resolution: created when absent in local mode (once per process), only named in production.
+  const systemKek = await services.systemKek();
   const result = await followSystemKekRotation({
-    rootKeys: cmk.rootKeys,
-    vault: cmk.vault,
-    readKey: (key) => keys.getKey(key.name),
+    rootKeys: services.cmk.rootKeys,
+    vault: services.cmk.vault,
+    readKey: services.cmk.readKey,
     clock: systemClock,
     systemKek,
   });

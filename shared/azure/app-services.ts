@@ -27,6 +27,11 @@ export interface AppServices {
   readonly keys: KeyHierarchy;
   readonly objects: EncryptedObjectStore;
   readonly cmk: CmkServices;
+  /**
+   * The system KEK, resolved once per process (created if absent in local mode), shared by the
+   * key hierarchy and the system-KEK rotation timer so they never both create it.
+   */
+  readonly systemKek: () => Promise<KekRef>;
 }
 
 /** What the CMK functions (API and reconciler) need besides the tables. */
@@ -60,17 +65,18 @@ async function build(): Promise<AppServices> {
   const local = config.environment === 'local';
   // In local mode the system KEK is created on first use if absent; in production it is
   // provisioned with the vault and only referenced.
-  let systemKek: ReturnType<KekResolver> | undefined;
-  const resolveKek: KekResolver = () => {
-    systemKek ??= ensureSystemKek(
+  let ensured: Promise<KekRef> | undefined;
+  const systemKek = (): Promise<KekRef> => {
+    ensured ??= ensureSystemKek(
       { keys: clients.keys(config.systemKeyVaultUrl) },
       { name: config.systemKeyName, environment: config.environment },
     ).catch((err: unknown) => {
-      systemKek = undefined;
+      ensured = undefined;
       throw err;
     });
-    return systemKek;
+    return ensured;
   };
+  const resolveKek: KekResolver = () => systemKek();
   const cmkSettings = parseCmkSettings(process.env);
   const vault = createKeyVaultKekClient({ credential: clients.credential, allowLoopback: local });
   const rootKeys = await tables(ROOT_KEYS_TABLE);
@@ -94,5 +100,13 @@ async function build(): Promise<AppServices> {
     readKey: (key) => clients.keys(key.vaultUrl).getKey(key.name),
     rootKeys,
   };
-  return { config, clients, tables, keys, objects: createEncryptedObjectStore({ blobs: clients.blobs, keys }), cmk };
+  return {
+    config,
+    clients,
+    tables,
+    keys,
+    objects: createEncryptedObjectStore({ blobs: clients.blobs, keys }),
+    cmk,
+    systemKek,
+  };
 }
