@@ -206,24 +206,18 @@ async function rewrapRefused(ctx: Ctx, r: ByokConfigRecord, refusal: CmkFailure,
 /** A KEK client that remembers which KEK refused last, so a refusal is pinned on the right key. */
 function recordingRefusals(vault: KekClient): { readonly client: KekClient; failedKek(): KekRef | undefined } {
   let failed: KekRef | undefined;
+  const noting = async <T>(kek: KekRef, call: Promise<T>): Promise<T> => {
+    try {
+      return await call;
+    } catch (err) {
+      failed = kek;
+      throw err;
+    }
+  };
   return {
     client: {
-      async wrapKey(kek, key) {
-        try {
-          return await vault.wrapKey(kek, key);
-        } catch (err) {
-          failed = kek;
-          throw err;
-        }
-      },
-      async unwrapKey(kek, wrappedKey) {
-        try {
-          return await vault.unwrapKey(kek, wrappedKey);
-        } catch (err) {
-          failed = kek;
-          throw err;
-        }
-      },
+      wrapKey: (kek, key) => noting(kek, vault.wrapKey(kek, key)),
+      unwrapKey: (kek, wrappedKey) => noting(kek, vault.unwrapKey(kek, wrappedKey)),
     },
     failedKek: () => failed,
   };
