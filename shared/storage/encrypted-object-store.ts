@@ -1,4 +1,4 @@
-import { PassThrough, Transform, pipeline, type Duplex, type Readable } from 'node:stream';
+import { PassThrough, Transform, finished, pipeline, type Duplex, type Readable } from 'node:stream';
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AppError, DecryptionFailedError, NotFoundError } from '../errors.js';
 import { decryptEnvelope, encryptEnvelope } from '../vault/envelope-stream.js';
@@ -121,7 +121,12 @@ async function upload(container: ContainerClient, blobName: string, plaintext: R
     encrypt.resume();
     encrypt.end();
   };
-  plaintext.once('error', fail);
+  // finished() and not once('error'): the source may have failed or been destroyed already (an
+  // ingestion pipeline whose decryption failed while put() waited for the root key); its error
+  // was emitted then, and without this the upload would wait for an end that never comes.
+  const stopWatching = finished(plaintext, { writable: false }, (err) => {
+    if (err !== undefined && err !== null) fail(err);
+  });
   encrypt.once('error', fail);
   plaintext.pipe(encrypt).pipe(ciphertext);
   try {
@@ -135,7 +140,7 @@ async function upload(container: ContainerClient, blobName: string, plaintext: R
     fail(err);
     throw err;
   } finally {
-    plaintext.off('error', fail);
+    stopWatching();
     encrypt.off('error', fail);
   }
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OBJECTS_CONTAINER } from '../../shared/storage/object-path.js';
@@ -136,6 +136,23 @@ describe('encrypted object store', () => {
     await store.put(scope, 'replaced', Readable.from([first]));
     await expect(store.put(scope, 'replaced', failing())).rejects.toThrow('client went away');
     expect((await readAll(await store.get(scope, 'replaced'))).equals(first)).toBe(true);
+  });
+
+  it('rejects, and stores nothing, when the source already failed or ended early before the upload began', async () => {
+    // Ingestion hands over a pipeline that decryption may fail while put() still waits for the
+    // root key: the error has been emitted by then, and no listener added later hears it.
+    const { store } = buildStore(fixture, { table, kek });
+    const scope = { orgId: uniqueOrg(), sandbox: 'prod' };
+    const errored = new PassThrough();
+    errored.on('error', () => undefined);
+    errored.destroy(new Error('integrity check failed'));
+    await expect(store.put(scope, 'errored', errored)).rejects.toThrow('integrity check failed');
+    const closed = new PassThrough();
+    closed.write('half of it');
+    closed.destroy();
+    await expect(store.put(scope, 'closed', closed)).rejects.toThrow(/premature close/i);
+    expect(await blob(`${scope.orgId}/prod/errored`).exists()).toBe(false);
+    expect(await blob(`${scope.orgId}/prod/closed`).exists()).toBe(false);
   });
 
   it('makes ~0 vault calls per object once the root key is cached (50 objects, ≤ 1 unwrap)', async () => {
