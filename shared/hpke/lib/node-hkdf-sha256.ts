@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { HkdfSha256 } from '@hpke/core';
 
 const HASH_LENGTH = 32;
@@ -63,15 +63,19 @@ export class NodeHkdfSha256 extends HkdfSha256 {
     return Promise.resolve(arrayBuffer(expandOneBlock(bytes(prk), info, len)));
   }
 
+  /**
+   * RFC 5869 §2: HKDF is Expand(Extract(salt, IKM), info, L), the two steps above. Node's
+   * `hkdfSync` does the same in one call but costs ~25 µs against ~12 µs for the two HMACs (it
+   * builds a secret KeyObject and fetches OpenSSL's KDF each time), and a seal or open makes four
+   * of these calls.
+   */
   override extractAndExpand(
     salt: ArrayBufferLike | ArrayBufferView,
     ikm: ArrayBufferLike | ArrayBufferView,
     info: ArrayBufferLike | ArrayBufferView,
     len: number,
   ): Promise<ArrayBuffer> {
-    // Node's own HKDF: where one call does both steps, no construction of ours is involved (a
-    // two-HMAC version would be ~8 µs faster per call, but it would be a KDF of our own).
-    return Promise.resolve(hkdfSync('sha256', bytes(ikm), bytes(salt), bytes(info), len));
+    return this.expand(extract(salt, ikm), info, len);
   }
 }
 
