@@ -278,7 +278,7 @@ describe('encrypted data ingestion with gpg', () => {
     const truncated = good.subarray(0, Math.floor(good.length * 0.6));
     const tampered = Buffer.from(good);
     tampered[tampered.length - 200] = (tampered[tampered.length - 200] ?? 0) ^ 0x01;
-    await gpg.generateKey('Someone Else <else@example.com>', 'rsa3072', 'encrypt', '1y');
+    await gpg.generateKey('Someone Else <else@example.com>', 'future-default', 'default', '1y');
     const foreign = await gpg.encrypt(CSV, 'else@example.com');
     const cases: [string, Buffer, string[]][] = [
       ['truncated.csv.gpg', truncated, ['INTEGRITY_CHECK_FAILED', 'MALFORMED_PGP_MESSAGE']],
