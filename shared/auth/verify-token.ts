@@ -1,6 +1,7 @@
-import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AuthenticationError, AuthUnavailableError } from '../errors.js';
 import type { AuthConfig } from './auth-config.js';
+import { jwksFetch } from './lib/jwks-fetch.js';
 
 /** The identity a verified bearer token carries; nothing else about the caller is trusted. */
 export interface VerifiedToken {
@@ -53,7 +54,7 @@ export interface TokenVerifierDeps {
  * - `AUTH_UNAVAILABLE` ({@link AuthUnavailableError}) when the key set cannot be fetched.
  */
 export function createTokenVerifier(config: AuthConfig, deps: TokenVerifierDeps = {}): TokenVerifier {
-  const keys = deps.keys ?? createRemoteJWKSet(config.jwksUrl, { timeoutDuration: JWKS_TIMEOUT_MS });
+  const keys = deps.keys ?? createRemoteJWKSet(config.jwksUrl, { timeoutDuration: JWKS_TIMEOUT_MS, [customFetch]: jwksFetch });
   const now = deps.now ?? (() => new Date());
 
   return async (authorization) => {
