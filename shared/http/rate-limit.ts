@@ -3,7 +3,7 @@ import { ConfigError } from '../config.js';
 /** Requests per second an org may make to one instance when `API_RATE_LIMIT_PER_ORG` is not set. */
 export const DEFAULT_RATE_LIMIT_PER_ORG = 200;
 /** The most `API_RATE_LIMIT_PER_ORG` may be. */
-const MAX_RATE_LIMIT_PER_ORG = 100_000;
+export const MAX_RATE_LIMIT_PER_ORG = 100_000;
 /** Orgs tracked at once; the least recently seen is forgotten first (it then starts with a full bucket). */
 const MAX_TRACKED_ORGS = 10_000;
 
