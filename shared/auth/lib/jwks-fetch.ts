@@ -17,8 +17,7 @@ export const MAX_JWKS_BYTES = 256 * 1024;
 export function jwksFetch(url: string, init: { readonly signal?: AbortSignal | null; readonly headers?: Headers }): Promise<Response> {
   return new Promise((resolve, reject) => {
     const target = new URL(url);
-    const headers: Record<string, string> = {};
-    init.headers?.forEach((value, name) => (headers[name] = value));
+    const headers = Object.fromEntries(init.headers?.entries() ?? []);
     const send = target.protocol === 'https:' ? httpsRequest : target.protocol === 'http:' ? httpRequest : undefined;
     if (send === undefined) {
       reject(new TypeError(`unsupported JWKS URL scheme ${target.protocol}`));
