@@ -54,3 +54,10 @@ export function rounded<T>(value: T): T {
     ),
   ) as T;
 }
+
+/** The item whose `key` is the median (the upper of the two middle ones for an even count). */
+export function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  const middle = [...items].sort((a, b) => key(a) - key(b))[Math.floor(items.length / 2)];
+  if (middle === undefined) throw new Error('no items');
+  return middle;
+}
