@@ -26,6 +26,8 @@ export interface LoadResult {
   readonly statuses: Record<string, number>;
   /** True when the prepared encrypted requests ran out before the time did. */
   readonly exhausted: boolean;
+  /** This process's CPU seconds during the window. */
+  readonly cpuSeconds: number;
 }
 
 /** A request without an answer by then counts as failed (and does not stall the window). */
@@ -57,6 +59,7 @@ async function main(config: LoadConfig): Promise<void> {
   let failed = 0;
   let exhausted = false;
   process.stdout.write(`${JSON.stringify({ event: 'start' })}\n`);
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const until = t0 + config.seconds * 1000;
   const loop = async (): Promise<void> => {
@@ -100,6 +103,7 @@ async function main(config: LoadConfig): Promise<void> {
     seconds: (performance.now() - t0) / 1000,
     statuses,
     exhausted,
+    cpuSeconds: ((cpu) => (cpu.user + cpu.system) / 1e6)(process.cpuUsage(cpu0)),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -14,6 +14,8 @@ export interface AzuriteInstance {
   readonly tableEndpoint: string;
   /** A full connection string for the Azure SDK clients and `AzureWebJobsStorage`. */
   readonly connectionString: string;
+  /** The Azurite process (benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -60,6 +62,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     connectionString:
       `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};` +
       `BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};TableEndpoint=${tableEndpoint};`,
+    pid: child.pid,
     stop: () => stopChild(child),
   };
 }
