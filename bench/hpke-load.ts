@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { apiHeaders } from '../local/api-client.js';
@@ -8,7 +7,7 @@ import { startLocalStack } from '../local/stack.js';
 import { generateClientKeyPair, type ServerKeyInfo } from '../shared/hpke/client.js';
 import { MAX_RATE_LIMIT_PER_ORG } from '../shared/http/rate-limit.js';
 import type { LoadConfig, LoadResult } from './load-generator.js';
-import { rounded } from './measure.js';
+import { cpuSeconds, rounded } from './measure.js';
 import { figure, type Figure } from './report.js';
 
 export interface HpkeLoadOptions {
@@ -24,16 +23,6 @@ const PATH = '/data/foundation/catalog/dataSets';
 const CONCURRENCY = 16;
 /** Time a generator gets beyond its window (preparing encrypted requests, starting up). */
 const GENERATOR_GRACE_SECONDS = 60;
-
-/** CPU seconds a process has used so far (`/proc/<pid>/stat` utime + stime, at 100 ticks/s). */
-function processCpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat
-    .slice(stat.lastIndexOf(')') + 2)
-    .split(' ')
-    .map(Number);
-  return ((fields[11] ?? 0) + (fields[12] ?? 0)) / 100;
-}
 
 interface Window extends LoadResult {
   readonly mode: LoadConfig['mode'];
@@ -71,8 +60,8 @@ function generate(config: LoadConfig, watched: Watched): Promise<Window> {
     );
     let cpuAtStart = { runtime: 0, azurite: 0 };
     const cpuNow = (): typeof cpuAtStart => ({
-      runtime: processCpuSeconds(watched.runtime),
-      azurite: processCpuSeconds(watched.azurite),
+      runtime: cpuSeconds(watched.runtime).self,
+      azurite: cpuSeconds(watched.azurite).self,
     });
     let result: LoadResult | undefined;
     let stalled = false;
@@ -179,11 +168,11 @@ async function round(options: HpkeLoadOptions): Promise<Round> {
  */
 export async function hpkeLoadFigure(options: HpkeLoadOptions): Promise<Figure> {
   const rounds: Round[] = [];
+  const show = (w: Window): string => `${w.perSecond.toFixed(0)} req/s (${w.runtimeCpuMsPerRequest.toFixed(2)} ms CPU/req)`;
   for (let r = 0; r < options.rounds; r++) {
-    const { before, hpke, after } = await round(options);
-    const show = (w: Window): string => `${w.perSecond.toFixed(0)} req/s (${w.runtimeCpuMsPerRequest.toFixed(2)} ms CPU/req)`;
-    options.log(`  round ${r + 1}: plaintext ${show(before)}, encrypted ${show(hpke)}, plaintext ${show(after)}`);
-    rounds.push({ before, hpke, after });
+    const done = await round(options);
+    options.log(`  round ${r + 1}: plaintext ${show(done.before)}, encrypted ${show(done.hpke)}, plaintext ${show(done.after)}`);
+    rounds.push(done);
   }
   const hpkes = rounds.map((r) => r.hpke);
   const plains = rounds.flatMap((r) => [r.before, r.after]);

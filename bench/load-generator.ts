@@ -96,6 +96,7 @@ async function main(config: LoadConfig): Promise<void> {
     }
   };
   await Promise.all(Array.from({ length: config.concurrency }, loop));
+  const cpu = process.cpuUsage(cpu0);
   const result: LoadResult = {
     event: 'done',
     ok,
@@ -103,7 +104,7 @@ async function main(config: LoadConfig): Promise<void> {
     seconds: (performance.now() - t0) / 1000,
     statuses,
     exhausted,
-    cpuSeconds: ((cpu) => (cpu.user + cpu.system) / 1e6)(process.cpuUsage(cpu0)),
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

@@ -7,10 +7,13 @@ export const MB = 1_000_000;
 
 let clockTicks: number | undefined;
 
-/** CPU seconds used so far by this process and by its waited-for children (Linux `/proc/self/stat`). */
-export function cpuSeconds(): { self: number; children: number } {
+/**
+ * CPU seconds used so far by process `pid` (default: this one) and by its waited-for children
+ * (Linux `/proc/<pid>/stat`).
+ */
+export function cpuSeconds(pid: number | 'self' = 'self'): { self: number; children: number } {
   clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name, which is in parentheses and may contain spaces.
   const fields = stat
     .slice(stat.lastIndexOf(')') + 2)
