@@ -8,12 +8,45 @@ export const DEV_ACCOUNT = 'devstoreaccount1';
 export const DEV_ACCOUNT_KEY =
   'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
 
+/**
+ * The local stand-in for the customer landing-zone storage account, a second account in the same
+ * Azurite. In Azure it is a separate account from the app's internal storage, so a tenant's SAS
+ * never reaches internal data; locally Azurite keeps accounts apart by name and key.
+ */
+export const LANDING_ACCOUNT = 'devlandingstore1';
+/**
+ * Its key: a fixed, public development value (64 random bytes, base64) like Azurite's own key
+ * above. It is published in this repository and guards nothing but local emulator data: not a
+ * secret, and never a key of any real account.
+ */
+export const LANDING_ACCOUNT_KEY =
+  'aLXY6ja6Y6YU8oywYlQ6AOXFww4LRkzheT4gICv/NWE04r0e3njympvHQZnWLtXHjCkgnF4rNCaG7tdS35Y6SA==';
+
+/**
+ * Azurite's `AZURITE_ACCOUNTS` (`name:key1[:key2];...`, read by its AccountDataStore). Setting it
+ * replaces the built-in account rather than adding to it, so `devstoreaccount1` is listed too.
+ */
+export const AZURITE_ACCOUNTS = `${DEV_ACCOUNT}:${DEV_ACCOUNT_KEY};${LANDING_ACCOUNT}:${LANDING_ACCOUNT_KEY}`;
+
+/** A storage account in the local Azurite: its name, key and blob endpoint. */
+export interface LocalAccount {
+  readonly accountName: string;
+  readonly accountKey: string;
+  /** Path-style blob endpoint, `http://127.0.0.1:{port}/{accountName}`. */
+  readonly blobEndpoint: string;
+}
+
 export interface AzuriteInstance {
   readonly blobEndpoint: string;
   readonly queueEndpoint: string;
   readonly tableEndpoint: string;
   /** A full connection string for the Azure SDK clients and `AzureWebJobsStorage`. */
   readonly connectionString: string;
+  /**
+   * The landing account, straight on Azurite's blob port (no events). Clients go through the
+   * local Event Grid (`local/landing-events.ts`) instead; this is its upstream.
+   */
+  readonly landing: LocalAccount;
   /** The Azurite process (benchmarks read its CPU time). */
   readonly pid: number | undefined;
   stop(): Promise<void>;
@@ -49,7 +82,10 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     args.push('--location', options.location);
   }
   if (options.debugLog !== undefined) args.push('--debug', options.debugLog);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, AZURITE_ACCOUNTS },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const ports = await waitForPorts(child);
   const host = '127.0.0.1';
   const blobEndpoint = `http://${host}:${ports.Blob}/${DEV_ACCOUNT}`;
@@ -62,6 +98,11 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Azurit
     connectionString:
       `DefaultEndpointsProtocol=http;AccountName=${DEV_ACCOUNT};AccountKey=${DEV_ACCOUNT_KEY};` +
       `BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};TableEndpoint=${tableEndpoint};`,
+    landing: {
+      accountName: LANDING_ACCOUNT,
+      accountKey: LANDING_ACCOUNT_KEY,
+      blobEndpoint: `http://${host}:${ports.Blob}/${LANDING_ACCOUNT}`,
+    },
     pid: child.pid,
     stop: () => stopChild(child),
   };

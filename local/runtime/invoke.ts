@@ -88,8 +88,18 @@ export async function invoke(
     log.write('information', 'system', `Executed '${functionName}' (Succeeded, Id=${invocationId}, Duration=${Math.round(performance.now() - started)}ms)`);
     return response;
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
+    // As the host does: the exception's type with its message (an SDK error may have no message,
+    // so its status and code say why).
+    const message = describeError(err);
     log.write('error', 'system', `Executed '${functionName}' (Failed, Id=${invocationId}, Duration=${Math.round(performance.now() - started)}ms): ${message}`);
     throw err;
   }
+}
+
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const { statusCode, code } = err as { statusCode?: unknown; code?: unknown };
+  const details = [typeof statusCode === 'number' ? `status ${statusCode}` : '', typeof code === 'string' ? code : ''].filter((d) => d !== '');
+  const message = err.message === '' ? '' : `: ${err.message}`;
+  return `${err.name}${message}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
 }

@@ -1,7 +1,7 @@
 /**
  * The local Functions runtime process: loads the compiled app the way the Node.js worker does
- * and serves its HTTP, blob and timer triggers. `npm start` runs it (with Azurite and the Key
- * Vault emulator); tests run it as a child process. It has no code path of its own for any
+ * and serves its HTTP, queue and timer triggers. `npm start` runs it (with Azurite and the
+ * Key Vault emulator); tests run it as a child process. It has no code path of its own for any
  * function: every invocation goes through @azure/functions' programming model.
  *
  * Settings: local.settings.json `Values`, overridden by the environment. `CIPHERFLOW_APP_ROOT`
@@ -9,12 +9,12 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startBlobTriggers } from './blob-trigger.js';
 import { CoreApi } from './core-api.js';
 import type { TriggerListener } from './host.js';
 import { startHttpHost, type HttpHost } from './http-host.js';
 import { installCoreModule, loadApp } from './load-app.js';
 import { createRuntimeLogger } from './logger.js';
+import { startQueueTriggers } from './queue-trigger.js';
 import { loadSettings } from './settings.js';
 import { startTimerTriggers } from './timer-trigger.js';
 
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
   }
   const hostId = settings.AzureFunctionsJobHost__id ?? 'cipherflow-local';
   const context = { core, settings, logger, hostId };
-  const listeners: TriggerListener[] = [await startBlobTriggers(context), await startTimerTriggers(context)];
+  const listeners: TriggerListener[] = [await startQueueTriggers(context), await startTimerTriggers(context)];
 
   logger.event('host-started', {
     url: http?.url,
