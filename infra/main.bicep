@@ -1,5 +1,5 @@
-// cipherflow production deployment: `azd up` provisions this file, deploys the app, then the
-// postdeploy hook turns on `deployLandingEvents` and provisions again (see landing-events.bicep).
+// cipherflow production deployment: `azd up` provisions this file in one pass (the landing
+// account's Event Grid subscription included, see landing.bicep), then deploys the app.
 targetScope = 'subscription'
 
 @minLength(1)
@@ -36,9 +36,6 @@ param cmkAppName string
 @description('CMK_APP_URI: https URI of the CMK app, also its consent redirect URI.')
 param cmkAppUri string
 
-@description('Create the Event Grid subscription that feeds the landing blob trigger. Needs the deployed app (its blobs_extension key): the postdeploy hook sets it.')
-param deployLandingEvents bool = false
-
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 
@@ -64,16 +61,6 @@ module resources 'resources.bicep' = {
   }
 }
 
-module landingEvents 'landing-events.bicep' = if (deployLandingEvents) {
-  name: 'cipherflow-landing-events'
-  scope: rg
-  params: {
-    functionAppName: resources.outputs.functionAppName
-    systemTopicName: resources.outputs.systemTopicName
-    landingContainer: resources.outputs.landingContainer
-  }
-}
-
 // azd stores these in the environment (`azd env get-values`); none is a secret.
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
@@ -81,7 +68,8 @@ output AZURE_RESOURCE_GROUP string = rg.name
 output AZURE_FUNCTION_APP_NAME string = resources.outputs.functionAppName
 output SERVICE_CIPHERFLOW_URI string = resources.outputs.functionAppUri
 output AZURE_STORAGE_ACCOUNT_NAME string = resources.outputs.storageAccountName
-output LANDING_CONTAINER string = resources.outputs.landingContainer
+output LANDING_STORAGE_ACCOUNT_NAME string = resources.outputs.landingAccountName
+output LANDING_STORAGE_BLOB_ENDPOINT string = resources.outputs.landingBlobEndpoint
 output SYSTEM_KEY_VAULT_URL string = resources.outputs.systemKeyVaultUrl
 output SYSTEM_KEY_NAME string = resources.outputs.systemKeyName
 output MANAGED_IDENTITY_CLIENT_ID string = resources.outputs.identityClientId

@@ -11,8 +11,13 @@ param cmkAppClientId string
 param cmkAppName string
 param cmkAppUri string
 
-@description('Container customers drop encrypted files into (LANDING_CONTAINER).')
-param landingContainer string = 'landing'
+@minValue(1)
+@description('Days a landed file lives before it is deleted (LANDING_ZONE_TTL_DAYS; the landing account\'s lifecycle rule uses the same value).')
+param landingZoneTtlDays int = 7
+
+@minValue(1)
+@description('Days a landing zone\'s SAS (its stored access policy) is valid once issued or refreshed (LANDING_ZONE_SAS_DAYS).')
+param landingZoneSasDays int = 90
 
 @description('Name of the system KEK in the system vault (SYSTEM_KEY_NAME).')
 param systemKeyName string = 'cipherflow-system-kek'
@@ -43,6 +48,10 @@ var roles = {
 
 var functionAppName = 'func-${resourceToken}'
 var deploymentContainer = 'app-package'
+// Event Grid puts one message per file landed in a zone here; ingest-landing reads it
+// (LANDING_EVENTS_QUEUE). The host creates `landing-events-poison` itself.
+var landingEventsQueue = 'landing-events'
+var landingEventsDeadLetter = 'landing-events-deadletter'
 
 // --- Identity: the one principal the app acts as (storage, Key Vault, Application Insights). ---
 
@@ -52,13 +61,14 @@ resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' 
   tags: tags
 }
 
-// --- Storage: host state, blob-trigger queues, the app's tables and blobs, and the deployment package. ---
+// --- Internal storage: host state, the landing-events queue, the app's tables and blobs, and the
+// deployment package. Customers' files land in the landing account instead (landing.bicep). ---
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: 'st${resourceToken}'
   location: location
   tags: tags
-  kind: 'StorageV2' // Event Grid blob events need general-purpose v2
+  kind: 'StorageV2'
   sku: { name: storageSku }
   properties: {
     allowSharedKeyAccess: false // every client, the host included, authenticates with Entra ID
@@ -75,13 +85,39 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
       containerDeleteRetentionPolicy: { enabled: true, days: 7 }
     }
 
-    resource landing 'containers' = {
-      name: landingContainer
-    }
-
     resource packages 'containers' = {
       name: deploymentContainer
     }
+
+    // Events Event Grid gave up on after a day of retries, as blobs (one JSON event each).
+    resource deadLetters 'containers' = {
+      name: landingEventsDeadLetter
+    }
+  }
+
+  resource queueService 'queueServices' = {
+    name: 'default'
+
+    resource landingEvents 'queues' = {
+      name: landingEventsQueue
+    }
+  }
+}
+
+// --- The landing account, its lifecycle rule and its Event Grid subscription ---
+
+module landing 'landing.bicep' = {
+  name: 'cipherflow-landing'
+  params: {
+    location: location
+    tags: tags
+    resourceToken: resourceToken
+    storageSku: storageSku
+    ttlDays: landingZoneTtlDays
+    appPrincipalId: identity.properties.principalId
+    internalStorageName: storage.name
+    eventsQueueName: storage::queueService::landingEvents.name
+    deadLetterContainerName: storage::blobService::deadLetters.name
   }
 }
 
@@ -199,7 +235,18 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       CIPHERFLOW_ENV: 'production'
       SYSTEM_KEY_VAULT_URL: vault.properties.vaultUri
       SYSTEM_KEY_NAME: systemKek.name
-      LANDING_CONTAINER: landingContainer
+      // The landing account: its data through the identity; its key read at run time by ARM
+      // listKeys on LANDING_ACCOUNT_RESOURCE_ID, never set here.
+      LandingStorage__accountName: landing.outputs.accountName
+      LandingStorage__blobServiceUri: landing.outputs.blobEndpoint
+      LANDING_ACCOUNT_RESOURCE_ID: landing.outputs.accountId
+      LANDING_EVENTS_QUEUE: storage::queueService::landingEvents.name
+      LANDING_ZONE_SAS_DAYS: string(landingZoneSasDays)
+      LANDING_ZONE_TTL_DAYS: string(landingZoneTtlDays)
+      // The app's own TTL timer is for local runs; here the lifecycle rule deletes. The function's
+      // name has no hyphen because a Linux app setting cannot name one ('-' is refused), and the
+      // host reads the underscore form of AzureWebJobs.<name>.Disabled on Linux.
+      AzureWebJobs_landing_ttl_Disabled: 'true'
       AUTH_ISSUER: authIssuer
       AUTH_AUDIENCE: authAudience
       AUTH_JWKS_URL: authJwksUrl
@@ -229,9 +276,9 @@ resource kekUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// The storage roles the Functions docs name for an identity-based host and blob trigger: Blob Data
-// Owner (host, blob receipts, the deployment package, the app's containers) and Queue Data Contributor
-// (the blob trigger's internal and poison queues); Table Data Contributor for the app's tables.
+// The storage roles the Functions docs name for an identity-based host and queue trigger: Blob Data
+// Owner (host, the deployment package, the app's containers) and Queue Data Contributor (the
+// landing-events queue and its poison queue); Table Data Contributor for the app's tables.
 var storageRoles = [roles.storageBlobDataOwner, roles.storageQueueDataContributor, roles.storageTableDataContributor]
 
 resource storageAccess 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
@@ -256,25 +303,12 @@ resource telemetryPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01'
   }
 }
 
-// --- Event Grid: the storage account's system topic. Its subscription to the blob trigger is in
-// landing-events.bicep, deployed once the app runs. ---
-
-resource systemTopic 'Microsoft.EventGrid/systemTopics@2022-06-15' = {
-  name: 'evgt-${resourceToken}'
-  location: location
-  tags: tags
-  properties: {
-    source: storage.id
-    topicType: 'Microsoft.Storage.StorageAccounts'
-  }
-}
-
 output functionAppName string = functionApp.name
 output functionAppUri string = 'https://${functionApp.properties.defaultHostName}'
 output storageAccountName string = storage.name
-output landingContainer string = storage::blobService::landing.name
+output landingAccountName string = landing.outputs.accountName
+output landingBlobEndpoint string = landing.outputs.blobEndpoint
 output systemKeyVaultUrl string = vault.properties.vaultUri
 output systemKeyName string = systemKek.name
-output systemTopicName string = systemTopic.name
 output identityClientId string = identity.properties.clientId
 output identityPrincipalId string = identity.properties.principalId

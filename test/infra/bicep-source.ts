@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 /**
@@ -8,6 +8,14 @@ import { fileURLToPath } from 'node:url';
  */
 
 export const repoPath = (relative: string): string => fileURLToPath(new URL(`../../${relative}`, import.meta.url));
+
+/** Every template in `infra/` (`infra/name.bicep`), so a new module is checked without being listed. */
+export function bicepFiles(): string[] {
+  return readdirSync(repoPath('infra'))
+    .filter((name) => name.endsWith('.bicep'))
+    .sort()
+    .map((name) => `infra/${name}`);
+}
 
 export interface BicepFile {
   readonly name: string;
@@ -103,6 +111,36 @@ function blockEnd(code: string, start: number): number {
 /** The value text of `key: value` inside a block (first match, one line). */
 export function property(block: string, key: string): string | undefined {
   return new RegExp(`(?:^|[\\s{,])${key}: ([^\\n]+)`).exec(block)?.[1]?.trim();
+}
+
+/**
+ * The `key: value` lines directly inside an object block (nested objects skipped), keys quoted or
+ * not: `'AzureWebJobs.x.Disabled': 'true'` is read as `AzureWebJobs.x.Disabled`.
+ */
+export function entries(block: string): Map<string, string> {
+  const inner = block.slice(1, -1);
+  const found = new Map<string, string>();
+  let depth = 0;
+  for (const line of inner.split('\n')) {
+    if (depth === 0) {
+      const m = /^\s*(?:(\w+)|'([^']+)'): (.+)$/.exec(line);
+      if (m !== null) found.set(m[1] ?? m[2] ?? '', (m[3] ?? '').trim());
+    }
+    depth += braceDepthChange(line);
+  }
+  return found;
+}
+
+// Net `{` minus `}` on one line, outside strings.
+function braceDepthChange(line: string): number {
+  let change = 0;
+  let inString = false;
+  for (const c of line) {
+    if (c === "'") inString = !inString;
+    else if (!inString && c === '{') change += 1;
+    else if (!inString && c === '}') change -= 1;
+  }
+  return change;
 }
 
 /** The named object property's block, e.g. `properties: { ... }`. */

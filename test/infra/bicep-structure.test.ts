@@ -1,4 +1,4 @@
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { APP_PROCESS_ENV } from '../../local/runtime-process.js';
 import { parseAuthConfig } from '../../shared/auth/auth-config.js';
@@ -6,13 +6,16 @@ import { parseCmkSettings } from '../../shared/cmk/cmk-settings.js';
 import { parseConfig } from '../../shared/config.js';
 import { triggerSettings } from '../../shared/trigger-settings.js';
 import {
+  bicepFiles,
   blockAt,
+  entries,
   objectProperty,
   property,
   readBicep,
   repoPath,
   resourcesOfType,
   type BicepFile,
+  type BicepResource,
 } from './bicep-source.js';
 
 // Structural checks of infra/ and azure.yaml. No Bicep compiler installs here (it is published on
@@ -22,9 +25,39 @@ import {
 
 const main = readBicep('infra/main.bicep');
 const resources = readBicep('infra/resources.bicep');
-const events = readBicep('infra/landing-events.bicep');
-const files = [main, resources, events];
+const landing = readBicep('infra/landing.bicep');
+const files = bicepFiles().map(readBicep);
 const azureYaml = readFileSync(repoPath('azure.yaml'), 'utf8');
+const mainParametersJson = readFileSync(repoPath('infra/main.parameters.json'), 'utf8');
+
+// The local timer that deletes landed files past their TTL, off in Azure (the lifecycle rule does
+// it there). No hyphen: on Linux no app setting can name a function whose name has one.
+const LANDING_TTL_FUNCTION = 'landing_ttl';
+
+// What each expression-valued app setting resolves to in Azure (shape only).
+const RESOLVED: Readonly<Record<string, string>> = {
+  'storage.name': 'stabcdefghijklm',
+  'identity.properties.clientId': '11111111-2222-4333-8444-555555555555',
+  'tenant().tenantId': '66666666-7777-4888-8999-000000000000',
+  'appInsights.properties.ConnectionString': 'InstrumentationKey=00000000-0000-0000-0000-000000000000',
+  "'ClientId=${identity.properties.clientId};Authorization=AAD'": 'ClientId=1;Authorization=AAD',
+  'vault.properties.vaultUri': 'https://kv-abcdefghijklm.vault.azure.net/',
+  'systemKek.name': 'cipherflow-system-kek',
+  'landing.outputs.accountName': 'stdlzabcdefghijklm',
+  // primaryEndpoints.blob: with its trailing slash.
+  'landing.outputs.blobEndpoint': 'https://stdlzabcdefghijklm.blob.core.windows.net/',
+  'landing.outputs.accountId':
+    '/subscriptions/77777777-8888-4999-8aaa-bbbbbbbbbbbb/resourceGroups/rg-prod/providers/Microsoft.Storage/storageAccounts/stdlzabcdefghijklm',
+  'storage::queueService::landingEvents.name': 'landing-events',
+  'string(landingZoneSasDays)': paramDefault(resources, 'landingZoneSasDays'),
+  'string(landingZoneTtlDays)': paramDefault(resources, 'landingZoneTtlDays'),
+  authIssuer: 'https://issuer.example',
+  authAudience: 'cipherflow',
+  authJwksUrl: 'https://issuer.example/.well-known/jwks.json',
+  cmkAppClientId: 'e463a445-c6ac-4ca2-b36a-b5146fcf6a52',
+  cmkAppName: 'cipherflow-cmk',
+  cmkAppUri: 'https://cipherflow.example/cmk',
+};
 
 function only<T>(items: readonly T[], what: string): T {
   expect(items, what).toHaveLength(1);
@@ -46,27 +79,37 @@ describe('infra/*.bicep: contracts between files', () => {
     for (const name of file.vars) expect(isReferenced(file, name, 'var'), `var ${name}`).toBe(true);
   });
 
+  it('nests the modules main -> resources -> landing, and nothing else', () => {
+    const calls = files.flatMap((f) => f.modules.map((m) => `${f.name} -> ${m.path}`));
+    expect(calls).toEqual(['infra/main.bicep -> resources.bicep', 'infra/resources.bicep -> landing.bicep']);
+  });
+
   it('passes each module exactly the params it declares, every required one included', () => {
-    const callers = [...main.modules.map((m) => [main, m] as const)];
-    expect(callers.map(([, m]) => m.path).sort()).toEqual(['landing-events.bicep', 'resources.bicep']);
-    for (const [, module] of callers) {
-      const target = readBicep(`infra/${module.path}`);
-      const passed = [...objectProperty(module.body, 'params').matchAll(/^\s*(\w+):/gm)].map((m) => m[1]);
-      for (const name of passed) expect(target.params.has(name ?? ''), `${module.path} has param ${name}`).toBe(true);
-      for (const [name, p] of target.params) {
-        if (!p.hasDefault) expect(passed, `${module.path} gets ${name}`).toContain(name);
+    for (const caller of files) {
+      for (const module of caller.modules) {
+        const target = readBicep(`infra/${module.path}`);
+        const passed = [...entries(objectProperty(module.body, 'params')).keys()];
+        for (const name of passed) expect(target.params.has(name), `${module.path} has param ${name}`).toBe(true);
+        for (const [name, p] of target.params) {
+          if (!p.hasDefault) expect(passed, `${module.path} gets ${name}`).toContain(name);
+        }
       }
     }
   });
 
-  it('reads only outputs the resources module declares', () => {
-    for (const m of main.code.matchAll(/resources\.outputs\.(\w+)/g)) {
-      expect(resources.outputs, `output ${m[1]}`).toContain(m[1]);
+  it('reads only outputs a module declares', () => {
+    for (const caller of files) {
+      for (const module of caller.modules) {
+        const target = readBicep(`infra/${module.path}`);
+        for (const m of caller.code.matchAll(new RegExp(`\\b${module.symbol}\\.outputs\\.(\\w+)`, 'g'))) {
+          expect(target.outputs, `${module.path} output ${m[1]}`).toContain(m[1]);
+        }
+      }
     }
   });
 
   it('maps every main.bicep param in main.parameters.json, and nothing else', () => {
-    const json = JSON.parse(readFileSync(repoPath('infra/main.parameters.json'), 'utf8')) as {
+    const json = JSON.parse(mainParametersJson) as {
       parameters: Record<string, { value: string }>;
     };
     expect(Object.keys(json.parameters).sort()).toEqual([...main.params.keys()].sort());
@@ -115,19 +158,23 @@ describe('infra/resources.bicep: what production needs', () => {
     expect(property(props, 'keyOps')).toBe("['wrapKey', 'unwrapKey']");
   });
 
-  it('creates the landing container the trigger watches, with the trigger default name', () => {
-    expect(resources.code).toMatch(/param landingContainer string = 'landing'/);
-    expect(triggerSettings({}).landingContainer).toBe('landing');
-    const containers = resourcesOfType(resources, 'containers').map((c) => property(c.body, 'name'));
-    expect(containers).toContain('landingContainer');
-  });
-
-  it('keeps storage identity-only: no shared keys, no public blobs', () => {
-    const storage = only(resourcesOfType(resources, 'Microsoft.Storage/storageAccounts'), 'one account');
+  it('keeps the internal account identity-only: no shared keys, no public blobs', () => {
+    const storage = only(resourcesOfType(resources, 'Microsoft.Storage/storageAccounts'), 'one internal account');
     const props = objectProperty(storage.body, 'properties');
     expect(property(props, 'allowSharedKeyAccess')).toBe('false');
     expect(property(props, 'allowBlobPublicAccess')).toBe('false');
     expect(property(storage.body, 'kind')).toBe("'StorageV2'");
+  });
+
+  it('declares the landing-events queue and its dead-letter container in the internal account, and no shared landing container', () => {
+    expect(resources.code).toMatch(/^var landingEventsQueue = 'landing-events'$/m);
+    expect(resources.code).toMatch(/^var landingEventsDeadLetter = 'landing-events-deadletter'$/m);
+    const queue = only(resourcesOfType(resources, 'queues'), 'one queue');
+    expect(property(queue.body, 'name')).toBe('landingEventsQueue');
+    const containers = resourcesOfType(resources, 'containers').map((c) => property(c.body, 'name'));
+    expect(containers.sort()).toEqual(['deploymentContainer', 'landingEventsDeadLetter']);
+    expect(resources.params.has('landingContainer')).toBe(false);
+    for (const file of files) expect(file.code, file.name).not.toMatch(/LANDING_CONTAINER|landingContainer/);
   });
 
   it('sends telemetry with Entra auth only to Application Insights on a workspace', () => {
@@ -169,49 +216,26 @@ describe('infra/resources.bicep: what production needs', () => {
     }
   });
 
-  it('holds no secret: no keys, no connection strings with keys, no listKeys outside the event subscription', () => {
+  it('holds no secret: no keys, no connection strings with keys, no listKeys anywhere', () => {
     for (const file of files) {
-      expect(file.code, file.name).not.toMatch(/AccountKey|SharedAccessSignature|listConnectionStrings|@secure/i);
+      expect(file.code, file.name).not.toMatch(
+        /AccountKey=|SharedAccessSignature|listConnectionStrings|listAccountSas|listServiceSas|@secure/i,
+      );
       expect(file.code, file.name).not.toMatch(/\bsecret\w*:/i);
-      if (file !== events) expect(file.code, file.name).not.toMatch(/listKeys/);
+      // The app reads the landing account's key at run time with its own identity; a template that
+      // read it would put it in the deployment's history.
+      expect(file.code, file.name).not.toMatch(/\blist\w*\(/i);
       for (const name of file.outputs) {
         const line = new RegExp(`^output ${name} [^\\n]+`, 'm').exec(file.code)?.[0] ?? '';
-        expect(line, name).not.toMatch(/listKeys|blobsExtensionKey|key\b/i);
+        expect(line, name).not.toMatch(/\blist\w*\(|keys?\b/i);
       }
     }
   });
 });
 
 describe('infra/resources.bicep: app settings', () => {
-  const site = only(resourcesOfType(resources, 'config'), 'one appsettings resource');
-  const settings = new Map(
-    [...objectProperty(site.body, 'properties').matchAll(/^\s*(\w+): ([^\n]+)$/gm)].map((m) => [
-      m[1] ?? '',
-      (m[2] ?? '').trim(),
-    ]),
-  );
-  // What each expression-valued setting resolves to in Azure (shape only).
-  const resolved: Record<string, string> = {
-    'storage.name': 'stabcdefghijklm',
-    'identity.properties.clientId': '11111111-2222-4333-8444-555555555555',
-    'tenant().tenantId': '66666666-7777-4888-8999-000000000000',
-    'appInsights.properties.ConnectionString': 'InstrumentationKey=00000000-0000-0000-0000-000000000000',
-    "'ClientId=${identity.properties.clientId};Authorization=AAD'": 'ClientId=1;Authorization=AAD',
-    'vault.properties.vaultUri': 'https://kv-abcdefghijklm.vault.azure.net/',
-    'systemKek.name': 'cipherflow-system-kek',
-    landingContainer: 'landing',
-    authIssuer: 'https://issuer.example',
-    authAudience: 'cipherflow',
-    authJwksUrl: 'https://issuer.example/.well-known/jwks.json',
-    cmkAppClientId: 'e463a445-c6ac-4ca2-b36a-b5146fcf6a52',
-    cmkAppName: 'cipherflow-cmk',
-    cmkAppUri: 'https://cipherflow.example/cmk',
-  };
-  const env: Record<string, string> = {};
-  for (const [key, value] of settings) {
-    const literal = /^'([^'$]*)'$/.exec(value)?.[1];
-    env[key] = literal ?? resolved[value] ?? `<unresolved ${value}>`;
-  }
+  const settings = appSettings();
+  const env = appEnv();
 
   it('resolves every setting (the test knows each expression)', () => {
     expect(Object.values(env).filter((v) => v.startsWith('<unresolved'))).toEqual([]);
@@ -252,37 +276,245 @@ describe('infra/resources.bicep: app settings', () => {
       expect(settings.has(refused), refused).toBe(false);
     }
   });
+
+  it('names every setting as Linux app settings allow (letters, digits, underscores)', () => {
+    // Flex Consumption is Linux: ARM refuses a setting name with '-' or ':' (400), so
+    // `AzureWebJobs.landing-ttl.Disabled` would fail the deployment, and a '.' may not reach the process.
+    for (const key of settings.keys()) expect(key).toMatch(/^[A-Za-z0-9_]+$/);
+  });
+
+  it('tells the app where the landing account is, and never its key', () => {
+    expect(settings.get('LandingStorage__accountName')).toBe('landing.outputs.accountName');
+    expect(settings.get('LandingStorage__blobServiceUri')).toBe('landing.outputs.blobEndpoint');
+    expect(settings.get('LANDING_ACCOUNT_RESOURCE_ID')).toBe('landing.outputs.accountId');
+    expect(landingOutput('accountName')).toBe('landingAccount.name');
+    expect(landingOutput('blobEndpoint')).toBe('landingAccount.properties.primaryEndpoints.blob');
+    expect(landingOutput('accountId')).toBe('landingAccount.id');
+    expect(settings.has('LANDING_CONTAINER')).toBe(false);
+    for (const [key, value] of settings) expect(value, key).not.toMatch(/\blist\w*\(|primaryKey|keys\(/i);
+  });
+
+  it('names the queue the ingest-landing trigger reads: the one Event Grid fills', () => {
+    expect(settings.get('LANDING_EVENTS_QUEUE')).toBe('storage::queueService::landingEvents.name');
+    expect(env.LANDING_EVENTS_QUEUE).toBe('landing-events');
+    expect(moduleParam('eventsQueueName')).toBe('storage::queueService::landingEvents.name');
+  });
+
+  it('gives the app the zone lifetimes: 90-day SAS, 7-day TTL from the param the lifecycle rule uses', () => {
+    expect(resources.code).toMatch(/^@minValue\(1\)\n(?:@\w+\(.*\)\n)*param landingZoneTtlDays int = 7$/m);
+    expect(resources.code).toMatch(/^@minValue\(1\)\n(?:@\w+\(.*\)\n)*param landingZoneSasDays int = 90$/m);
+    expect(settings.get('LANDING_ZONE_TTL_DAYS')).toBe('string(landingZoneTtlDays)');
+    expect(settings.get('LANDING_ZONE_SAS_DAYS')).toBe('string(landingZoneSasDays)');
+    expect(moduleParam('ttlDays')).toBe('landingZoneTtlDays');
+    expect([env.LANDING_ZONE_TTL_DAYS, env.LANDING_ZONE_SAS_DAYS]).toEqual(['7', '90']);
+  });
+
+  it('turns the local landing TTL timer off in Azure, where the lifecycle rule deletes', () => {
+    expect(disabledFunctions(settings)).toEqual([LANDING_TTL_FUNCTION]);
+    expect(env[`AzureWebJobs_${LANDING_TTL_FUNCTION}_Disabled`]).toBe('true');
+  });
 });
 
-describe('infra/landing-events.bicep: the Event Grid blob trigger', () => {
-  const subscription = only(
-    resourcesOfType(events, 'Microsoft.EventGrid/systemTopics/eventSubscriptions'),
-    'one subscription',
-  );
+describe('infra/landing.bicep: the landing account', () => {
+  // Looked up inside each test, so a missing resource fails the tests, not the file.
+  const account = (): BicepResource =>
+    only(resourcesOfType(landing, 'Microsoft.Storage/storageAccounts'), 'one landing account');
 
-  it('targets the blob extension webhook of the ingest-landing function with the blobs_extension key', () => {
-    const registration = readFileSync(repoPath('functions/ingest-landing.ts'), 'utf8');
-    expect(registration).toMatch(/app\.storageBlob\('ingest-landing', \{(?:(?!\n\}\);)[\s\S])*source: 'EventGrid'/);
-    expect(events.code).toMatch(/param functionName string = 'ingest-landing'/);
-    expect(property(subscription.body, 'endpointUrl')).toBe(
-      "'https://${functionApp.properties.defaultHostName}/runtime/webhooks/blobs?functionName=Host.Functions.${functionName}&code=${blobsExtensionKey}'",
-    );
-    expect(events.code).toMatch(
-      /listKeys\('\$\{functionApp\.id\}\/host\/default', '[\d-]+'\)\.systemKeys\.blobs_extension/,
-    );
+  it('is the only account with shared keys: zone SAS are signed with its key; internal storage stays Entra-only', () => {
+    const props = objectProperty(account().body, 'properties');
+    expect(property(props, 'allowSharedKeyAccess')).toBe('true');
+    expect(property(props, 'allowBlobPublicAccess')).toBe('false');
+    expect(property(props, 'minimumTlsVersion')).toBe("'TLS1_2'");
+    expect(property(props, 'supportsHttpsTrafficOnly')).toBe('true');
+    expect(property(props, 'isHnsEnabled')).toBe('false');
+    expect(property(account().body, 'kind')).toBe("'StorageV2'");
+    const withSharedKey = files
+      .flatMap((f) => resourcesOfType(f, 'Microsoft.Storage/storageAccounts').map((a) => [f.name, a] as const))
+      .filter(([, a]) => property(objectProperty(a.body, 'properties'), 'allowSharedKeyAccess') !== 'false')
+      .map(([name, a]) => `${name}:${a.symbol}`);
+    expect(withSharedKey).toEqual(['infra/landing.bicep:landingAccount']);
   });
 
-  it('delivers only BlobCreated events of the landing container', () => {
-    const filter = objectProperty(subscription.body, 'filter');
+  it('keeps no deleted file past the TTL: blob and container soft delete off, no versioning', () => {
+    const service = only(resourcesOfType(landing, 'blobServices'), 'one blob service');
+    const serviceProps = objectProperty(service.body, 'properties');
+    expect(objectProperty(serviceProps, 'deleteRetentionPolicy')).toBe('{ enabled: false }');
+    expect(objectProperty(serviceProps, 'containerDeleteRetentionPolicy')).toBe('{ enabled: false }');
+    expect(property(serviceProps, 'isVersioningEnabled')).toBe('false');
+    // No CORS yet: browser uploads come later.
+    expect(serviceProps).not.toMatch(/cors/);
+  });
+
+  it('deletes every block blob the TTL after its upload, account-wide, with the param the app is told', () => {
+    const policy = only(resourcesOfType(landing, 'managementPolicies'), 'one lifecycle policy');
+    expect(property(policy.body, 'name')).toBe("'default'");
+    const rules = objectProperty(policy.body, 'policy');
+    expect([...rules.matchAll(/\bdefinition: \{/g)]).toHaveLength(1);
+    expect(property(rules, 'enabled')).toBe('true');
+    expect(property(rules, 'type')).toBe("'Lifecycle'");
+    const filters = objectProperty(rules, 'filters');
+    expect(filters).toMatch(/\bblobTypes: \[[^\]]*'blockBlob'/);
+    // The whole account: it holds zones only.
+    expect(filters).not.toMatch(/prefixMatch|blobIndexMatch/);
+    const baseBlob = objectProperty(objectProperty(rules, 'actions'), 'baseBlob');
+    expect(objectProperty(baseBlob, 'delete')).toMatch(/^\{ daysAfterModificationGreaterThan: ttlDays \}$/);
+    expect(landing.params.get('ttlDays')).toEqual({ type: 'int', hasDefault: false });
+    expect(moduleParam('ttlDays')).toBe('landingZoneTtlDays');
+  });
+});
+
+describe('infra/landing.bicep: Event Grid to the landing-events queue', () => {
+  const topic = (): BicepResource =>
+    only(
+      files.flatMap((f) => resourcesOfType(f, 'Microsoft.EventGrid/systemTopics')),
+      'one system topic in all of infra',
+    );
+  const subscription = (): BicepResource =>
+    only(
+      files.flatMap((f) => resourcesOfType(f, 'Microsoft.EventGrid/systemTopics/eventSubscriptions')),
+      'one event subscription in all of infra',
+    );
+  const subscriptionProps = (): string => objectProperty(subscription().body, 'properties');
+
+  it('hangs a system topic with its own identity off the landing account', () => {
+    expect(resourcesOfType(landing, 'Microsoft.EventGrid/systemTopics').map((t) => t.symbol)).toEqual([topic().symbol]);
+    const props = objectProperty(topic().body, 'properties');
+    expect(property(props, 'source')).toBe('landingAccount.id');
+    expect(property(props, 'topicType')).toBe("'Microsoft.Storage.StorageAccounts'");
+    expect(objectProperty(topic().body, 'identity')).toBe("{ type: 'SystemAssigned' }");
+    expect(property(subscription().body, 'parent')).toBe('landingTopic');
+  });
+
+  it('subscribes to BlobCreated of zone containers (dlz-) only, in the Event Grid schema', () => {
+    const filter = objectProperty(subscriptionProps(), 'filter');
     expect(property(filter, 'includedEventTypes')).toBe("['Microsoft.Storage.BlobCreated']");
-    expect(property(filter, 'subjectBeginsWith')).toBe("'/blobServices/default/containers/${landingContainer}/'");
+    expect(property(filter, 'subjectBeginsWith')).toBe("'/blobServices/default/containers/dlz-'");
+    expect(property(subscriptionProps(), 'eventDeliverySchema')).toBe("'EventGridSchema'");
   });
 
-  it('hangs off the storage account system topic that resources.bicep creates', () => {
-    const topic = only(resourcesOfType(resources, 'Microsoft.EventGrid/systemTopics'), 'one topic');
-    expect(property(topic.body, 'source')).toBe('storage.id');
-    expect(property(topic.body, 'topicType')).toBe("'Microsoft.Storage.StorageAccounts'");
-    expect(property(subscription.body, 'parent')).toBe('systemTopic');
+  it('delivers to the landing-events queue of the internal account with the topic identity', () => {
+    // deliveryWithResourceIdentity and deadLetterWithResourceIdentity: in this API version's schema.
+    expect(subscription().apiVersion >= '2022-06-15').toBe(true);
+    const top = entries(subscriptionProps());
+    expect(top.has('destination'), 'no key-based destination').toBe(false);
+    expect(top.has('deadLetterDestination'), 'no key-based dead letter').toBe(false);
+    const delivery = objectProperty(subscriptionProps(), 'deliveryWithResourceIdentity');
+    expect(objectProperty(delivery, 'identity')).toBe("{ type: 'SystemAssigned' }");
+    const destination = objectProperty(delivery, 'destination');
+    expect(property(destination, 'endpointType')).toBe("'StorageQueue'");
+    const queue = objectProperty(destination, 'properties');
+    expect(property(queue, 'resourceId')).toBe('internalStorage.id');
+    expect(property(queue, 'queueName')).toBe('internalStorage::queueService::eventsQueue.name');
+    // A message outliving its file would point at a deleted blob.
+    expect(property(queue, 'queueMessageTimeToLiveInSeconds')).toBe('ttlDays * 86400');
+    expect(existingName('internalStorage')).toBe('internalStorageName');
+    expect(existingName('eventsQueue')).toBe('eventsQueueName');
+    expect(moduleParam('internalStorageName')).toBe('storage.name');
+    expect(moduleParam('eventsQueueName')).toBe('storage::queueService::landingEvents.name');
+  });
+
+  it('retries for a day, then dead-letters into the internal account with the topic identity', () => {
+    const retry = objectProperty(subscriptionProps(), 'retryPolicy');
+    expect(property(retry, 'eventTimeToLiveInMinutes')).toBe('1440');
+    expect(property(retry, 'maxDeliveryAttempts')).toBe('30');
+    const deadLetter = objectProperty(subscriptionProps(), 'deadLetterWithResourceIdentity');
+    expect(objectProperty(deadLetter, 'identity')).toBe("{ type: 'SystemAssigned' }");
+    const destination = objectProperty(deadLetter, 'deadLetterDestination');
+    expect(property(destination, 'endpointType')).toBe("'StorageBlob'");
+    const container = objectProperty(destination, 'properties');
+    expect(property(container, 'resourceId')).toBe('internalStorage.id');
+    expect(property(container, 'blobContainerName')).toBe('internalStorage::blobService::deadLetters.name');
+    expect(existingName('deadLetters')).toBe('deadLetterContainerName');
+    expect(moduleParam('deadLetterContainerName')).toBe('storage::blobService::deadLetters.name');
+  });
+
+  it('is created after the topic identity may send and dead-letter', () => {
+    expect(property(subscription().body, 'dependsOn')).toBe('[topicQueueSender, topicDeadLetterWriter]');
+  });
+});
+
+describe('infra/landing.bicep: roles', () => {
+  const assignments = resourcesOfType(landing, 'Microsoft.Authorization/roleAssignments');
+  const roleDefinition = (roleExpression: string): string =>
+    `subscriptionResourceId('Microsoft.Authorization/roleDefinitions', ${roleExpression})`;
+
+  it('names the built-in roles by their documented ids', () => {
+    // Ids from the Azure built-in roles reference (storage).
+    expect(blockAt(landing.code, landing.code.indexOf('var roles = '))).toBe(
+      [
+        '{',
+        "  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'",
+        "  storageAccountKeyOperatorServiceRole: '81a9662b-bebf-436f-a333-f67b29880f12'",
+        "  storageQueueDataMessageSender: 'c6a89b2d-59bc-44d0-9896-0f6e12d7b80a'",
+        '}',
+      ].join('\n'),
+    );
+  });
+
+  it('grants the app blob data, key listing and container ACLs on the landing account, and the topic send and dead-letter on the internal account', () => {
+    const granted = assignments.map((a) => {
+      const props = objectProperty(a.body, 'properties');
+      return [property(a.body, 'scope'), property(props, 'roleDefinitionId'), property(props, 'principalId')];
+    });
+    expect(granted).toEqual([
+      ['landingAccount', roleDefinition('roles.storageBlobDataContributor'), 'appPrincipalId'],
+      ['landingAccount', roleDefinition('roles.storageAccountKeyOperatorServiceRole'), 'appPrincipalId'],
+      ['landingAccount', roleDefinition('containerAclRole.name'), 'appPrincipalId'],
+      [
+        'internalStorage::queueService::eventsQueue',
+        roleDefinition('roles.storageQueueDataMessageSender'),
+        'landingTopic.identity.principalId',
+      ],
+      [
+        'internalStorage::blobService::deadLetters',
+        roleDefinition('roles.storageBlobDataContributor'),
+        'landingTopic.identity.principalId',
+      ],
+    ]);
+    expect(moduleParam('appPrincipalId')).toBe('identity.properties.principalId');
+    for (const a of assignments) {
+      const props = objectProperty(a.body, 'properties');
+      expect(property(props, 'principalType')).toBe("'ServicePrincipal'");
+      // Deterministic names: a redeploy finds the same assignment instead of failing on a duplicate.
+      const scope = property(a.body, 'scope') ?? '';
+      const principal = property(props, 'principalId') === 'appPrincipalId' ? 'appPrincipalId' : 'landingTopic.id';
+      const role = /, (.+)\)$/.exec(property(props, 'roleDefinitionId') ?? '')?.[1] ?? '';
+      expect(property(a.body, 'name')).toBe(`guid(${scope}.id, ${principal}, ${role})`);
+    }
+  });
+
+  it('defines the container ACL role with Set Container ACL only, assignable in this resource group', () => {
+    // Storage Blob Data Contributor lacks setAcl; Data Owner and Storage Account Contributor hold far more.
+    const role = only(resourcesOfType(landing, 'Microsoft.Authorization/roleDefinitions'), 'one custom role');
+    const props = objectProperty(role.body, 'properties');
+    expect(property(props, 'type')).toBe("'customRole'");
+    expect(property(props, 'assignableScopes')).toBe('[resourceGroup().id]');
+    const permissions = blockAt(props, props.indexOf('permissions: ['));
+    expect([...permissions.matchAll(/'(Microsoft\.[^']+)'/g)].map((m) => m[1])).toEqual([
+      'Microsoft.Storage/storageAccounts/blobServices/containers/setAcl/action',
+    ]);
+    expect(permissions).not.toMatch(/dataActions: \[\s*'|\*/);
+    expect(property(role.body, 'name')).toMatch(/^guid\(resourceGroup\(\)\.id, '[\w-]+'\)$/);
+    expect(property(props, 'roleName')).toMatch(/\$\{resourceToken\}/);
+  });
+});
+
+describe('infra: one provisioning pass', () => {
+  it('has no webhook, no function key, no deployLandingEvents and no second provisioning', () => {
+    expect(bicepFiles()).not.toContain('infra/landing-events.bicep');
+    for (const file of files) expect(file.code, file.name).not.toMatch(/WebHook|blobs_extension|deployLandingEvents/);
+    expect(main.params.has('deployLandingEvents')).toBe(false);
+    expect(mainParametersJson).not.toMatch(/CIPHERFLOW_LANDING_EVENTS|deployLandingEvents/);
+    expect(azureYaml).not.toMatch(/CIPHERFLOW_LANDING_EVENTS|azd provision/);
+    for (const m of azureYaml.matchAll(/run: \.\/([\w./-]+)/g)) {
+      expect(readFileSync(repoPath(m[1] ?? ''), 'utf8'), m[1]).not.toMatch(/azd provision|CIPHERFLOW_LANDING_EVENTS/);
+    }
+  });
+
+  it('outputs the landing account name and blob endpoint to azd, and nothing about the old container', () => {
+    expect(mainOutput('LANDING_STORAGE_ACCOUNT_NAME')).toBe('resources.outputs.landingAccountName');
+    expect(mainOutput('LANDING_STORAGE_BLOB_ENDPOINT')).toBe('resources.outputs.landingBlobEndpoint');
+    expect(main.outputs).not.toContain('LANDING_CONTAINER');
   });
 });
 
@@ -294,20 +526,123 @@ describe('azure.yaml', () => {
     expect(azureYaml).toMatch(/^infra:\n {2}provider: bicep\n {2}path: infra\n {2}module: main\n/m);
     // azd finds the app by this tag.
     expect(resources.code).toMatch(/'azd-service-name': 'cipherflow'/);
-  });
-
-  it('runs the postdeploy hook that creates the event subscription, and the hook exists', () => {
-    const hooks = [...azureYaml.matchAll(/run: \.\/(infra\/hooks\/[\w.-]+)/g)].map((m) => m[1] ?? '');
-    expect(hooks.sort()).toEqual(['infra/hooks/postdeploy.ps1', 'infra/hooks/postdeploy.sh']);
-    accessSync(repoPath('infra/hooks/postdeploy.sh'), constants.X_OK);
-    for (const hook of hooks) {
-      const text = readFileSync(repoPath(hook), 'utf8');
-      expect(text).toMatch(/CIPHERFLOW_LANDING_EVENTS/);
-      expect(text).toMatch(/SERVICE_CIPHERFLOW_URI/);
-    }
     expect(main.outputs).toContain('SERVICE_CIPHERFLOW_URI');
-    expect(readFileSync(repoPath('infra/main.parameters.json'), 'utf8')).toMatch(
-      /"\$\{CIPHERFLOW_LANDING_EVENTS=false\}"/,
-    );
   });
 });
+
+// The app side of the contract. These read functions/ and shared/, which change with the landing
+// zones: they fail until the app registers what the template configures.
+describe('the app matches the template (functions/, shared/)', () => {
+  const appSources = ['functions', 'shared'].flatMap((dir) =>
+    readdirSync(repoPath(dir), { recursive: true })
+      .map(String)
+      .filter((name) => name.endsWith('.ts'))
+      .map((name) => readFileSync(repoPath(`${dir}/${name}`), 'utf8')),
+  );
+
+  it('registers ingest-landing as a queue trigger on the LANDING_EVENTS_QUEUE queue through AzureWebJobsStorage', () => {
+    const registration = readFileSync(repoPath('functions/ingest-landing.ts'), 'utf8');
+    const at = registration.indexOf("app.storageQueue('ingest-landing', {");
+    expect(at, "app.storageQueue('ingest-landing', { ... })").toBeGreaterThanOrEqual(0);
+    const call = blockAt(registration, at);
+    expect(call).toMatch(/connection: 'AzureWebJobsStorage'/);
+    // The queue name from the setting: resolved by the host (%...%) or by the app's trigger settings.
+    const queueName = property(call, 'queueName')?.replace(/,$/, '');
+    expect(["'%LANDING_EVENTS_QUEUE%'", 'triggerSettings().landingEventsQueue']).toContain(queueName);
+    if (queueName === 'triggerSettings().landingEventsQueue') {
+      expect(triggerSettings(appEnv())).toMatchObject({ landingEventsQueue: 'landing-events' });
+    }
+  });
+
+  it('registers the landing TTL timer under the name its Disabled setting names', () => {
+    const hyphenated = appSources.some((text) => /app\.timer\('[\w]*-[\w-]*ttl/i.test(text));
+    expect(hyphenated, 'a hyphenated TTL timer: no Linux app setting can disable it').toBe(false);
+    const registered = appSources.some((text) => text.includes(`app.timer('${LANDING_TTL_FUNCTION}'`));
+    expect(registered, `a functions/*.ts registers app.timer('${LANDING_TTL_FUNCTION}', ...)`).toBe(true);
+  });
+
+  it('parses the landing settings as the template sets them', () => {
+    // toMatchObject, not a typed read: AppConfig's landing part belongs to the app.
+    expect(parseConfig(appEnv())).toMatchObject({
+      landing: {
+        storage: {
+          kind: 'identity',
+          accountName: 'stdlzabcdefghijklm',
+          blobServiceUri: expect.stringMatching(
+            /^https:\/\/stdlzabcdefghijklm\.blob\.core\.windows\.net\/?$/,
+          ) as unknown,
+          accountResourceId: expect.stringMatching(/\/storageAccounts\/stdlzabcdefghijklm$/) as unknown,
+        },
+        sasDays: 90,
+        ttlDays: 7,
+      },
+    });
+  });
+
+  it('reads every landing setting the template sets, and LANDING_CONTAINER no more', () => {
+    for (const name of [
+      'LandingStorage__accountName',
+      'LandingStorage__blobServiceUri',
+      'LANDING_ACCOUNT_RESOURCE_ID',
+      'LANDING_ZONE_SAS_DAYS',
+      'LANDING_ZONE_TTL_DAYS',
+    ]) {
+      expect(
+        appSources.some((text) => text.includes(name)),
+        name,
+      ).toBe(true);
+    }
+    expect(appSources.some((text) => /\bLANDING_CONTAINER\b/.test(text))).toBe(false);
+  });
+});
+
+function paramDefault(file: BicepFile, name: string): string {
+  return new RegExp(`^param ${name} \\w+ = '?([^'\\n]*)'?$`, 'm').exec(file.code)?.[1] ?? `<no default for ${name}>`;
+}
+
+/** A value resources.bicep passes to landing.bicep. */
+function moduleParam(name: string): string | undefined {
+  const module = only(
+    resources.modules.filter((m) => m.path === 'landing.bicep'),
+    'one landing module',
+  );
+  return entries(objectProperty(module.body, 'params')).get(name);
+}
+
+function landingOutput(name: string): string | undefined {
+  return new RegExp(`^output ${name} \\w+ = ([^\\n]+)$`, 'm').exec(landing.code)?.[1];
+}
+
+function mainOutput(name: string): string | undefined {
+  return new RegExp(`^output ${name} \\w+ = ([^\\n]+)$`, 'm').exec(main.code)?.[1];
+}
+
+/** The `name:` of an `existing` resource of landing.bicep. */
+function existingName(symbol: string): string | undefined {
+  const resource = landing.resources.find((r) => r.symbol === symbol && r.existing);
+  return resource === undefined ? undefined : property(resource.body, 'name');
+}
+
+/** Functions the settings disable (`AzureWebJobs_<name>_Disabled` = 'true'). */
+function disabledFunctions(settings: ReadonlyMap<string, string>): string[] {
+  return [...settings]
+    .map(([key, value]) => [/^AzureWebJobs[._](.+)[._]Disabled$/.exec(key)?.[1], value] as const)
+    .filter(([name, value]) => name !== undefined && value === "'true'")
+    .map(([name]) => name ?? '');
+}
+
+/** The function app's settings as written: name -> Bicep expression. */
+function appSettings(): Map<string, string> {
+  const site = only(resourcesOfType(resources, 'config'), 'one appsettings resource');
+  return entries(objectProperty(site.body, 'properties'));
+}
+
+/** The app settings as the app would see them in Azure. */
+function appEnv(): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const [key, value] of appSettings()) {
+    const literal = /^'([^'$]*)'$/.exec(value)?.[1];
+    env[key] = literal ?? RESOLVED[value] ?? `<unresolved ${value}>`;
+  }
+  return env;
+}
