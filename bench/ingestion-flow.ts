@@ -1,4 +1,5 @@
-import { ApiClient } from '../local/api-client.js';
+import type { ContainerClient } from '@azure/storage-blob';
+import { ApiClient, landingZone } from '../local/api-client.js';
 import type { GpgHome } from '../local/gpg.js';
 
 export interface IngestionFlow {
@@ -6,13 +7,19 @@ export interface IngestionFlow {
   readonly flowId: string;
   /** The gpg recipient (the key's user id name), imported into the home. */
   readonly recipient: string;
-  /** Landed files go under `{org}/prod/{folder}/`. */
+  /** Landed files go under `{folder}/` in the zone. */
   readonly folder: string;
+  /**
+   * The org's prod landing zone as the customer reaches it: a container client on the SAS the API
+   * issued (no account key). The SAS outlives the runtime that issued it.
+   */
+  readonly zone: ContainerClient;
 }
 
 /**
  * The walk-through's setup through the API: a PGP key pair (its public key imported into `home`,
- * the customer's gpg), a dataset, a source connection for `/{folder}/*.csv.gpg` and the flow.
+ * the customer's gpg), a dataset, a source connection for `/{folder}/*.csv.gpg`, the flow, and the
+ * landing zone's credential.
  */
 export async function createIngestionFlow(
   url: string,
@@ -48,5 +55,5 @@ export async function createIngestionFlow(
     targetConnectionIds: [target.id],
     transformations: [{ name: 'Encryption', params: { publicKeyId: key.publicKeyId } }],
   });
-  return { api, flowId: flow.id, recipient: name, folder: name };
+  return { api, flowId: flow.id, recipient: name, folder: name, zone: await landingZone(api) };
 }

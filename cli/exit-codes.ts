@@ -8,7 +8,10 @@ export const EXIT = {
   ERROR: 1,
   /** Wrong command line: unknown command or option, missing argument, a value the CLI refuses. */
   USAGE: 2,
-  /** Not logged in, no token, or the API refused the token, API key or org (401, 403 auth codes). */
+  /**
+   * Not logged in, no token, the API refused the token, API key or org (401, 403 auth codes), or
+   * storage refused the landing zone SAS.
+   */
   AUTH: 3,
   /** The API or storage could not be reached, or something other than the API answered. */
   NETWORK: 4,

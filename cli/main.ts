@@ -11,6 +11,7 @@ import { registerCustomerKeys } from './commands/customer-keys.js';
 import { registerEncrypt } from './commands/encrypt.js';
 import { registerFlows } from './commands/flows.js';
 import { registerKeys } from './commands/keys.js';
+import { registerLandingZone } from './commands/landing-zone.js';
 import { registerLogin } from './commands/login.js';
 import { registerRuns } from './commands/runs.js';
 import { registerUpload } from './commands/upload.js';
@@ -23,7 +24,7 @@ Exit codes:
   ${EXIT.OK}  done
   ${EXIT.ERROR}  the API answered with a problem, or a local step failed (a file, a key)
   ${EXIT.USAGE}  usage error
-  ${EXIT.AUTH}  not logged in, no token, or the token, API key or org was refused
+  ${EXIT.AUTH}  not logged in, no token, the token, API key or org was refused, or storage refused the SAS
   ${EXIT.NETWORK}  the API or storage could not be reached
   ${EXIT.FAILED}  what was checked or watched failed (a run, a CMK configuration, an expired key)
   ${EXIT.TIMEOUT}  --watch timed out`;
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerCustomerKeys(program, ctx);
   registerFlows(program, ctx);
   registerEncrypt(program, ctx);
+  registerLandingZone(program, ctx);
   registerUpload(program, ctx);
   registerRuns(program, ctx);
   registerCmk(program, ctx);

@@ -6,7 +6,7 @@ import { reconcileByokConfigs } from '../shared/cmk/reconcile.js';
 import { resumeWaitingFiles } from '../shared/cmk/resume-waiting-files.js';
 import { WAITING_FILES_TABLE } from '../shared/cmk/waiting-files.js';
 import { ingestLandedBlob } from '../shared/ingestion/ingest-landed-file.js';
-import { landingIngestionDeps } from '../shared/ingestion/landing-ingestion.js';
+import { landedVersion, landingIngestionDeps } from '../shared/ingestion/landing-ingestion.js';
 import { systemClock } from '../shared/vault/clock.js';
 import { systemRandom } from '../shared/vault/random.js';
 
@@ -36,8 +36,7 @@ export async function reconcileCmk(_timer: Timer, ctx: InvocationContext): Promi
           table: waiting,
           log,
           ingest: async (file) => {
-            const blob = services.clients.blobs.getContainerClient(file.container).getBlobClient(file.blobName);
-            const outcome = await ingestLandedBlob(ingestion, blob);
+            const outcome = await ingestLandedBlob(ingestion, landedVersion(services, file));
             // A vault outage moved it to the retry timer's parked files: no longer waiting here.
             return outcome.kind === 'waiting' && outcome.reason === 'cmk-access-revoked' ? 'waiting' : 'settled';
           },

@@ -2,7 +2,7 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 import './lib/app-setup.js';
 import { appServices } from '../shared/azure/app-services.js';
 import { ingestLandedBlob } from '../shared/ingestion/ingest-landed-file.js';
-import { landingIngestionDeps } from '../shared/ingestion/landing-ingestion.js';
+import { landedVersion, landingIngestionDeps } from '../shared/ingestion/landing-ingestion.js';
 import { PARKED_FILES_TABLE } from '../shared/ingestion/parked-files.js';
 import { retryParkedFiles } from '../shared/ingestion/retry-parked-files.js';
 import { triggerSettings } from '../shared/trigger-settings.js';
@@ -20,7 +20,7 @@ export async function retryParkedIngestion(_timer: Timer, ctx: InvocationContext
     table: await services.tables(PARKED_FILES_TABLE),
     clock: () => new Date(),
     log,
-    ingest: (file) => ingestLandedBlob(ingestion, services.clients.blobs.getContainerClient(file.container).getBlobClient(file.blobName)),
+    ingest: (file) => ingestLandedBlob(ingestion, landedVersion(services, file)),
   });
 }
 

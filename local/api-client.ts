@@ -1,4 +1,6 @@
+import { ContainerClient } from '@azure/storage-blob';
 import { DEV_CLIENT_ID } from '../shared/auth/auth-config.js';
+import type { LandingZoneCredential } from '../shared/landing-zones/landing-zones.js';
 import { issueDevToken } from './dev-issuer.js';
 
 /** Headers of a well-formed call for `org` (and optionally a sandbox), with a fresh dev token. */
@@ -32,6 +34,23 @@ export class ApiClient {
     if (!expected.includes(res.status)) throw new Error(`${method} ${path} → ${res.status}: ${text}`);
     return JSON.parse(text) as T;
   }
+}
+
+/**
+ * Creates a development sandbox of `org` (from its production sandbox), or finds it already there:
+ * every route answers 404 SANDBOX_NOT_FOUND for a sandbox that was not created.
+ */
+export async function ensureSandbox(baseUrl: string, org: string, name: string): Promise<void> {
+  const res = await new ApiClient(baseUrl, org).request('POST', '/data/foundation/sandbox-management/sandboxes', { name, title: name, type: 'development' });
+  if (res.status !== 201 && res.status !== 409) throw new Error(`creating sandbox ${name} → ${res.status}: ${await res.text()}`);
+}
+
+export type { LandingZoneCredential };
+
+/** The caller's landing zone as a customer reaches it: a container client on the SAS the API issues. */
+export async function landingZone(api: ApiClient): Promise<ContainerClient> {
+  const credential = await api.json<LandingZoneCredential>('GET', '/data/foundation/connectors/landingzone/credentials?type=user_drop_zone');
+  return new ContainerClient(credential.SASUri);
 }
 
 export interface Run {

@@ -1,12 +1,14 @@
 /**
  * `npm run soak -- [--minutes 30] [--large-mib 1024] [--files-per-round 20]`: the reliability
- * soak. Runs the whole local system (Azurite on disk, the Key Vault emulator, the runtime) and,
- * round after round until the time is up, lands a batch of encrypted files of mixed sizes while
- * API clients (plaintext and HPKE) keep calling, and injects one fault per round in turn: a Key
- * Vault outage, a SIGKILL of the runtime, an Azurite restart, or none. A large file (1 GiB by
- * default) is landed first so the faults hit it too. At the end every file must be in its dataset
- * exactly once, with nothing poisoned, and the only API errors outside a fault's window must be
- * 429s; it prints a JSON summary and exits 1 otherwise. Loopback only; state in a temp directory.
+ * soak. Runs the whole local system (Azurite on disk with the internal and landing accounts, the
+ * landing account's local Event Grid, the Key Vault emulator, the runtime) and, round after round
+ * until the time is up, lands a batch of encrypted files of mixed sizes in the org's landing zone
+ * (with the SAS the API issues, as a customer does) while API clients (plaintext and HPKE) keep
+ * calling, and injects one fault per round in turn: a Key Vault outage, a SIGKILL of the runtime,
+ * an Azurite restart, or none. A large file (1 GiB by default) is landed first so the faults hit
+ * it too. At the end every file must be in its dataset exactly once, with nothing poisoned, and the
+ * only API errors outside a fault's window must be 429s; it prints a JSON summary and exits 1
+ * otherwise. Loopback only, on free ports; state in a temp directory.
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -18,14 +20,15 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { BlobServiceClient } from '@azure/storage-blob';
 import { createHpkeFetch, generateClientKeyPair, type ServerKeyInfo } from '../shared/hpke/client.js';
-import { ApiClient, apiHeaders, type Run } from './api-client.js';
+import { ApiClient, apiHeaders, landingZone, type Run } from './api-client.js';
 import { startAzurite, type AzuriteInstance } from './azurite.js';
 import { startDevIssuer } from './dev-issuer.js';
 import { ensureDevTls } from './dev-tls.js';
 import { ensureGpg, GpgHome } from './gpg.js';
 import { startKeyVaultEmulator } from './keyvault-emulator/index.js';
+import { LANDING_EVENTS_QUEUE, landingAppSettings, startLandingEvents } from './landing-events.js';
+import { POISON_QUEUE_SUFFIX } from './runtime/queue-trigger.js';
 import { startRuntime, type RuntimeProcess } from './runtime-process.js';
 
 const ORG = 'CF0050AK00@AdobeOrg';
@@ -97,6 +100,13 @@ async function main(): Promise<void> {
   const startStorage = () => startAzurite({ location, blobPort: blobPort ?? 0, queuePort: queuePort ?? 0, tablePort: tablePort ?? 0 });
   const tls = await ensureDevTls();
   let azurite: AzuriteInstance = await startStorage();
+  // Started once: Azurite comes back on the same ports after a restart, so the proxy's upstream,
+  // and the landing endpoint in the zone's SAS URI, stay valid.
+  const landingEvents = await startLandingEvents({
+    upstream: azurite.landing,
+    queue: { connectionString: azurite.connectionString, queueName: LANDING_EVENTS_QUEUE },
+    port: 0,
+  });
   const vault = await startKeyVaultEmulator({ port: 0, tls });
   const issuer = await startDevIssuer({ port: 0, env: { CIPHERFLOW_ENV: 'local' } });
   const env = {
@@ -106,8 +116,13 @@ async function main(): Promise<void> {
     SYSTEM_KEY_VAULT_URL: vault.url,
     NODE_EXTRA_CA_CERTS: tls.caPath,
     ...vault.env(),
-    CIPHERFLOW_BLOB_POLL_MS: '200',
-    CIPHERFLOW_BLOB_RETRY_DELAY_MS: '1000',
+    ...landingAppSettings(landingEvents),
+    CIPHERFLOW_QUEUE_MAX_POLL_MS: '200',
+    // A failed attempt is retried after 1 s instead of host.json's 15 s (the host's own override).
+    AzureFunctionsJobHost__extensions__queues__visibilityTimeout: '00:00:01',
+    // A message held by a SIGKILLed runtime reappears after this (10 minutes in Azure), well
+    // within a round's wait; a live runtime renews it at half.
+    CIPHERFLOW_QUEUE_VISIBILITY_MS: '30000',
     // Every file needs the vault, so an outage is felt.
     KEY_CACHE_TTL_SECONDS: '1',
     KEY_CACHE_MAX_STALE_SECONDS: '0',
@@ -123,8 +138,8 @@ async function main(): Promise<void> {
   let stopping = false;
   try {
     const api = () => new ApiClient(runtime.url, ORG);
-    const blobs = () => BlobServiceClient.fromConnectionString(azurite.connectionString);
-    await blobs().getContainerClient('landing').createIfNotExists();
+    // The zone's SAS outlives runtime restarts (its stored access policy is on Azurite's disk).
+    const zone = await landingZone(api());
 
     const recipient = 'soak key';
     const key = await api().json<{ publicKey: string; publicKeyId: string }>('POST', '/data/foundation/connectors/encryption/keys', {
@@ -162,7 +177,7 @@ async function main(): Promise<void> {
     };
 
     const land = async (flow: SoakFlow, name: string, file: string, size: number) => {
-      const uploaded = await blobs().getContainerClient('landing').getBlockBlobClient(`${ORG}/prod/${flow.folder}/${name}`)
+      const uploaded = await zone.getBlockBlobClient(`${flow.folder}/${name}`)
         .uploadFile(file, { blockSize: 8 * 1024 * 1024, concurrency: 4 });
       flow.files.set(`${flow.folder}/${name}`, { etag: uploaded.etag ?? '', size });
       summary.files += 1;
@@ -264,7 +279,7 @@ async function main(): Promise<void> {
         summary.violations.push(`${flow.folder}: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
-    const poison = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient('webjobs-blobtrigger-poison');
+    const poison = QueueServiceClient.fromConnectionString(azurite.connectionString).getQueueClient(`${LANDING_EVENTS_QUEUE}${POISON_QUEUE_SUFFIX}`);
     if (await poison.exists()) {
       const n = (await poison.getProperties()).approximateMessagesCount ?? 0;
       if (n > 0) summary.violations.push(`${n} poison message(s)`);
@@ -274,6 +289,7 @@ async function main(): Promise<void> {
     stopping = true;
     summary.durationMs = Date.now() - started;
     await runtime.stop();
+    await landingEvents.close();
     await Promise.all([azurite.stop(), vault.close(), issuer.close()]);
     await gpg.dispose();
     await rm(location, { recursive: true, force: true });
@@ -287,7 +303,7 @@ interface SoakFlow {
   readonly folder: string;
   readonly flowId: string;
   readonly dataSetId: string;
-  /** Landed file name (relative to the tenant) → its ETag and plaintext size. */
+  /** Landed file name (relative to the zone) → its ETag and plaintext size. */
   readonly files: Map<string, { etag: string; size: number }>;
 }
 

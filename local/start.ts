@@ -1,7 +1,9 @@
 /**
  * `npm start`: the whole system on this machine, with nothing installed globally.
  *  1. a development TLS CA (for the Key Vault emulator's HTTPS), created once under .local/;
- *  2. Azurite (blob, queue, table) from node_modules, persisted under .local/azurite;
+ *  2. Azurite (blob, queue, table) from node_modules, persisted under .local/azurite, with the
+ *     internal account and the landing account, whose blob endpoint is a local Event Grid
+ *     (local/landing-events.ts) on 127.0.0.1:10010 that queues BlobCreated events;
  *  3. the Key Vault emulator, persisted under .local/keyvault, and the development token issuer
  *     (its JWKS on 127.0.0.1:7072; `npm run token` mints tokens for it);
  *  4. the local Functions runtime running the compiled app (dist/), as a child process whose
@@ -15,13 +17,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAzurite, stopChild } from './azurite.js';
-import { BlobServiceClient } from '@azure/storage-blob';
 import { DEV_ISSUER_PORT } from '../shared/auth/auth-config.js';
-import { triggerSettings } from '../shared/trigger-settings.js';
 import { startDevIssuer } from './dev-issuer.js';
 import { APP_PROCESS_ENV } from './runtime-process.js';
 import { ensureDevTls } from './dev-tls.js';
 import { startKeyVaultEmulator } from './keyvault-emulator/index.js';
+import { DEFAULT_LANDING_CONTAINER_PREFIX, LANDING_EVENTS_QUEUE, landingAppSettings, startLandingEvents } from './landing-events.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -36,6 +37,8 @@ async function main(): Promise<void> {
       'blob-port': { type: 'string', default: '10000' },
       'queue-port': { type: 'string', default: '10001' },
       'table-port': { type: 'string', default: '10002' },
+      // The landing account's blob endpoint (the local Event Grid in front of Azurite).
+      'landing-port': { type: 'string', default: '10010' },
       // Where Azurite's data and the emulator's keys persist (default .local/ in the repository).
       'state-dir': { type: 'string', default: path.join(repoRoot, '.local') },
     },
@@ -51,11 +54,11 @@ async function main(): Promise<void> {
     queuePort: Number(values['queue-port']),
     tablePort: Number(values['table-port']),
   });
-  // In Azure the infrastructure creates the landing container (infra/resources.bicep); locally the
-  // launcher does, so customers (and `cipherflow upload`) can write to it from the first minute.
-  await BlobServiceClient.fromConnectionString(azurite.connectionString)
-    .getContainerClient(triggerSettings().landingContainer)
-    .createIfNotExists();
+  const landing = await startLandingEvents({
+    upstream: azurite.landing,
+    queue: { connectionString: azurite.connectionString, queueName: LANDING_EVENTS_QUEUE },
+    port: Number(values['landing-port']),
+  });
   const vault = await startKeyVaultEmulator({
     port: Number(values['vault-port']),
     identityPort: Number(values['identity-port']),
@@ -72,16 +75,18 @@ async function main(): Promise<void> {
     SYSTEM_KEY_VAULT_URL: vault.url,
     NODE_EXTRA_CA_CERTS: tls.caPath,
     ...vault.env(),
+    ...landingAppSettings(landing),
   };
   const print = (line: string): boolean => process.stdout.write(`${line}\n`);
   print('cipherflow local services');
   print(`  Azurite blob   ${azurite.blobEndpoint}`);
   print(`  Azurite queue  ${azurite.queueEndpoint}`);
   print(`  Azurite table  ${azurite.tableEndpoint}`);
+  print(`  Landing blob   ${landing.blobEndpoint}  (BlobCreated for ${DEFAULT_LANDING_CONTAINER_PREFIX}* containers -> queue ${landing.queueName})`);
   print(`  Key Vault      ${vault.url}  (emulator; identity endpoint ${vault.identityEndpoint})`);
   print(`  Dev issuer     ${issuer.jwksUrl}  (tokens: npm run --silent token -- --org ORG)`);
 
-  const stops: (() => Promise<void>)[] = [() => issuer.close(), () => vault.close(), () => azurite.stop()];
+  const stops: (() => Promise<void>)[] = [() => issuer.close(), () => vault.close(), () => landing.close(), () => azurite.stop()];
   if (values['services-only']) {
     print('\nFor `func start`, export (or put in local.settings.json Values):');
     for (const [key, value] of Object.entries(env)) print(`  ${key}=${value}`);

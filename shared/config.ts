@@ -23,6 +23,25 @@ export interface AppConfig {
   };
   /** `KEY_CACHE_TTL_SECONDS` (300) and `KEY_CACHE_MAX_STALE_SECONDS` (3600: only while the vault is unreachable). */
   readonly keyCache: KeyCacheSettings;
+  /** The landing storage account, apart from the internal one, and the landing zones' terms. */
+  readonly landing: LandingConfig;
+}
+
+/**
+ * The landing account holds one container per org and sandbox (Adobe's Data Landing Zone). It is
+ * the only account whose key signs anything: `LandingStorage` as a connection string (Azurite; its
+ * key signs the zones' SAS), or `LandingStorage__accountName` (+ `__blobServiceUri`) reached with the
+ * managed identity, whose key is read at run time through `LANDING_ACCOUNT_RESOURCE_ID` (ARM
+ * listKeys), never from a setting.
+ */
+export interface LandingConfig {
+  readonly storage:
+    | { readonly kind: 'connectionString'; readonly connectionString: string }
+    | { readonly kind: 'identity'; readonly accountName: string; readonly blobServiceUri: string; readonly accountResourceId: string };
+  /** `LANDING_ZONE_SAS_DAYS` (90): how long a zone's credential lasts. */
+  readonly sasDays: number;
+  /** `LANDING_ZONE_TTL_DAYS` (7, Adobe's): files are deleted this long after upload. */
+  readonly ttlDays: number;
 }
 
 /** Storage: a connection string (Azurite, or a key-based account) or an identity-based account. */
@@ -36,7 +55,23 @@ const DEV_STORAGE =
   'BlobEndpoint=http://127.0.0.1:10000/devstoreaccount1;QueueEndpoint=http://127.0.0.1:10001/devstoreaccount1;' +
   'TableEndpoint=http://127.0.0.1:10002/devstoreaccount1;';
 
+// The local stack's landing account (local/azurite.ts), reached through its local Event Grid on
+// port 10010: a public development key, like Azurite's own above.
+const DEV_LANDING_STORAGE =
+  'DefaultEndpointsProtocol=http;AccountName=devlandingstore1;' +
+  'AccountKey=aLXY6ja6Y6YU8oywYlQ6AOXFww4LRkzheT4gICv/NWE04r0e3njympvHQZnWLtXHjCkgnF4rNCaG7tdS35Y6SA==;' +
+  'BlobEndpoint=http://127.0.0.1:10010/devlandingstore1;';
+
 const httpsUrl = z.url({ protocol: /^https$/ });
+
+const days = (max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[1-9][0-9]{0,3}$/, 'must be a whole number of days')
+    .transform(Number)
+    .refine((n) => n <= max, `must be at most ${max} days`)
+    .or(z.number().int().min(1).max(max));
 
 const Env = z.object({
   CIPHERFLOW_ENV: z.enum(['local', 'production']).default('production'),
@@ -49,6 +84,15 @@ const Env = z.object({
   AZURE_CLIENT_ID: z.uuid().optional(),
   CMK_APP_CLIENT_ID: z.uuid().optional(),
   SYSTEM_KEY_NAME: z.string().regex(/^[0-9a-zA-Z-]{1,127}$/).default('cipherflow-system-kek'),
+  LandingStorage: z.string().min(1).optional(),
+  LandingStorage__accountName: z.string().regex(/^[a-z0-9]{3,24}$/).optional(),
+  LandingStorage__blobServiceUri: httpsUrl.optional(),
+  LANDING_ACCOUNT_RESOURCE_ID: z
+    .string()
+    .regex(/^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Storage\/storageAccounts\/[a-z0-9]{3,24}$/i, 'must be a storage account resource id')
+    .optional(),
+  LANDING_ZONE_SAS_DAYS: days(3650).default(90),
+  LANDING_ZONE_TTL_DAYS: days(365).default(7),
 });
 
 export class ConfigError extends Error {
@@ -83,6 +127,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
         }),
     environment: e.CIPHERFLOW_ENV,
     storage: storageConfig(e),
+    landing: { storage: landingStorageConfig(e), sasDays: e.LANDING_ZONE_SAS_DAYS, ttlDays: e.LANDING_ZONE_TTL_DAYS },
     systemKeyVaultUrl: e.SYSTEM_KEY_VAULT_URL,
     systemKeyName: e.SYSTEM_KEY_NAME,
   };
@@ -106,6 +151,25 @@ function storageConfig(e: z.infer<typeof Env>): StorageConfig {
   }
   throw new ConfigError(
     'Invalid configuration: AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__accountName (managed identity) is required',
+  );
+}
+
+function landingStorageConfig(e: z.infer<typeof Env>): LandingConfig['storage'] {
+  if (e.LandingStorage !== undefined) {
+    const value = e.LandingStorage.trim();
+    return { kind: 'connectionString', connectionString: value.toLowerCase() === 'usedevelopmentstorage=true' ? DEV_LANDING_STORAGE : value };
+  }
+  const account = e.LandingStorage__accountName;
+  if (account !== undefined && e.LANDING_ACCOUNT_RESOURCE_ID !== undefined) {
+    return {
+      kind: 'identity',
+      accountName: account,
+      blobServiceUri: e.LandingStorage__blobServiceUri ?? `https://${account}.blob.core.windows.net`,
+      accountResourceId: e.LANDING_ACCOUNT_RESOURCE_ID,
+    };
+  }
+  throw new ConfigError(
+    'Invalid configuration: LandingStorage (a connection string) or LandingStorage__accountName with LANDING_ACCOUNT_RESOURCE_ID (managed identity) is required',
   );
 }
 

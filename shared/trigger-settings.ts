@@ -8,8 +8,10 @@ import { MAX_FILE_BYTES } from './pgp/config.js';
  * start there; defaults work in Azure and locally alike, and an app setting overrides them.
  */
 export interface TriggerSettings {
-  /** The container customers write to (`LANDING_CONTAINER`, default `landing`). */
-  readonly landingContainer: string;
+  /** The queue of the landing account's BlobCreated events, in the app's storage (`LANDING_EVENTS_QUEUE`, default `landing-events`). */
+  readonly landingEventsQueue: string;
+  /** NCRONTAB of deleting landing-zone files past their TTL (`LANDING_TTL_SCHEDULE`, default hourly at minute 30). */
+  readonly landingTtlSchedule: string;
   /** NCRONTAB of the CMK reconciler (`CMK_RECONCILE_SCHEDULE`, default every minute). */
   readonly cmkReconcileSchedule: string;
   /** NCRONTAB of the HPKE key rotation (`HPKE_ROTATE_SCHEDULE`, default hourly at minute 5). */
@@ -37,7 +39,8 @@ const byteCount = z
   .refine(Number.isSafeInteger, `must be at most ${Number.MAX_SAFE_INTEGER} bytes`);
 
 const Env = z.object({
-  LANDING_CONTAINER: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a storage container name').default('landing'),
+  LANDING_EVENTS_QUEUE: z.string().regex(/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/, 'must be a storage queue name').default('landing-events'),
+  LANDING_TTL_SCHEDULE: ncrontab.default('0 30 * * * *'),
   CMK_RECONCILE_SCHEDULE: ncrontab.default('0 */1 * * * *'),
   HPKE_ROTATE_SCHEDULE: ncrontab.default('0 5 * * * *'),
   SYSTEM_KEK_ROTATE_SCHEDULE: ncrontab.default('0 0 * * * *'),
@@ -52,7 +55,8 @@ export function triggerSettings(env: Readonly<Record<string, string | undefined>
     throw new Error(`Invalid configuration: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   return {
-    landingContainer: result.data.LANDING_CONTAINER,
+    landingEventsQueue: result.data.LANDING_EVENTS_QUEUE,
+    landingTtlSchedule: result.data.LANDING_TTL_SCHEDULE,
     cmkReconcileSchedule: result.data.CMK_RECONCILE_SCHEDULE,
     hpkeRotateSchedule: result.data.HPKE_ROTATE_SCHEDULE,
     systemKekRotateSchedule: result.data.SYSTEM_KEK_ROTATE_SCHEDULE,

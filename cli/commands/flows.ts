@@ -22,7 +22,7 @@ export function registerFlows(program: Command, ctx: CliContext): void {
     .command('create')
     .description('create a dataflow (and its dataset and connections)')
     .requiredOption('--name <name>', 'flow name')
-    .requiredOption('--path <pattern>', "where files land under {org}/{sandbox}/, e.g. '/incoming/*.csv.gpg'")
+    .requiredOption('--path <pattern>', "where files land in the sandbox's landing zone, e.g. '/incoming/*.csv.gpg'")
     .addOption(new Option('--format <format>', 'file format').choices(SourceFormat.options).default('delimited'))
     .addOption(new Option('--compression <type>', 'compression inside the encryption').choices(CompressionType.options))
     .requiredOption('--dataset <nameOrId>', 'a dataset id (24 hex characters), or a name for a new dataset')

@@ -6,9 +6,20 @@ import { ORG_KEYS_TABLE } from '../cmk/org-key-state.js';
 import { createRevocationGate } from '../cmk/revocation-gate.js';
 import type { KeyReader } from '../cmk/validate-customer-key.js';
 import type { AppConfig } from '../config.js';
-import { appConfig } from '../config.js';
+import { appConfig, ConfigError } from '../config.js';
+import { BATCHES_TABLE } from '../catalog/batches.js';
+import { DATASETS_TABLE } from '../catalog/datasets.js';
+import { FLOW_RUNS_TABLE } from '../flows/runs.js';
+import { FLOWS_TABLE } from '../flows/lib/flow-entity.js';
+import { SOURCE_CONNECTIONS_TABLE } from '../flows/source-connections.js';
+import { TARGET_CONNECTIONS_TABLE } from '../flows/target-connections.js';
+import { CUSTOMER_KEYS_TABLE } from '../pgp-keys/customer-keys.js';
+import { ENCRYPTION_KEYS_TABLE } from '../pgp-keys/encryption-keys.js';
+import { deleteLandingZone, landingZoneHasFiles, type LandingZoneDeps } from '../landing-zones/landing-zones.js';
+import { createSasSigner, sharedKeyOf } from '../landing-zones/sas-signer.js';
+import { backfillSandboxes, type SandboxDeps, type SandboxHolding } from '../sandboxes/sandboxes.js';
 import { createEncryptedObjectStore, type EncryptedObjectStore } from '../storage/encrypted-object-store.js';
-import { createTableFactory, type TableFactory } from '../storage/tenant-table.js';
+import { createTableFactory, partitionHasRows, type TableFactory } from '../storage/tenant-table.js';
 import { systemClock } from '../vault/clock.js';
 import { createKeyVaultKekClient, type KekClient } from '../vault/kek-client.js';
 import type { KekResolver } from '../vault/kek-resolver.js';
@@ -18,6 +29,7 @@ import { systemRandom } from '../vault/random.js';
 import { ROOT_KEYS_TABLE } from '../vault/root-key-record.js';
 import { ensureSystemKek } from '../vault/system-kek.js';
 import { azureClients, type AzureClients } from './clients.js';
+import { armAccountKey } from './landing-account-key.js';
 
 /** What the functions hand to the domain: configuration, clients, tables and the key hierarchy. */
 export interface AppServices {
@@ -27,6 +39,10 @@ export interface AppServices {
   readonly keys: KeyHierarchy;
   readonly objects: EncryptedObjectStore;
   readonly cmk: CmkServices;
+  /** Sandboxes as resources: what each can hold, and the once-per-process backfill. */
+  readonly sandboxes: SandboxDeps;
+  /** Landing zones: the landing account (apart from internal storage) and its SAS signer. */
+  readonly landing: LandingZoneDeps;
   /**
    * The system KEK, resolved once per process (created if absent in local mode), shared by the
    * key hierarchy and the system-KEK rotation timer so they never both create it.
@@ -100,6 +116,14 @@ async function build(): Promise<AppServices> {
     readKey: (key) => clients.keys(key.vaultUrl).getKey(key.name),
     rootKeys,
   };
+  const landing: LandingZoneDeps = {
+    tables,
+    blobs: clients.landingBlobs,
+    signer: landingSigner(config, clients),
+    random: systemRandom,
+    sasDays: config.landing.sasDays,
+    ttlDays: config.landing.ttlDays,
+  };
   return {
     config,
     clients,
@@ -107,6 +131,53 @@ async function build(): Promise<AppServices> {
     keys,
     objects: createEncryptedObjectStore({ blobs: clients.blobs, keys }),
     cmk,
+    sandboxes: sandboxDeps(tables, landing),
+    landing,
     systemKek,
+  };
+}
+
+/** Azurite's key from the connection string locally; in Azure the key read through the managed identity. */
+function landingSigner(config: AppConfig, clients: AzureClients) {
+  const storage = config.landing.storage;
+  if (storage.kind === 'identity') return createSasSigner(storage.accountName, armAccountKey(clients.credential, storage.accountResourceId));
+  const shared = sharedKeyOf(storage.connectionString);
+  if (shared === undefined) throw new ConfigError('Invalid configuration: LandingStorage must name AccountName and AccountKey (it signs the landing zones\' SAS)');
+  return createSasSigner(shared.accountName, () => Promise.resolve(shared.accountKey));
+}
+
+/**
+ * What a sandbox holds, store by store (each keyed `{org}|{sandbox}`): a sandbox is deleted only
+ * when all are empty, and sandboxes that held data before they were resources are found from them.
+ */
+const SANDBOX_DATA: readonly { readonly what: string; readonly table: string }[] = [
+  { what: 'datasets', table: DATASETS_TABLE },
+  { what: 'batches', table: BATCHES_TABLE },
+  { what: 'encryption keys', table: ENCRYPTION_KEYS_TABLE },
+  { what: 'customer keys', table: CUSTOMER_KEYS_TABLE },
+  { what: 'source connections', table: SOURCE_CONNECTIONS_TABLE },
+  { what: 'target connections', table: TARGET_CONNECTIONS_TABLE },
+  { what: 'dataflows', table: FLOWS_TABLE },
+  { what: 'dataflow runs', table: FLOW_RUNS_TABLE },
+];
+
+function sandboxDeps(tables: TableFactory, landing: LandingZoneDeps): SandboxDeps {
+  let backfilled: Promise<void> | undefined;
+  return {
+    tables,
+    holdings: [
+      ...SANDBOX_DATA.map(({ what, table }): SandboxHolding => ({ what, inUse: (scope) => partitionHasRows(tables, table, scope) })),
+      { what: 'files in its landing zone', inUse: (scope) => landingZoneHasFiles(landing, scope), release: (scope) => deleteLandingZone(landing, scope) },
+    ],
+    backfill: () => {
+      backfilled ??= backfillSandboxes({ tables }, SANDBOX_DATA.map((d) => d.table)).then(
+        () => undefined,
+        (err: unknown) => {
+          backfilled = undefined;
+          throw err;
+        },
+      );
+      return backfilled;
+    },
   };
 }

@@ -10,6 +10,8 @@ import { tenantRoutingCredential } from './tenant-routing-credential.js';
 export interface AzureClients {
   readonly credential: TokenCredential;
   readonly blobs: BlobServiceClient;
+  /** The landing account's blob service (the zones); never the internal account. */
+  readonly landingBlobs: BlobServiceClient;
   table(name: string): TableClient;
   keys(vaultUrl: string): KeyClient;
 }
@@ -32,10 +34,16 @@ export function createAzureClients(config: AppConfig): AzureClients {
     storage.kind === 'connectionString'
       ? BlobServiceClient.fromConnectionString(storage.connectionString)
       : new BlobServiceClient(storage.blobServiceUri, lazyCredential);
+  const landing = config.landing.storage;
+  const landingBlobs =
+    landing.kind === 'connectionString'
+      ? BlobServiceClient.fromConnectionString(landing.connectionString)
+      : new BlobServiceClient(landing.blobServiceUri, lazyCredential);
   const keyClients = new Map<string, KeyClient>();
   return {
     credential: lazyCredential,
     blobs,
+    landingBlobs,
     table: (name) =>
       storage.kind === 'connectionString'
         ? TableClient.fromConnectionString(storage.connectionString, name, {

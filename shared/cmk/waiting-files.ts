@@ -11,19 +11,28 @@ export interface WaitingFile {
   readonly orgId: string;
   readonly container: string;
   readonly blobName: string;
+  /** The version that waits (absent on records written before versions were kept). */
+  readonly etag?: string;
   readonly since: string;
 }
 
-const Entity = z.object({ partitionKey: z.string(), container: z.string(), blobName: z.string(), since: z.string() });
+const Entity = z.object({ partitionKey: z.string(), container: z.string(), blobName: z.string(), blobETag: z.string().optional(), since: z.string() });
 
 /**
  * Records that a landed blob waits for its org's key. The blob itself stays in the landing
- * container untouched; the record is how it is found again once access returns (a blob trigger
- * fires once per blob version, so nothing else would pick it up). Idempotent.
+ * zone untouched; the record is how it is found again once access returns (an event
+ * arrives once per blob version, so nothing else would pick it up). Idempotent.
  */
 export async function recordWaitingFile(table: TableClient, file: Omit<WaitingFile, 'since'>, now: Date): Promise<void> {
   try {
-    await table.createEntity({ partitionKey: file.orgId, rowKey: rowKey(file.container, file.blobName), container: file.container, blobName: file.blobName, since: now.toISOString() });
+    await table.createEntity({
+      partitionKey: file.orgId,
+      rowKey: rowKey(file.container, file.blobName),
+      container: file.container,
+      blobName: file.blobName,
+      ...(file.etag === undefined ? {} : { blobETag: file.etag }),
+      since: now.toISOString(),
+    });
   } catch (err) {
     if (statusOf(err) !== 409) throw err;
   }
@@ -34,7 +43,7 @@ export async function listWaitingFiles(table: TableClient, orgId: string): Promi
   const out: WaitingFile[] = [];
   for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${orgId}` } })) {
     const e = Entity.parse(entity);
-    out.push({ orgId: e.partitionKey, container: e.container, blobName: e.blobName, since: e.since });
+    out.push({ orgId: e.partitionKey, container: e.container, blobName: e.blobName, ...(e.blobETag === undefined ? {} : { etag: e.blobETag }), since: e.since });
   }
   return out;
 }

@@ -7,7 +7,7 @@ import { FLOWS_TABLE, type FlowEntity } from './lib/flow-entity.js';
 import { CompressionType, SourceFormat } from './source-connections.js';
 import { matchesSourcePath } from './source-path.js';
 
-/** A landed blob, named relative to its tenant's prefix: `{orgId}/{sandbox}/{relativePath}`. */
+/** A landed blob: the owners of its landing zone and its name in the zone's container. */
 export interface LandedBlob extends SandboxScope {
   /** e.g. `incoming/customers.csv.gpg` (a leading `/` is tolerated). */
   readonly relativePath: string;

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 /** What identifies one version of one landed file for one flow. */
 export interface RunKey {
   readonly flowId: string;
-  /** The blob's path relative to the tenant prefix `{orgId}/{sandbox}/` of the landing container. */
+  /** The blob's name in its landing zone's container. */
   readonly fileName: string;
   /** The blob's ETag, quoted (`"0x8DC..."`) or not: both forms give the same run id. */
   readonly blobETag: string;

@@ -54,7 +54,7 @@ export interface FlowRun {
 /** What a trigger knows when a file lands. */
 export interface StartRunInput {
   readonly flowId: string;
-  /** The blob's path relative to the tenant prefix `{orgId}/{sandbox}/` (e.g. `incoming/a.csv.gpg`). */
+  /** The blob's name in its landing zone's container (e.g. `incoming/a.csv.gpg`). */
   readonly fileName: string;
   readonly blobETag: string;
   readonly inputBytes: number;
@@ -63,9 +63,20 @@ export interface StartRunInput {
 /**
  * `started`: a new run, go ahead. `inProgress`: this blob version's run exists and did not finish
  * (a redelivery after a crash or a retryable failure): resume it, reusing its id and batch id.
- * `finished`: it succeeded or failed for good: skip the file.
+ * `finished`: it succeeded or failed for good: skip the file. `busy`: another attempt holds the
+ * run's claim right now (a duplicate delivery racing the first): leave it to that attempt.
  */
-export type StartRunOutcome = 'started' | 'inProgress' | 'finished';
+export type StartRunOutcome = 'started' | 'inProgress' | 'finished' | 'busy';
+
+/**
+ * An attempt's claim on a run: while it holds it (renewing it before `ttlMs` lapses), other
+ * attempts at the same run get `busy`; a claim its holder stopped renewing (a crash) lapses.
+ */
+export interface RunClaim {
+  /** Unique per attempt. */
+  readonly id: string;
+  readonly ttlMs: number;
+}
 
 export interface StartRunResult {
   readonly run: FlowRun;
@@ -96,6 +107,9 @@ interface RunEntity {
   batchId?: string;
   /** Attempts that failed transiently so far (absent: none). */
   failedAttempts?: number;
+  /** The attempt working on the run now, and until when (epoch ms) its claim holds. */
+  claimId?: string;
+  claimedUntil?: number;
   createdAt: number;
   updatedAt: number;
 }
@@ -132,6 +146,7 @@ export async function startRun(
   deps: FlowServiceDeps,
   scope: SandboxScope,
   input: StartRunInput,
+  claim?: RunClaim,
 ): Promise<StartRunResult> {
   const checked = StartRunSchema.safeParse(input);
   if (!checked.success) throw new ValidationError('The run input is invalid');
@@ -148,6 +163,7 @@ export async function startRun(
     inputBytes: input.inputBytes,
     outputBytes: 0,
     durationMs: 0,
+    ...(claim === undefined ? {} : { claimId: claim.id, claimedUntil: now + claim.ttlMs }),
     createdAt: now,
     updatedAt: now,
   };
@@ -157,11 +173,36 @@ export async function startRun(
   } catch (err) {
     if (!isConflict(err)) throw err;
   }
-  const existing = await readRun(deps, scope, entity.rowKey);
-  return {
-    run: toRun(scope, existing, existing.etag),
-    outcome: existing.status === 'inProgress' ? 'inProgress' : 'finished',
-  };
+  if (claim === undefined) {
+    const existing = await readRun(deps, scope, entity.rowKey);
+    return { run: toRun(scope, existing, existing.etag), outcome: existing.status === 'inProgress' ? 'inProgress' : 'finished' };
+  }
+  let outcome: StartRunOutcome = 'inProgress';
+  const run = await updateRun(deps, scope, entity.rowKey, (e) => {
+    if (e.status !== 'inProgress') {
+      outcome = 'finished';
+      return undefined;
+    }
+    if (e.claimId !== undefined && e.claimId !== claim.id && (e.claimedUntil ?? 0) > nowMs(deps)) {
+      outcome = 'busy';
+      return undefined;
+    }
+    outcome = 'inProgress';
+    return { claimId: claim.id, claimedUntil: nowMs(deps) + claim.ttlMs };
+  });
+  return { run, outcome };
+}
+
+/**
+ * Extends an attempt's claim on its run (another `ttlMs` from now), or ends it (`ttlMs` 0) when the
+ * attempt stops without finishing the run (a retryable failure, a wait). Does nothing once another
+ * attempt holds the run or it has finished.
+ */
+export async function renewRunClaim(deps: FlowServiceDeps, scope: SandboxScope, runId: string, claim: RunClaim): Promise<void> {
+  await updateRun(deps, scope, runId, (e) => {
+    if (e.status !== 'inProgress' || e.claimId !== claim.id) return undefined;
+    return { claimedUntil: nowMs(deps) + claim.ttlMs };
+  });
 }
 
 /**

@@ -15,15 +15,26 @@ export type SourceFormat = z.output<typeof SourceFormat>;
 export const CompressionType = z.enum(['gzip', 'bzip2', 'zip']);
 export type CompressionType = z.output<typeof CompressionType>;
 
-/** A source path, validated by {@link sourcePathProblem} with its reason as the field's message. */
-export const SourcePath = z.string().check((ctx) => {
-  const problem = sourcePathProblem(ctx.value);
-  if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
-});
+/** Adobe's name for the landing zone's container in paths (`dlz-user-container/incoming/*.csv`). */
+export const ADOBE_ZONE_CONTAINER = 'dlz-user-container';
+
+/**
+ * A source path inside the landing zone, validated by {@link sourcePathProblem} with its reason as
+ * the field's message. Adobe's form `dlz-user-container/incoming/*.csv.gpg` is taken as
+ * `/incoming/*.csv.gpg`, which is how it is stored and shown.
+ */
+export const SourcePath = z
+  .string()
+  .transform((path) => (path.startsWith(`${ADOBE_ZONE_CONTAINER}/`) ? path.slice(ADOBE_ZONE_CONTAINER.length) : path))
+  .check((ctx) => {
+    const problem = sourcePathProblem(ctx.value);
+    if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+  });
 
 /**
  * `POST /data/foundation/flowservice/sourceConnections` body. `params.path` names a folder and a
- * file pattern in the landing container, relative to the tenant's `{orgId}/{sandbox}/` prefix.
+ * file pattern in the org and sandbox's landing zone (connection spec
+ * `26f526f2-58f4-4712-961d-e41bf1ccc0e8`, Adobe's Data Landing Zone), relative to the zone's container.
  */
 export const CreateSourceConnectionRequest = z.strictObject({
   name: z.string().trim().min(1).max(256),

@@ -1,6 +1,6 @@
 /**
- * A source connection's `params.path`: where, under the tenant's `{orgId}/{sandbox}/` prefix of
- * the landing container, a flow picks up files. `/<folder>/.../<file>` where the last segment is a
+ * A source connection's `params.path`: where, in the org and sandbox's landing zone container, a
+ * flow picks up files. `/<folder>/.../<file>` where the last segment is a
  * concrete file name or a glob (`*` any run of characters, `?` one character; neither crosses `/`).
  *
  * Examples: `/incoming/*.csv.gpg`, `/crm/2024/export-??.json.gpg`, `/drop/customers.csv.gpg`.
@@ -43,7 +43,7 @@ export function isValidSourcePath(path: string): boolean {
 }
 
 /**
- * Whether a blob, named by its path relative to the tenant prefix (`incoming/a.csv.gpg`; a leading
+ * Whether a blob, named by its path in the zone's container (`incoming/a.csv.gpg`; a leading
  * `/` is tolerated), is one a source path selects. Folders compare exactly (blob names are
  * case-sensitive); the last segment is a glob whose `*` and `?` never match `/`, so
  * `/incoming/*.csv` does not select `incoming/sub/a.csv`. An invalid pattern matches nothing.

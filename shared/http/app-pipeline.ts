@@ -7,8 +7,13 @@ import { createLogger } from '../logging/logger.js';
 import { createHpkeCodecs } from './hpke-codec.js';
 import { createApiPipeline, type ApiPipeline } from './pipeline.js';
 import { createRateLimiter, parseRateLimit } from './rate-limit.js';
+import { createSandboxGate, type SandboxGate } from '../sandboxes/sandbox-gate.js';
+import { sandboxExists } from '../sandboxes/sandboxes.js';
 
 let cached: ApiPipeline | undefined;
+
+/** How long an instance trusts that a sandbox it saw still exists (a deleted one stays usable there that long). */
+const SANDBOX_GATE_TTL_MS = 30_000;
 
 /**
  * The process's pipeline, built on first use from `process.env`: remote JWKS verifier, stdout
@@ -26,7 +31,16 @@ export function appPipeline(): ApiPipeline {
       codecs: [hpke.json, hpke.request],
       responseCodecs: [hpke.response],
       rateLimit: createRateLimiter({ ratePerSecond: parseRateLimit(process.env) }),
+      sandboxGate: sandboxGate(),
     });
   }
   return cached;
+}
+
+let gate: SandboxGate | undefined;
+
+/** The process's sandbox check (the pipeline's), which `sandboxes-delete` tells of a deletion. */
+export function sandboxGate(): SandboxGate {
+  gate ??= createSandboxGate(async (scope) => sandboxExists((await appServices()).sandboxes, scope), { ttlMs: SANDBOX_GATE_TTL_MS });
+  return gate;
 }

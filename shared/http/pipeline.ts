@@ -11,6 +11,7 @@ import { JSON_CODEC, type CodecContext, type ContentCodec, type ResponseCodec } 
 import { fieldErrors } from './field-errors.js';
 import { parseJson } from './parse-json.js';
 import type { RateLimiter } from './rate-limit.js';
+import type { SandboxGate } from '../sandboxes/sandbox-gate.js';
 import { DEFAULT_BODY_LIMIT_BYTES, readBody } from './read-body.js';
 import { requestIdFor } from './request-id.js';
 
@@ -76,6 +77,8 @@ export interface ApiPipelineDeps {
   readonly newRequestId?: () => string;
   /** Per-org request rate limit, checked once the org is authenticated (absent: no limit). */
   readonly rateLimit?: RateLimiter;
+  /** Refuses a caller whose `x-sandbox-name` names no sandbox of the org (SANDBOX_NOT_FOUND). */
+  readonly sandboxGate?: SandboxGate;
 }
 
 const KNOWN_METHOD = /^[A-Z]{1,16}$/;
@@ -110,6 +113,7 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
         const retryAfter = deps.rateLimit?.take(tenant.orgId);
         if (retryAfter !== undefined) throw new RateLimitedError(retryAfter);
         if (options.orgWide === true && tenant.sandbox !== DEFAULT_SANDBOX) throw new ProductionSandboxRequiredError(DEFAULT_SANDBOX);
+        await deps.sandboxGate?.check(tenant);
       }
       ctx = { headers: req.headers, tenant, requestId, method, path: pathOf(req.url), exchange: {} };
       if (responseCodec !== undefined && tenant !== null) await responseCodec.prepare(ctx);

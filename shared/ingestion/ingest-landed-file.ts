@@ -4,7 +4,9 @@ import type { BlobClient } from '@azure/storage-blob';
 import { batchFileId, batchIdForRun, createBatch, getBatch } from '../catalog/batches.js';
 import { AppError, isStorageOutage, NotFoundError } from '../errors.js';
 import { findActiveFlowsForBlob, type ActiveFlow } from '../flows/find-active-flows.js';
-import { completeRun, failRun, recordRunRetry, startRun, type FlowRun, type RunError } from '../flows/runs.js';
+import { randomUUID } from 'node:crypto';
+import { completeRun, failRun, listRuns, recordRunRetry, renewRunClaim, startRun, type FlowRun, type RunClaim, type RunError, type StartRunInput, type StartRunResult } from '../flows/runs.js';
+import { findLandingZoneOwner } from '../landing-zones/landing-zones.js';
 import { MAX_FILE_BYTES } from '../pgp/config.js';
 import { decryptStream } from '../pgp/decrypt-stream.js';
 import { PgpError } from '../pgp/errors.js';
@@ -14,7 +16,7 @@ import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js'
 import { statusOf, type TableFactory } from '../storage/tenant-table.js';
 import { ByteCounter } from './byte-counter.js';
 import { asDecompressionFailure, decompressor } from './decompress.js';
-import { classifyFileName, parseLandedBlobName, type LandedFile } from './landed-file.js';
+import { classifyFileName, type LandedFile } from './landed-file.js';
 import { recordCounterFor } from './record-counter.js';
 import { RunFailure, runErrorOf } from './run-failure.js';
 
@@ -45,16 +47,18 @@ export interface IngestionDeps {
 }
 
 /**
- * The host's default blob-trigger `maxDequeueCount`: the run fails (and says why) on the attempt
+ * The host's queue `maxDequeueCount` (host.json): the run fails (and says why) on the attempt
  * the host would otherwise have sent to the poison queue, where no customer would see it.
  */
 export const MAX_INGEST_ATTEMPTS = 5;
 
-/** A landed blob, by where it is. */
+/** A landed blob, by where it is (`container` is its landing zone's). */
 export interface WaitingBlob {
   readonly orgId: string;
   readonly container: string;
   readonly blobName: string;
+  /** The version that waits. */
+  readonly etag: string;
 }
 
 /** Why a landed blob waits instead of being retried at once. */
@@ -62,18 +66,31 @@ export type WaitReason = 'cmk-access-revoked' | 'key-vault-unavailable';
 
 /** What happened to one landed blob, per matching flow. */
 export type IngestOutcome =
-  | { readonly kind: 'ignored'; readonly reason: 'outside-tenant-prefix' | 'no-matching-flow' | 'superseded' }
+  | { readonly kind: 'ignored'; readonly reason: IgnoredReason }
   | { readonly kind: 'done'; readonly runs: readonly { readonly flowId: string; readonly runId: string; readonly status: string; readonly skipped: boolean }[] }
   | { readonly kind: 'waiting'; readonly reason: WaitReason };
 
+/** Why a landed blob gave no run: not in a landing zone, no flow selects it, or that version is gone. */
+export type IgnoredReason = 'not-a-landing-zone' | 'no-matching-flow' | 'superseded' | 'gone';
+
+/** Which version of a landed blob to ingest: the one an event or a waiting record names. */
+export interface LandedBlobVersion {
+  readonly blob: BlobClient;
+  /** The ETag the BlobCreated event (or the record of a waiting file) carries; absent: the current version. */
+  readonly etag?: string;
+}
+
 /**
- * Ingests one blob from the landing container into the dataset of every active flow whose source
+ * Ingests one blob from a landing zone into the dataset of every active flow whose source
  * path matches it: decrypts it as a stream with the flow's key, verifies the signature when the
  * flow names a verification key, stores the plaintext under the key hierarchy, and commits a
  * Catalog batch only after the integrity check and the signature have passed.
  *
- * Idempotent per blob version (ETag): a redelivered blob finds its finished run and does nothing.
- * The landing blob is never modified or deleted, whatever happens.
+ * The blob's org and sandbox are those of the zone whose container holds it (a stored mapping),
+ * never anything its name says. Idempotent per blob version (ETag): a redelivered event finds its
+ * finished run and does nothing. The landing blob is never modified or deleted, whatever happens.
+ * A version that is gone when it is read ends its unfinished runs (a waiting file the TTL deleted:
+ * FILE_EXPIRED; one replaced by a newer upload: FILE_REPLACED) rather than leave them in progress.
  *
  * A revoked customer key or an unavailable Key Vault parks the blob through `deps.wait` (the run
  * stays in progress; the file is tried again when the key or the vault is back, however long that
@@ -84,9 +101,11 @@ export type IngestOutcome =
  * @throws other transient failures (KEK_*, storage errors) before that: the run stays in progress
  *   and the trigger retries.
  */
-export async function ingestLandedBlob(deps: IngestionDeps, blob: BlobClient): Promise<IngestOutcome> {
-  const file = parseLandedBlobName(blob.name);
-  if (file === undefined) return ignored(deps, blob, 'outside-tenant-prefix');
+export async function ingestLandedBlob(deps: IngestionDeps, version: LandedBlobVersion): Promise<IngestOutcome> {
+  const { blob } = version;
+  const zone = await findLandingZoneOwner(deps.tables, blob.containerName);
+  if (zone === undefined) return ignored(deps, blob, 'not-a-landing-zone');
+  const file: LandedFile = { orgId: zone.orgId, sandbox: zone.sandbox, relativePath: blob.name };
   const flows = await findActiveFlowsForBlob(deps, file);
   if (flows.length === 0) return ignored(deps, blob, 'no-matching-flow');
 
@@ -94,34 +113,74 @@ export async function ingestLandedBlob(deps: IngestionDeps, blob: BlobClient): P
   try {
     properties = await blob.getProperties();
   } catch (err) {
-    if (statusOf(err) === 404) return ignored(deps, blob, 'superseded');
-    throw err;
+    if (statusOf(err) !== 404) throw err;
+    await endVanishedRuns(deps, file, flows, undefined, FILE_GONE);
+    return ignored(deps, blob, 'gone');
   }
   const etag = properties.etag ?? '';
+  if (version.etag !== undefined && unquote(version.etag) !== unquote(etag)) {
+    // A newer upload replaced this version; the newer one has an event of its own.
+    await endVanishedRuns(deps, file, flows, etag, FILE_REPLACED);
+    return ignored(deps, blob, 'superseded');
+  }
   const size = properties.contentLength ?? 0;
   const runs: { flowId: string; runId: string; status: string; skipped: boolean }[] = [];
   try {
     for (const flow of flows) {
-      const { run, outcome } = await startRun(deps, file, { flowId: flow.flowId, fileName: file.relativePath, blobETag: etag, inputBytes: size });
+      const claim: RunClaim = { id: randomUUID(), ttlMs: RUN_CLAIM_MS };
+      const { run, outcome } = await startOrAwait(deps, file, { flowId: flow.flowId, fileName: file.relativePath, blobETag: etag, inputBytes: size }, claim);
       if (outcome === 'finished') {
         runs.push({ flowId: flow.flowId, runId: run.id, status: run.status, skipped: true });
         continue;
       }
-      const finished = await runFlow(deps, blob, file, flow, run, { etag, size });
+      // Renewed while this attempt works, so a duplicate delivery waits instead of racing it.
+      const renew = setInterval(() => void renewRunClaim(deps, file, run.id, claim).catch(() => undefined), RUN_CLAIM_MS / 3);
+      let finished: FlowRun;
+      try {
+        finished = await runFlow(deps, blob, file, flow, run, { etag, size });
+      } catch (err) {
+        // Not finished (a retry or a wait follows): the next attempt may take the run at once.
+        await renewRunClaim(deps, file, run.id, { id: claim.id, ttlMs: 0 }).catch(() => undefined);
+        throw err;
+      } finally {
+        clearInterval(renew);
+      }
       runs.push({ flowId: flow.flowId, runId: run.id, status: finished.status, skipped: false });
     }
   } catch (err) {
     // The org revoked its customer key, or Key Vault does not answer: not a failure of the file,
     // and retrying within the trigger's five attempts would only poison it when the outage
-    // outlasts them. The blob stays in the landing container, the run stays in progress, and the
+    // outlasts them. The blob stays in its landing zone, the run stays in progress, and the
     // file is ingested again once the key or the vault is back.
     const reason = waitReasonOf(err);
     if (reason === undefined || deps.wait === undefined) throw err;
-    await deps.wait({ orgId: file.orgId, container: blob.containerName, blobName: blob.name }, reason);
+    await deps.wait({ orgId: file.orgId, container: blob.containerName, blobName: blob.name, etag }, reason);
     deps.log?.('ingestion-waiting', { blob: blob.name, orgId: file.orgId, reason });
     return { kind: 'waiting', reason };
   }
   return { kind: 'done', runs };
+}
+
+/** How long an attempt's claim on a run lasts unless renewed (a third of it apart). */
+const RUN_CLAIM_MS = 30_000;
+/** How long a duplicate delivery waits for the attempt that holds the run before it gives up (and is retried). */
+const MAX_CLAIM_WAIT_MS = 15 * 60_000;
+
+/**
+ * Starts (or resumes) the run, or, while another attempt holds it (a duplicate delivery of the same
+ * event, on this instance or another), waits until that attempt finishes the run or stops renewing
+ * its claim (it crashed), then takes over. Waiting rather than returning keeps the duplicate's
+ * message: had the holder crashed, that message is what brings the file back.
+ */
+async function startOrAwait(deps: IngestionDeps, file: LandedFile, input: StartRunInput, claim: RunClaim): Promise<StartRunResult> {
+  const deadline = Date.now() + MAX_CLAIM_WAIT_MS;
+  for (let waited = false; ; waited = true) {
+    const started = await startRun(deps, file, input, claim);
+    if (started.outcome !== 'busy') return started;
+    if (Date.now() > deadline) throw new Error('Another attempt held the run for too long');
+    if (!waited) deps.log?.('ingestion-run-busy', { runId: started.run.id, flowId: input.flowId });
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
 }
 
 async function runFlow(
@@ -203,9 +262,7 @@ async function runFlow(
     return done;
   } catch (err) {
     // 412: the blob was replaced after it landed; its new version has a run of its own.
-    const runError = statusOf(err) === 412
-      ? { code: 'FILE_REPLACED', message: 'The file was replaced before it was read; the new version is processed separately.' }
-      : runErrorOf(err);
+    const runError = statusOf(err) === 412 ? FILE_REPLACED : runErrorOf(err);
     const metrics = { inputBytes: landed.size, durationMs: Date.now() - started };
     if (runError !== undefined) {
       await discardStaged(deps, file, run.id, { batchId, objectId });
@@ -287,7 +344,33 @@ function contentTypeOf(format: ActiveFlow['source']['format']): string {
   }
 }
 
-function ignored(deps: IngestionDeps, blob: BlobClient, reason: 'outside-tenant-prefix' | 'no-matching-flow' | 'superseded'): IngestOutcome {
+const FILE_REPLACED: RunError = { code: 'FILE_REPLACED', message: 'The file was replaced before it was read; the new version is processed separately.' };
+const FILE_GONE: RunError = {
+  code: 'FILE_EXPIRED',
+  message: 'The file left the landing zone (files are deleted a fixed number of days after upload, or it was deleted) before it could be processed; upload it again.',
+};
+
+/**
+ * Fails the unfinished runs of a landed file's versions other than `keptEtag` (all of them when it
+ * is gone): a file that waited for the vault or the customer's key and whose blob has since been
+ * replaced or deleted would otherwise stay in progress for ever.
+ */
+async function endVanishedRuns(deps: IngestionDeps, file: LandedFile, flows: readonly ActiveFlow[], keptEtag: string | undefined, error: RunError): Promise<void> {
+  for (const flow of flows) {
+    for (const run of await listRuns(deps, file, flow.flowId)) {
+      if (run.status !== 'inProgress' || run.fileName !== file.relativePath) continue;
+      if (keptEtag !== undefined && unquote(run.blobETag) === unquote(keptEtag)) continue;
+      await failRun(deps, file, run.id, { errors: [error], metrics: {} });
+      deps.log?.('ingestion-failed', { runId: run.id, flowId: flow.flowId, code: error.code });
+    }
+  }
+}
+
+function unquote(etag: string): string {
+  return etag.replace(/^"(.*)"$/, '$1');
+}
+
+function ignored(deps: IngestionDeps, blob: BlobClient, reason: IgnoredReason): IngestOutcome {
   deps.log?.('ingestion-ignored', { blob: blob.name, reason });
   return { kind: 'ignored', reason };
 }

@@ -1,26 +1,9 @@
-import { assertSandboxScope, type SandboxScope } from '../vault/sandbox-scope.js';
+import type { SandboxScope } from '../vault/sandbox-scope.js';
 
-/** A file a customer wrote under their tenant prefix in the landing container. */
+/** A file a customer wrote into their landing zone: the zone's owner and the blob's name in it. */
 export interface LandedFile extends SandboxScope {
-  /** The path under `{orgId}/{sandbox}/`, e.g. `incoming/customers.csv.gpg`. */
+  /** The blob's name in the zone's container, e.g. `incoming/customers.csv.gpg`. */
   readonly relativePath: string;
-}
-
-/**
- * Splits a landing blob name `{orgId}/{sandbox}/{path}` into its tenant and path. Anything that is
- * not under a well-formed tenant prefix is not a customer file and is never ingested: `undefined`.
- */
-export function parseLandedBlobName(blobName: string): LandedFile | undefined {
-  const [orgId, sandbox, ...rest] = blobName.split('/');
-  if (orgId === undefined || sandbox === undefined || rest.length === 0 || rest.some((s) => s === '' || s === '.' || s === '..')) {
-    return undefined;
-  }
-  try {
-    assertSandboxScope({ orgId, sandbox });
-  } catch {
-    return undefined;
-  }
-  return { orgId, sandbox, relativePath: rest.join('/') };
 }
 
 /** What a landed file's name says it is (Adobe's accepted extensions). */

@@ -2,7 +2,7 @@ import type { AppServices } from '../azure/app-services.js';
 import { recordWaitingFile, WAITING_FILES_TABLE } from '../cmk/waiting-files.js';
 import { pgpKeyDeps } from '../pgp-keys/key-deps.js';
 import { triggerSettings } from '../trigger-settings.js';
-import type { IngestionDeps } from './ingest-landed-file.js';
+import type { IngestionDeps, LandedBlobVersion } from './ingest-landed-file.js';
 import { parkFile, PARKED_FILES_TABLE } from './parked-files.js';
 
 /**
@@ -30,4 +30,10 @@ export async function landingIngestionDeps(
       else await parkFile(parked, file, new Date());
     },
   };
+}
+
+/** The landed blob a waiting record or an event names, on the landing account (never the internal one). */
+export function landedVersion(services: AppServices, file: { readonly container: string; readonly blobName: string; readonly etag?: string }): LandedBlobVersion {
+  const blob = services.landing.blobs.getContainerClient(file.container).getBlobClient(file.blobName);
+  return file.etag === undefined ? { blob } : { blob, etag: file.etag };
 }

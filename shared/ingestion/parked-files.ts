@@ -5,7 +5,7 @@ import { landedBlobRowKey as rowKey } from './landed-file.js';
 
 /**
  * Landed files parked while Key Vault is unavailable: PartitionKey = org id,
- * RowKey = base64url(container/blob). The blob itself stays in the landing container untouched.
+ * RowKey = base64url(container/blob). The blob itself stays in its landing zone untouched.
  */
 export const PARKED_FILES_TABLE = 'ingestparked';
 
@@ -18,6 +18,8 @@ export interface ParkedFile {
   readonly orgId: string;
   readonly container: string;
   readonly blobName: string;
+  /** The version that waits (absent on records written before versions were kept). */
+  readonly etag?: string;
   /** When it was first parked (ISO 8601). */
   readonly since: string;
   /** How many ingestion attempts found the vault unavailable. */
@@ -30,6 +32,7 @@ const Entity = z.object({
   partitionKey: z.string(),
   container: z.string(),
   blobName: z.string(),
+  blobETag: z.string().optional(),
   since: z.string(),
   attempts: z.number().int().min(1),
   nextAttemptAt: z.string(),
@@ -53,7 +56,7 @@ export function parkDelayMs(attempts: number, random: () => number = Math.random
  */
 export async function parkFile(
   table: TableClient,
-  file: { readonly orgId: string; readonly container: string; readonly blobName: string },
+  file: { readonly orgId: string; readonly container: string; readonly blobName: string; readonly etag?: string },
   now: Date,
   random: () => number = Math.random,
 ): Promise<ParkedFile> {
@@ -64,6 +67,7 @@ export async function parkFile(
     orgId: file.orgId,
     container: file.container,
     blobName: file.blobName,
+    ...(file.etag === undefined ? {} : { etag: file.etag }),
     since: existing?.since ?? now.toISOString(),
     attempts,
     nextAttemptAt: new Date(now.getTime() + parkDelayMs(attempts, random)).toISOString(),
@@ -73,6 +77,7 @@ export async function parkFile(
     rowKey: key,
     container: parked.container,
     blobName: parked.blobName,
+    ...(parked.etag === undefined ? {} : { blobETag: parked.etag }),
     since: parked.since,
     attempts: parked.attempts,
     nextAttemptAt: parked.nextAttemptAt,
@@ -127,5 +132,13 @@ async function readParked(table: TableClient, orgId: string, key: string): Promi
 }
 
 function toParked(e: z.infer<typeof Entity>): ParkedFile {
-  return { orgId: e.partitionKey, container: e.container, blobName: e.blobName, since: e.since, attempts: e.attempts, nextAttemptAt: e.nextAttemptAt };
+  return {
+    orgId: e.partitionKey,
+    container: e.container,
+    blobName: e.blobName,
+    ...(e.blobETag === undefined ? {} : { etag: e.blobETag }),
+    since: e.since,
+    attempts: e.attempts,
+    nextAttemptAt: e.nextAttemptAt,
+  };
 }

@@ -16,6 +16,7 @@ const AUTH_PROBLEMS: readonly ErrorCode[] = [
   'UNAUTHENTICATED',
   'INVALID_API_KEY',
   'FORBIDDEN_ORG',
+  'SANDBOX_NOT_FOUND',
   'AUTH_UNAVAILABLE',
 ];
 const BODY_PROBLEMS: readonly ErrorCode[] = ['INVALID_REQUEST', 'PAYLOAD_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
@@ -35,6 +36,8 @@ const TAG_DESCRIPTIONS: Record<RouteTag, string> = {
   'Data access': 'Decrypted, ingested files',
   'Customer-managed keys': "Wrapping every root key with a key in the customer's own Key Vault",
   'API payload encryption': 'HPKE (RFC 9180) request and response bodies',
+  'Landing zones': 'Per-sandbox containers customers upload into, and their credentials',
+  Sandboxes: "The organization's sandboxes: every other route works in the one `x-sandbox-name` names",
   Operations: 'Health and this document',
 };
 

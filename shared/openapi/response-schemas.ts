@@ -182,3 +182,44 @@ export const HpkeClientKeys = z.looseObject({ keys: z.array(HpkeClientKey) });
 export const EncryptionSettings = z.looseObject({ requireEncryption: z.boolean() });
 
 export const Health = z.looseObject({ status: z.string(), dependencies: z.looseObject({}) });
+
+export const Sandbox = z.looseObject({
+  name: z.string(),
+  title: z.string(),
+  state: z.enum(['active', 'deleted']),
+  type: z.enum(['production', 'development']),
+  isDefault: z.boolean(),
+  eTag: z.int(),
+  createdDate: z.string().describe('`YYYY-MM-DD HH:mm:ss` UTC'),
+  lastModifiedDate: z.string(),
+  createdBy: z.string(),
+  modifiedBy: z.string(),
+});
+export type Sandbox = z.output<typeof Sandbox>;
+
+export const SandboxList = z.looseObject({
+  sandboxes: z.array(Sandbox),
+  _page: z.looseObject({ limit: z.int(), count: z.int() }),
+  _links: z.looseObject({ next: z.looseObject({ href: z.string() }).optional() }),
+});
+
+export const LandingZone = z.looseObject({ containerName: z.string(), containerTTL: z.string().describe('Days a file stays in the zone') });
+
+export const LandingZoneCredential = z.looseObject({
+  containerName: z.string(),
+  SASToken: z.string(),
+  storageAccountName: z.string(),
+  SASUri: z.string(),
+  expiryDate: z.string().describe('`YYYY-MM-DD` (UTC)'),
+});
+export type LandingZoneCredential = z.output<typeof LandingZoneCredential>;
+
+export const ExploreItems = z.array(
+  z.looseObject({
+    type: z.enum(['file', 'folder']),
+    name: z.string(),
+    path: z.string(),
+    canPreview: z.boolean(),
+    canFetchSchema: z.boolean(),
+  }),
+);

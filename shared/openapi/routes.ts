@@ -18,6 +18,9 @@ import type { QuerySchema } from '../http/query.js';
 import { PutEncryptionSettingsRequest } from '../hpke/org-settings.js';
 import { RegisterCustomerKeyRequest } from '../pgp-keys/customer-keys.js';
 import { CreateEncryptionKeyRequest } from '../pgp-keys/encryption-keys.js';
+import { CreateSandboxRequest, SandboxListQuery } from '../sandboxes/sandboxes.js';
+import { ExploreQuery } from '../landing-zones/explore.js';
+import { LandingZoneQuery, LandingZoneRefreshQuery } from '../landing-zones/landing-zones.js';
 import * as R from './response-schemas.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -29,6 +32,8 @@ export type RouteTag =
   | 'Data access'
   | 'Customer-managed keys'
   | 'API payload encryption'
+  | 'Sandboxes'
+  | 'Landing zones'
   | 'Operations';
 
 /** A successful answer of an operation. */
@@ -70,6 +75,7 @@ export interface RouteDoc {
 }
 
 const PGP_KEYS = 'data/foundation/connectors/encryption';
+const SANDBOXES = 'data/foundation/sandbox-management/sandboxes';
 
 /** Every HTTP operation, grouped as the README lists them. The catch-all 404 route is not an operation. */
 export const ROUTES: readonly RouteDoc[] = [
@@ -442,6 +448,101 @@ export const ROUTES: readonly RouteDoc[] = [
     auth: 'required',
     request: { name: 'PutEncryptionSettingsRequest', schema: PutEncryptionSettingsRequest },
     success: [{ status: 200, description: 'The settings', schema: R.EncryptionSettings }],
+    hpke: true,
+  },
+  {
+    operationId: 'landing-zone-get',
+    method: 'GET',
+    route: 'data/foundation/connectors/landingzone',
+    summary: "The sandbox's landing zone (created on first use)",
+    tag: 'Landing zones',
+    auth: 'required',
+    query: LandingZoneQuery,
+    success: [{ status: 200, description: '`{ containerName, containerTTL }`', schema: R.LandingZone }],
+    hpke: true,
+  },
+  {
+    operationId: 'landing-zone-credentials-get',
+    method: 'GET',
+    route: 'data/foundation/connectors/landingzone/credentials',
+    summary: "The landing zone's current upload credential (a container SAS)",
+    description: 'The same SAS on every call until a refresh. Permissions and expiry are in the stored access policy the SAS names (`si`).',
+    tag: 'Landing zones',
+    auth: 'required',
+    query: LandingZoneQuery,
+    success: [{ status: 200, description: 'The credential', schema: R.LandingZoneCredential }],
+    hpke: true,
+  },
+  {
+    operationId: 'landing-zone-credentials-refresh',
+    method: 'POST',
+    route: 'data/foundation/connectors/landingzone/credentials',
+    summary: "Revoke the zone's credentials and issue a new one",
+    description: 'Every earlier SAS of this zone stops working (Azure may take up to 30 s); no other zone is touched.',
+    tag: 'Landing zones',
+    auth: 'required',
+    query: LandingZoneRefreshQuery,
+    success: [{ status: 200, description: 'The new credential', schema: R.LandingZoneCredential }],
+    hpke: true,
+  },
+  {
+    operationId: 'landing-zone-explore',
+    method: 'GET',
+    route: 'data/foundation/flowservice/connectionSpecs/{connectionSpecId}/explore',
+    summary: "List the landing zone's files and folders",
+    description: 'Only the Data Landing Zone spec `26f526f2-58f4-4712-961d-e41bf1ccc0e8`. The next page\'s token is in `x-continuation-token`; send it as `start`.',
+    tag: 'Landing zones',
+    auth: 'required',
+    query: ExploreQuery,
+    success: [{ status: 200, description: "Adobe's bare array of items", schema: R.ExploreItems }],
+    problems: ['NOT_FOUND'],
+    hpke: true,
+  },
+  {
+    operationId: 'sandboxes-list',
+    method: 'GET',
+    route: `${SANDBOXES}`,
+    summary: "List the organization's sandboxes",
+    description: '`prod` exists from the start; the others are created with POST.',
+    tag: 'Sandboxes',
+    auth: 'required',
+    query: SandboxListQuery,
+    success: [{ status: 200, description: '`{ sandboxes, _page, _links }`', schema: R.SandboxList }],
+    hpke: true,
+  },
+  {
+    operationId: 'sandboxes-create',
+    method: 'POST',
+    route: `${SANDBOXES}`,
+    summary: 'Create a sandbox',
+    tag: 'Sandboxes',
+    auth: 'required',
+    orgWide: true,
+    request: { name: 'CreateSandboxRequest', schema: CreateSandboxRequest },
+    success: [{ status: 201, description: 'The sandbox, `active`', schema: R.Sandbox }],
+    problems: ['CONFLICT'],
+    hpke: true,
+  },
+  {
+    operationId: 'sandboxes-get',
+    method: 'GET',
+    route: `${SANDBOXES}/{name}`,
+    summary: 'Get a sandbox',
+    tag: 'Sandboxes',
+    auth: 'required',
+    success: [{ status: 200, description: 'The sandbox', schema: R.Sandbox }],
+    hpke: true,
+  },
+  {
+    operationId: 'sandboxes-delete',
+    method: 'DELETE',
+    route: `${SANDBOXES}/{name}`,
+    summary: 'Delete an empty development sandbox',
+    tag: 'Sandboxes',
+    auth: 'required',
+    orgWide: true,
+    success: [{ status: 200, description: 'The sandbox as it was, `state: "deleted"`', schema: R.Sandbox }],
+    problems: ['SANDBOX_NOT_EMPTY', 'SANDBOX_NOT_DELETABLE'],
     hpke: true,
   },
   {

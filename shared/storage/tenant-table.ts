@@ -1,4 +1,4 @@
-import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import { odata, type TableClient, type TableEntityResult } from '@azure/data-tables';
 import { assertSandboxScope, type SandboxScope } from '../vault/sandbox-scope.js';
 
 /**
@@ -63,4 +63,15 @@ export async function findTenantEntity<T extends object>(
     if (isNotFound(err)) return undefined;
     throw err;
   }
+}
+
+/** Whether the tenant's partition of a table holds any row (one query for at most one key). */
+export async function partitionHasRows(tables: TableFactory, tableName: string, scope: SandboxScope): Promise<boolean> {
+  const table = await tables(tableName);
+  const filter = odata`PartitionKey eq ${tenantPartitionKey(scope)}`;
+  // The Table service may answer an empty page with a continuation token: read on until a row or the end.
+  for await (const page of table.listEntities({ queryOptions: { filter, select: ['RowKey'] } }).byPage({ maxPageSize: 1 })) {
+    if (page.length > 0) return true;
+  }
+  return false;
 }

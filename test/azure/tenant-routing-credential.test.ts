@@ -33,7 +33,7 @@ describe('tenant routing credential', () => {
 });
 
 describe('cross-tenant configuration', () => {
-  const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', SYSTEM_KEY_VAULT_URL: 'https://vault.example.net' };
+  const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', LandingStorage: 'UseDevelopmentStorage=true', SYSTEM_KEY_VAULT_URL: 'https://vault.example.net' };
 
   it('is set only when both our tenant and the CMK app are configured', () => {
     expect(parseConfig(base).crossTenant).toBeUndefined();

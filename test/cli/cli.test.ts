@@ -1,10 +1,11 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlobServiceClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../cli/exit-codes.js';
 import { UPLOAD_BLOCK_BYTES } from '../../cli/upload.js';
+import { ApiClient, landingZone } from '../support/api-client.js';
 import { GpgHome, ensureGpg } from '../support/gpg.js';
 import { issueDevToken } from '../support/tokens.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
@@ -35,6 +36,8 @@ describe('cipherflow CLI end to end', () => {
   let flowId: string;
   let signedFlowId: string;
   let dataSetId: string;
+  /** The prod zone as the customer reaches it (its SAS reads too). */
+  let zone: ContainerClient;
 
   const cli = (...args: string[]): Promise<CliResult> => runCli(args, env, { cwd: dir });
 
@@ -43,18 +46,13 @@ describe('cipherflow CLI end to end', () => {
     stack = await startLocalStack();
     runtime = await startRuntime({
       ...stack.env,
-      CIPHERFLOW_BLOB_POLL_MS: '200',
-      CIPHERFLOW_BLOB_RETRY_DELAY_MS: '300',
+      CIPHERFLOW_QUEUE_MAX_POLL_MS: '200',
     });
-    await BlobServiceClient.fromConnectionString(stack.azurite.connectionString)
-      .getContainerClient('landing')
-      .createIfNotExists();
+    zone = await landingZone(new ApiClient(runtime.url, ORG));
     gpg = await GpgHome.create();
     dir = await mkdtemp(join(tmpdir(), 'cipherflow-cli-'));
-    env = {
-      CIPHERFLOW_CONFIG: join(dir, 'config', 'config.json'),
-      AZURE_STORAGE_CONNECTION_STRING: stack.azurite.connectionString,
-    };
+    // No storage setting of any kind: uploads take the zone's SAS from the API.
+    env = { CIPHERFLOW_CONFIG: join(dir, 'config', 'config.json') };
   });
 
   afterAll(async () => {
@@ -157,7 +155,11 @@ describe('cipherflow CLI end to end', () => {
     expect(encrypted.stderr).toMatch(/^encrypt: .* done in /m);
     const uploaded = await cli('upload', 'customers.csv.gpg', '--flow', flowId);
     expect(uploaded.code, uploaded.stderr).toBe(0);
-    expect(uploaded.stdout).toContain(`landing/${ORG}/prod/incoming/customers.csv.gpg`);
+    // In the org and sandbox's own zone, named by its path there: no org or sandbox prefix.
+    expect(uploaded.stdout).toContain(
+      `uploaded ${(await stat(join(dir, 'customers.csv.gpg'))).size} bytes to ${zone.containerName}/incoming/customers.csv.gpg`,
+    );
+    expect(uploaded.stdout).toContain(`cipherflow runs --flow ${flowId} --file incoming/customers.csv.gpg --watch`);
     // Not a TTY: plain progress lines (bytes, rate), no carriage returns.
     expect(uploaded.stderr).toMatch(/^upload: \d+ B \/ \d+ B 100% .*\/s done in /m);
     expect(uploaded.stderr).not.toContain('\r');
@@ -194,17 +196,11 @@ describe('cipherflow CLI end to end', () => {
     const uploaded = await cli('upload', 'many.csv.gpg', '--flow', flowId, '--no-progress');
     expect(uploaded.code, uploaded.stderr).toBe(0);
 
-    const landing = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient(
-      'landing',
-    );
     const blockSizes = async (name: string) =>
-      ((await landing.getBlockBlobClient(name).getBlockList('committed')).committedBlocks ?? []).map((b) => b.size);
-    expect(await blockSizes(`${ORG}/prod/incoming/many.csv.gpg`)).toEqual([
-      UPLOAD_BLOCK_BYTES,
-      size - UPLOAD_BLOCK_BYTES,
-    ]);
+      ((await zone.getBlockBlobClient(name).getBlockList('committed')).committedBlocks ?? []).map((b) => b.size);
+    expect(await blockSizes('incoming/many.csv.gpg')).toEqual([UPLOAD_BLOCK_BYTES, size - UPLOAD_BLOCK_BYTES]);
     // The 3-row file of the previous test went up as one staged block too, not a Put Blob.
-    expect(await blockSizes(`${ORG}/prod/incoming/customers.csv.gpg`)).toHaveLength(1);
+    expect(await blockSizes('incoming/customers.csv.gpg')).toHaveLength(1);
 
     const watched = await cli(
       'runs',
@@ -302,10 +298,37 @@ describe('cipherflow CLI end to end', () => {
     expect(watched.stdout).toMatch(/^failed +incoming\/plain\.csv\.gpg .*MALFORMED_PGP_MESSAGE/m);
   });
 
+  it('uploads to an explicit BLOB_PATH in the zone, which the flow of that folder ingests', async () => {
+    const uploaded = await cli('--json', 'upload', 'customers.csv.gpg', 'incoming/by-path.csv.gpg', '--no-progress');
+    expect(jsonOf(uploaded)).toMatchObject({
+      container: zone.containerName,
+      blobName: 'incoming/by-path.csv.gpg',
+      fileName: 'incoming/by-path.csv.gpg',
+    });
+    const runs = jsonOf<Run[]>(
+      await cli(
+        '--json',
+        'runs',
+        '--flow',
+        flowId,
+        '--file',
+        'incoming/by-path.csv.gpg',
+        '--watch',
+        '--interval',
+        '0.25',
+      ),
+    );
+    expect(runs[0]).toMatchObject({ status: 'success', metrics: { recordCount: 3 } });
+  });
+
   it('refuses to upload a file the flow would not pick up (exit 2)', async () => {
     const result = await cli('upload', 'customers.csv', '--flow', flowId);
     expect(result.code).toBe(EXIT.USAGE);
     expect(result.stderr).toContain("does not match the flow's source path /incoming/*.csv.gpg");
+    const elsewhere = await cli('upload', 'customers.csv.gpg', 'other/customers.csv.gpg', '--flow', flowId);
+    expect(elsewhere.code).toBe(EXIT.USAGE);
+    expect(elsewhere.stderr).toContain('other/customers.csv.gpg does not match');
+    expect(await zone.getBlobClient('other/customers.csv.gpg').exists()).toBe(false);
   });
 
   it('calls any endpoint, in plaintext and HPKE-encrypted, with the same answer', async () => {

@@ -17,8 +17,26 @@ export function runCli(
   env: Record<string, string>,
   options: { cwd?: string; stdin?: string } = {},
 ): Promise<CliResult> {
+  return runScript(['cli', 'main.js'], args, env, options);
+}
+
+/** Runs `npm run upload`'s script (`dist/local/upload-cli.js`) as `npm run --silent upload -- ARGS` would. */
+export function runUploadScript(
+  args: readonly string[],
+  env: Record<string, string>,
+  options: { cwd?: string } = {},
+): Promise<CliResult> {
+  return runScript(['local', 'upload-cli.js'], args, env, options);
+}
+
+function runScript(
+  script: readonly string[],
+  args: readonly string[],
+  env: Record<string, string>,
+  options: { cwd?: string; stdin?: string },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'dist', 'cli', 'main.js'), ...args], {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'dist', ...script), ...args], {
       cwd: options.cwd ?? repoRoot,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],

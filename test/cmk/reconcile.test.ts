@@ -196,7 +196,9 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
     const org = 'CF00MIDREV@AdobeOrg';
     const { deps, keys, hierarchy, original, cmk, rootKeys } = await setupOrg(org, ['sb-a', 'sb-b', 'sb-c']);
     const waiting = await tables(WAITING_FILES_TABLE);
-    await recordWaitingFile(waiting, { orgId: org, container: 'landing', blobName: `${org}/sb-c/late.csv.gpg` }, new Date());
+    // A file in sb-c's landing zone (its container names the zone; the blob name is relative).
+    const late = { orgId: org, container: 'dlz-sbcmidrevokedzoneaaaaaaaaa', blobName: 'incoming/late.csv.gpg', etag: '0x8DE2A1B3C4D5E6F' };
+    await recordWaitingFile(waiting, late, new Date());
     const ingested: string[] = [];
     let revoked = false;
     const run: ReconcileDeps = {
@@ -219,7 +221,7 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
                 if (err instanceof AppError && err.code === 'CMK_ACCESS_REVOKED') return 'waiting';
                 throw err;
               }
-              ingested.push(file.blobName);
+              ingested.push(`${file.container}/${file.blobName}@${file.etag ?? ''}`);
               return 'settled';
             },
           },
@@ -258,7 +260,8 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
     for (const r of await records(rootKeys, org)) expect(r).toMatchObject({ kekName: cmk.key.name, kekVersion: done.activeKeyVersion });
     expect(await readOrgKeyState(await tables(ORG_KEYS_TABLE), org)).toMatchObject({ configName: 'cfg', access: 'GRANTED' });
     expect((await readOrgKeyState(await tables(ORG_KEYS_TABLE), org))?.reason).toBeUndefined();
-    expect(ingested).toEqual([`${org}/sb-c/late.csv.gpg`]);
+    // The version that waited, where it waited.
+    expect(ingested).toEqual([`${late.container}/${late.blobName}@${late.etag}`]);
     expect(await listWaitingFiles(waiting, org)).toHaveLength(0);
     await expectReadable(hierarchy, org, original);
   });

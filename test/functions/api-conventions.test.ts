@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_CLIENT_ID } from '../../shared/auth/auth-config.js';
+import { ensureSandbox } from '../support/api-client.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { apiHeaders, craftToken, foreignKey, issueDevToken, unsignedToken } from '../support/tokens.js';
@@ -24,6 +25,9 @@ describe('API conventions through the local runtime', () => {
   beforeAll(async () => {
     stack = await startLocalStack();
     runtime = await startRuntime(stack.env);
+    // Both orgs have a dev sandbox, so a 404 below is about the dataset, not SANDBOX_NOT_FOUND.
+    await ensureSandbox(runtime.url, ORG, 'dev');
+    await ensureSandbox(runtime.url, OTHER_ORG, 'dev');
   });
   afterAll(async () => {
     await runtime.stop();

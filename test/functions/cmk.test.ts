@@ -1,10 +1,10 @@
 import { TableClient } from '@azure/data-tables';
 import { KeyClient, type KeyOperation } from '@azure/keyvault-keys';
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevTls } from '../../local/dev-tls.js';
 import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
-import { ApiClient, waitForRun, type Run } from '../support/api-client.js';
+import { ApiClient, ensureSandbox, landingZone, waitForRun, type Run } from '../support/api-client.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
@@ -80,15 +80,12 @@ describe('customer-managed keys (BYOK)', () => {
       KEY_CACHE_TTL_SECONDS: '2',
       CMK_RECONCILE_SCHEDULE: '*/1 * * * * *',
       CIPHERFLOW_TIMER_LOCK_POLL_MS: '500',
-      CIPHERFLOW_BLOB_POLL_MS: '200',
-      CIPHERFLOW_BLOB_RETRY_DELAY_MS: '300',
+      CIPHERFLOW_QUEUE_MAX_POLL_MS: '200',
     };
     runtime = await startRuntime(runtimeEnv);
     api = new ApiClient(runtime.url, ORG);
     gpg = await GpgHome.create();
-    const storage = BlobServiceClient.fromConnectionString(stack.azurite.connectionString);
-    landing = storage.getContainerClient('landing');
-    await landing.createIfNotExists();
+    landing = await landingZone(api);
     rootKeys = TableClient.fromConnectionString(stack.azurite.connectionString, 'rootkeys', { allowInsecureConnection: true });
   });
 
@@ -202,7 +199,7 @@ describe('customer-managed keys (BYOK)', () => {
     }
 
     async function land(path: string): Promise<string> {
-      const uploaded = await landing.getBlockBlobClient(`${ORG}/prod/${path}`).uploadData(await gpg.encrypt(CSV, 'cmk ingestion key'));
+      const uploaded = await landing.getBlockBlobClient(path).uploadData(await gpg.encrypt(CSV, 'cmk ingestion key'));
       return uploaded.etag ?? '';
     }
 
@@ -292,7 +289,7 @@ describe('customer-managed keys (BYOK)', () => {
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       const { items } = await api.json<{ items: Run[] }>('GET', `/data/foundation/flowservice/runs?property=flowId==${flowId}`).catch(() => ({ items: [] as Run[] }));
       expect(items.filter((r) => r.fileName === 'cmk/while-revoked.csv.gpg' && r.status !== 'inProgress')).toHaveLength(0);
-      expect(await landing.getBlobClient(`${ORG}/prod/cmk/while-revoked.csv.gpg`).exists()).toBe(true);
+      expect(await landing.getBlobClient('cmk/while-revoked.csv.gpg').exists()).toBe(true);
 
       await customerVault.restoreAccess(appPrincipal, keyName);
       await waitForStatus(api, 'Config1', 'COMPLETED');
@@ -320,6 +317,7 @@ describe('customer-managed keys (BYOK)', () => {
     const org = 'CF00CRASH0@AdobeOrg';
     const sandboxes = ['sb-a', 'sb-b', 'sb-c', 'sb-d', 'sb-e'];
     for (const sandbox of sandboxes) {
+      await ensureSandbox(runtime.url, org, sandbox);
       await new ApiClient(runtime.url, org, sandbox).json('POST', '/data/foundation/connectors/encryption/keys', {
         name: `k ${sandbox}`,
         encryptionAlgorithm: 'PGP',

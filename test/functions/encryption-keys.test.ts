@@ -1,13 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../shared/auth/tenant.js';
 import { appServices } from '../../shared/azure/app-services.js';
 import { ingestLandedBlob } from '../../shared/ingestion/ingest-landed-file.js';
 import { getEncryptionKey, listEncryptionKeys } from '../../shared/pgp-keys/encryption-keys.js';
 import { pgpKeyDeps } from '../../shared/pgp-keys/key-deps.js';
-import { ApiClient, waitForRun } from '../support/api-client.js';
+import { ApiClient, ensureSandbox, landingZone, waitForRun } from '../support/api-client.js';
 import { GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
@@ -57,10 +57,10 @@ describe('encryption key endpoints', () => {
     stack = await startLocalStack();
     runtime = await startRuntime({
       ...stack.env,
-      CIPHERFLOW_BLOB_POLL_MS: '200',
-      CIPHERFLOW_BLOB_RETRY_DELAY_MS: '300',
+      CIPHERFLOW_QUEUE_MAX_POLL_MS: '200',
     });
     prod = new ApiClient(runtime.url, ORG, 'prod');
+    await ensureSandbox(runtime.url, ORG, 'dev');
     dev = new ApiClient(runtime.url, ORG, 'dev');
   });
 
@@ -259,17 +259,17 @@ describe('encryption key endpoints', () => {
       .filter((l) => l.startsWith('fpr:'))
       .map((l) => l.split(':')[9] ?? '');
     const encrypted = await gpg.encrypt('id\n1\n', fpr.at(-1) ?? '');
-    // A container the runtime does not watch: only this call ingests the blob.
-    const direct = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient(
-      'landing-direct',
-    );
-    await direct.createIfNotExists();
-    const blob = direct.getBlockBlobClient(`${ORG}/prod/expiring/late.csv.gpg`);
+    // Into the zone straight to Azurite (past the local Event Grid, so no event): only this call
+    // ingests the blob.
+    const { containerName } = await landingZone(prod);
+    const { accountName, accountKey, blobEndpoint } = stack.azurite.landing;
+    const direct = new BlobServiceClient(blobEndpoint, new StorageSharedKeyCredential(accountName, accountKey));
+    const blob = direct.getContainerClient(containerName).getBlockBlobClient('expiring/late.csv.gpg');
     await blob.uploadData(encrypted);
     const clock = () => new Date((Number(key.expiryTime) + 60) * 1000);
     const outcome = await ingestLandedBlob(
       { tables: services.tables, objects: services.objects, keys: { ...pgpKeyDeps(services), clock }, clock },
-      blob,
+      { blob },
     );
     expect(outcome).toMatchObject({ kind: 'done', runs: [{ flowId, status: 'failed' }] });
     const run = await waitForRun(prod, flowId, 'expiring/late.csv.gpg');

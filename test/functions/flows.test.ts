@@ -4,6 +4,7 @@ import type { Tenant } from '../../shared/auth/tenant.js';
 import { batchFileId, batchIdForRun, createBatch } from '../../shared/catalog/batches.js';
 import { completeRun, failRun, startRun } from '../../shared/flows/index.js';
 import { createTableFactory, tenantPartitionKey, type TableFactory } from '../../shared/storage/tenant-table.js';
+import { ensureSandbox } from '../support/api-client.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { apiHeaders } from '../support/tokens.js';
@@ -32,6 +33,7 @@ describe('flow service, runs and batches through the local runtime', () => {
   beforeAll(async () => {
     stack = await startLocalStack();
     runtime = await startRuntime(stack.env);
+    await ensureSandbox(runtime.url, ORG, 'dev');
     tables = createTableFactory((name) =>
       TableClient.fromConnectionString(stack.azurite.connectionString, name, { allowInsecureConnection: true }),
     );

@@ -1,10 +1,10 @@
-import { BlobServiceClient } from '@azure/storage-blob';
+import { ContainerClient } from '@azure/storage-blob';
 import { createMessage, encrypt, readKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHpkeFetch, generateClientKeyPair, HPKE_MEDIA_TYPE, type ClientKeyPair, type ServerKeyInfo } from '../../shared/hpke/client.js';
 import { ROUTES, type HttpMethod, type RouteDoc } from '../../shared/openapi/routes.js';
 import { generateKeyPair } from '../../shared/pgp/generate-key-pair.js';
-import { ApiClient, waitForRun } from '../support/api-client.js';
+import { ApiClient, waitForRun, type LandingZoneCredential } from '../support/api-client.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { apiHeaders } from '../support/tokens.js';
@@ -14,6 +14,9 @@ const OTHER_ORG = 'CF0905HPKE@AdobeOrg';
 const CLIENT_KEY_ID = 7;
 const PGP = '/data/foundation/connectors/encryption';
 const CONFIG = '/data/infrastructure/manager/customer/config';
+const ZONE = '/data/foundation/connectors/landingzone';
+const EXPLORE = '/data/foundation/flowservice/connectionSpecs/26f526f2-58f4-4712-961d-e41bf1ccc0e8/explore';
+const SANDBOXES = '/data/foundation/sandbox-management/sandboxes';
 const CSV = Buffer.from('id,name\n1,Ada\n2,Grace\n');
 
 /** The routes whose JSON bodies and answers may travel HPKE-encrypted: every one must be exercised below. */
@@ -67,8 +70,7 @@ describe('HPKE on every JSON endpoint', () => {
     stack = await startLocalStack();
     runtime = await startRuntime({
       ...stack.env,
-      CIPHERFLOW_BLOB_POLL_MS: '200',
-      CIPHERFLOW_BLOB_RETRY_DELAY_MS: '300',
+      CIPHERFLOW_QUEUE_MAX_POLL_MS: '200',
       // Configs whose key does not exist reach FAILED within seconds, so they can be deleted.
       CMK_RECONCILE_SCHEDULE: '*/1 * * * * *',
     });
@@ -125,6 +127,13 @@ describe('HPKE on every JSON endpoint', () => {
   }
 
   it('answers the same, encrypted or not, through a whole set-up and take-down', async () => {
+    // A development sandbox, created, read, listed and (empty) deleted again.
+    const sandboxPath = (n: number) => `${SANDBOXES}/sb-hpke-${n}`;
+    await both({ method: 'POST', path: SANDBOXES, body: (n) => ({ name: `sb-hpke-${n}`, title: `Sandbox ${n}`, type: 'development' }), status: 201 });
+    await both({ method: 'GET', path: sandboxPath, status: 200 });
+    await both({ method: 'GET', path: `${SANDBOXES}?limit=10`, status: 200 });
+    await both({ method: 'DELETE', path: sandboxPath, status: 200 });
+
     type KeyCreated = { publicKeyId: string; publicKey: string };
     const keys = (await both({
       method: 'POST',
@@ -180,9 +189,11 @@ describe('HPKE on every JSON endpoint', () => {
     await both({ method: 'GET', path: `/data/foundation/flowservice/flows/${flows[1].id}`, status: 200 });
     await both({ method: 'GET', path: '/data/foundation/flowservice/flows', status: 200 });
 
-    // A file through flow 1, so runs, batches and the batch's files have something to list.
-    const landing = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient('landing');
-    await landing.createIfNotExists();
+    // A file through flow 1 into the zone, on the SAS the encrypted call answered, so runs, batches,
+    // the batch's files and the zone's listing have something to show.
+    await both({ method: 'GET', path: `${ZONE}?type=user_drop_zone`, status: 200 });
+    const [, credential] = (await both({ method: 'GET', path: `${ZONE}/credentials?type=user_drop_zone`, status: 200 })) as [unknown, LandingZoneCredential];
+    const landing = new ContainerClient(credential.SASUri);
     // openpgp's declared return type does not survive typescript-eslint: narrow it here.
     const encrypted: unknown = await encrypt({
       message: await createMessage({ binary: new Uint8Array(CSV) }),
@@ -190,7 +201,7 @@ describe('HPKE on every JSON endpoint', () => {
       format: 'binary',
     });
     if (!(encrypted instanceof Uint8Array)) throw new Error('openpgp returned no bytes');
-    const uploaded = await landing.getBlockBlobClient(`${ORG}/prod/in1/hpke.csv.gpg`).uploadData(Buffer.from(encrypted));
+    const uploaded = await landing.getBlockBlobClient('in1/hpke.csv.gpg').uploadData(Buffer.from(encrypted));
     const run = await waitForRun(new ApiClient(runtime.url, ORG), flows[1].id, 'in1/hpke.csv.gpg', { etag: uploaded.etag ?? '' });
     expect(run.status, JSON.stringify(run.errors)).toBe('success');
     await both({ method: 'GET', path: `/data/foundation/flowservice/runs?property=flowId==${flows[1].id}`, status: 200 });
@@ -200,6 +211,14 @@ describe('HPKE on every JSON endpoint', () => {
       unknown,
     ];
     fileId = files.data[0]?.dataSetFileId;
+    await both({ method: 'GET', path: `${EXPLORE}?objectType=root`, status: 200 });
+    const [listed] = (await both({ method: 'GET', path: `${EXPLORE}?objectType=folder&object=${credential.containerName}/in1/`, status: 200 })) as [
+      { path: string }[],
+      unknown,
+    ];
+    expect(listed.map((i) => i.path)).toEqual([`${credential.containerName}/in1/hpke.csv.gpg`]);
+    // Last: a refresh revokes the credential the file was landed with.
+    await both({ method: 'POST', path: `${ZONE}/credentials?type=user_drop_zone&action=refresh`, status: 200 });
 
     await both({ method: 'GET', path: '/data/infrastructure/manager/byok/app-registration', status: 200 });
     // One configuration per org may be in progress, so the plaintext call configures another org.

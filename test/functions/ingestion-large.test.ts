@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiClient, waitForRun } from '../support/api-client.js';
+import { ApiClient, landingZone, waitForRun } from '../support/api-client.js';
 import { csvStream, recordsIn } from '../support/csv-lines.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
@@ -21,7 +20,7 @@ describe('ingesting a 1 GiB file', () => {
   beforeAll(async () => {
     ensureGpg();
     stack = await startLocalStack();
-    runtime = await startRuntime({ ...stack.env, CIPHERFLOW_BLOB_POLL_MS: '200' });
+    runtime = await startRuntime({ ...stack.env, CIPHERFLOW_QUEUE_MAX_POLL_MS: '200' });
     gpg = await GpgHome.create();
   });
   afterAll(async () => {
@@ -58,9 +57,9 @@ describe('ingesting a 1 GiB file', () => {
     expect(await exited).toBe(0);
 
     const before = peakRss(runtime.child.pid ?? 0);
-    const landing = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient('landing');
-    await landing.createIfNotExists();
-    const uploaded = await landing.getBlockBlobClient(`${ORG}/prod/big/big.csv.gpg`).uploadFile(encrypted, {
+    // Block by block through the landing zone's SAS; the block list's commit raises the event.
+    const landing = await landingZone(api);
+    const uploaded = await landing.getBlockBlobClient('big/big.csv.gpg').uploadFile(encrypted, {
       blockSize: 8 * 1024 * 1024,
       concurrency: 4,
     });

@@ -9,7 +9,7 @@ import { ENCRYPTION_KEYS_TABLE } from '../../shared/pgp-keys/encryption-keys.js'
 import { pgpKeyDeps } from '../../shared/pgp-keys/key-deps.js';
 import { OBJECTS_CONTAINER, objectBlobName } from '../../shared/storage/object-path.js';
 import { tenantPartitionKey, type TableFactory } from '../../shared/storage/tenant-table.js';
-import { ApiClient, waitForRun, type Run } from '../support/api-client.js';
+import { ApiClient, landingZone, waitForRun, type Run } from '../support/api-client.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
@@ -23,7 +23,7 @@ const MAX_FILE_BYTES = 1024 * 1024;
 
 /**
  * The customer's journey, end to end: keys by API, gpg on the customer's side, a blob upload with
- * the Storage SDK, decryption on arrival by the blob trigger, plaintext back through the export API.
+ * the Storage SDK, decryption on arrival by the queue trigger (a BlobCreated event per upload), plaintext back through the export API.
  */
 describe('encrypted data ingestion with gpg', () => {
   let stack: LocalStack;
@@ -49,15 +49,13 @@ describe('encrypted data ingestion with gpg', () => {
     stack = await startLocalStack();
     runtime = await startRuntime({
       ...stack.env,
-      CIPHERFLOW_BLOB_POLL_MS: '200',
-      CIPHERFLOW_BLOB_RETRY_DELAY_MS: '300',
+      CIPHERFLOW_QUEUE_MAX_POLL_MS: '200',
       MAX_FILE_BYTES: String(MAX_FILE_BYTES),
     });
     api = new ApiClient(runtime.url, ORG);
     gpg = await GpgHome.create();
     const blobs = BlobServiceClient.fromConnectionString(stack.azurite.connectionString);
-    landing = blobs.getContainerClient('landing');
-    await landing.createIfNotExists();
+    landing = await landingZone(api);
     objects = blobs.getContainerClient(OBJECTS_CONTAINER);
     encryptionKeys = TableClient.fromConnectionString(stack.azurite.connectionString, ENCRYPTION_KEYS_TABLE, { allowInsecureConnection: true });
 
@@ -118,7 +116,7 @@ describe('encrypted data ingestion with gpg', () => {
   });
 
   async function land(path: string, data: Buffer): Promise<string> {
-    const uploaded = await landing.getBlockBlobClient(`${ORG}/prod/${path}`).uploadData(data);
+    const uploaded = await landing.getBlockBlobClient(path).uploadData(data);
     return uploaded.etag ?? '';
   }
 
@@ -137,7 +135,7 @@ describe('encrypted data ingestion with gpg', () => {
     expect(run.status, path).toBe('failed');
     expect(run.errors[0]?.code, path).toBe(code);
     expect(run.batchId, path).toBeUndefined();
-    expect(await landing.getBlobClient(`${ORG}/prod/${path}`).exists(), path).toBe(true);
+    expect(await landing.getBlobClient(path).exists(), path).toBe(true);
     expect(await stagedObject(run).exists(), path).toBe(false);
   }
 
@@ -217,14 +215,14 @@ describe('encrypted data ingestion with gpg', () => {
     expect(run.errors[0]?.message).toContain(retiredKeyId);
   });
 
-  // Through the domain function against the same stack, from a container the runtime does not
-  // watch: the batches table is made unreachable (a real client of a closed port) for one attempt.
+  // Through the domain function against the same stack, with a blob written into the zone straight
+  // to Azurite (past the local Event Grid, so no event): the batches table is made unreachable (a
+  // real client of a closed port) for one attempt.
   it('deletes the plaintext an earlier attempt staged once the run fails for good', async () => {
     Object.assign(process.env, stack.env);
     const services = await appServices();
-    const direct = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient('landing-direct');
-    await direct.createIfNotExists();
-    const blob = direct.getBlockBlobClient(`${ORG}/prod/staging/s.csv.gpg`);
+    const direct = BlobServiceClient.fromConnectionString(stack.landing.connectionString.replace(stack.landing.blobEndpoint, stack.azurite.landing.blobEndpoint));
+    const blob = direct.getContainerClient(landing.containerName).getBlockBlobClient('staging/s.csv.gpg');
     await blob.uploadData(await gpg.encrypt(CSV, 'staging key'));
     const deps = { tables: services.tables, objects: services.objects, keys: pgpKeyDeps(services) };
 
@@ -232,7 +230,7 @@ describe('encrypted data ingestion with gpg', () => {
     const closedPort = stack.azurite.connectionString.replace(/TableEndpoint=[^;]+/, 'TableEndpoint=http://127.0.0.1:1/devstoreaccount1');
     const unreachable = TableClient.fromConnectionString(closedPort, BATCHES_TABLE, { allowInsecureConnection: true, retryOptions: { maxRetries: 0 } });
     const tables: TableFactory = (name) => (name === BATCHES_TABLE ? Promise.resolve(unreachable) : services.tables(name));
-    await expect(ingestLandedBlob({ ...deps, tables }, blob)).rejects.toThrow();
+    await expect(ingestLandedBlob({ ...deps, tables }, { blob })).rejects.toThrow();
     const { items } = await api.json<{ items: Run[] }>('GET', `/data/foundation/flowservice/runs?property=flowId==${stagingFlowId}`);
     const pending = items.find((r) => r.fileName === 'staging/s.csv.gpg');
     if (pending === undefined) throw new Error('attempt 1 recorded no run');
@@ -242,7 +240,7 @@ describe('encrypted data ingestion with gpg', () => {
 
     // Attempt 2 fails for good (the flow's key is gone meanwhile): nothing staged is left.
     await retireKey(stagingKeyId);
-    expect(await ingestLandedBlob(deps, blob)).toMatchObject({ kind: 'done', runs: [{ status: 'failed' }] });
+    expect(await ingestLandedBlob(deps, { blob })).toMatchObject({ kind: 'done', runs: [{ status: 'failed' }] });
     const failed = await waitForRun(api, stagingFlowId, 'staging/s.csv.gpg');
     expect(failed.id).toBe(pending.id);
     expect(failed.errors[0]?.code).toBe('ENCRYPTION_KEY_NOT_FOUND');
@@ -264,7 +262,7 @@ describe('encrypted data ingestion with gpg', () => {
     expect(run.status).toBe('failed');
     expect(run.errors[0]?.code).toBe('SIGNATURE_INVALID');
     expect(run.batchId).toBeUndefined();
-    expect(await landing.getBlobClient(`${ORG}/prod/signed/m.csv.gpg`).exists()).toBe(true);
+    expect(await landing.getBlobClient('signed/m.csv.gpg').exists()).toBe(true);
   });
 
   it('fails an unsigned file where a signature is required with SIGNATURE_MISSING', async () => {
@@ -292,7 +290,7 @@ describe('encrypted data ingestion with gpg', () => {
       expect(run.status, name).toBe('failed');
       expect(codes, name).toContain(run.errors[0]?.code);
       expect(run.batchId, name).toBeUndefined();
-      expect(await landing.getBlobClient(`${ORG}/prod/incoming/${name}`).exists(), name).toBe(true);
+      expect(await landing.getBlobClient(`incoming/${name}`).exists(), name).toBe(true);
       // The plaintext staged while decrypting is gone too.
       expect(await stagedObject(run).exists(), name).toBe(false);
       if (name === 'foreign.csv.gpg') {
@@ -311,10 +309,12 @@ describe('encrypted data ingestion with gpg', () => {
     expect(items.filter((r) => r.fileName === 'incoming/again.csv.gpg')).toHaveLength(2);
   });
 
-  it('ignores files outside any flow and outside tenant prefixes', async () => {
-    await landing.getBlockBlobClient(`${ORG}/prod/elsewhere/x.csv.gpg`).uploadData(await gpg.encrypt(CSV, 'ingestion key'));
-    await landing.getBlockBlobClient(`not-a-tenant.csv.gpg`).uploadData(CSV);
-    await runtime.waitForLine((e) => typeof e.message === 'string' && e.message.includes('"reason":"outside-tenant-prefix"'));
+  it('ignores files outside any flow and in containers that are no landing zone', async () => {
+    await landing.getBlockBlobClient('elsewhere/x.csv.gpg').uploadData(await gpg.encrypt(CSV, 'ingestion key'));
+    const stray = BlobServiceClient.fromConnectionString(stack.landing.connectionString).getContainerClient('dlz-not-a-zone');
+    await stray.createIfNotExists();
+    await stray.getBlockBlobClient('incoming/x.csv.gpg').uploadData(CSV);
+    await runtime.waitForLine((e) => typeof e.message === 'string' && e.message.includes('"reason":"not-a-landing-zone"'));
     await runtime.waitForLine((e) => typeof e.message === 'string' && e.message.includes('"reason":"no-matching-flow"'));
   });
 });

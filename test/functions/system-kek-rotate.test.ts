@@ -2,7 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import { KeyClient } from '@azure/keyvault-keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT_KEYS_TABLE } from '../../shared/vault/root-key-record.js';
-import { ApiClient } from '../support/api-client.js';
+import { ApiClient, ensureSandbox } from '../support/api-client.js';
 import { customerAdmin } from '../support/customer-vault.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
@@ -48,6 +48,7 @@ describe('system-kek-rotate timer', () => {
     async () => {
       await runtime.waitForLine((e) => typeof e.message === 'string' && e.message.includes(FOLLOWED));
       // A stored key pair in each of two sandboxes: two root keys under the system KEK.
+      await ensureSandbox(runtime.url, ORG, 'dev');
       for (const sandbox of ['prod', 'dev']) {
         await new ApiClient(runtime.url, ORG, sandbox).json('POST', KEYS, {
           name: `k ${sandbox}`,

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { triggerSettings } from '../../shared/trigger-settings.js';
 
 describe('trigger settings', () => {
-  it('defaults to the landing container, a one-minute reconciler, hourly HPKE and system KEK rotations and a 15 s retry of parked files', () => {
+  it('defaults to the landing-events queue, an hourly landing TTL, a one-minute reconciler, hourly HPKE and system KEK rotations and a 15 s retry of parked files', () => {
     expect(triggerSettings({})).toEqual({
-      landingContainer: 'landing',
+      landingEventsQueue: 'landing-events',
+      landingTtlSchedule: '0 30 * * * *',
       cmkReconcileSchedule: '0 */1 * * * *',
       hpkeRotateSchedule: '0 5 * * * *',
       systemKekRotateSchedule: '0 0 * * * *',
@@ -15,16 +16,28 @@ describe('trigger settings', () => {
 
   it('takes app settings over the defaults', () => {
     expect(
-      triggerSettings({ LANDING_CONTAINER: 'incoming-files', CMK_RECONCILE_SCHEDULE: '*/10 * * * * *', SYSTEM_KEK_ROTATE_SCHEDULE: '0 30 2 * * *' }),
+      triggerSettings({
+        LANDING_EVENTS_QUEUE: 'blob-created',
+        LANDING_TTL_SCHEDULE: '0 0 */6 * * *',
+        CMK_RECONCILE_SCHEDULE: '*/10 * * * * *',
+        SYSTEM_KEK_ROTATE_SCHEDULE: '0 30 2 * * *',
+      }),
     ).toMatchObject({
-      landingContainer: 'incoming-files',
+      landingEventsQueue: 'blob-created',
+      landingTtlSchedule: '0 0 */6 * * *',
       cmkReconcileSchedule: '*/10 * * * * *',
       systemKekRotateSchedule: '0 30 2 * * *',
     });
   });
 
-  it('refuses a malformed container name or schedule, naming the setting', () => {
-    expect(() => triggerSettings({ LANDING_CONTAINER: 'Bad_Name' })).toThrow(/LANDING_CONTAINER/);
+  it('no longer reads LANDING_CONTAINER: tenancy comes from each landing zone', () => {
+    expect(triggerSettings({ LANDING_CONTAINER: 'Bad_Name' })).not.toHaveProperty('landingContainer');
+  });
+
+  it('refuses a malformed queue name or schedule, naming the setting', () => {
+    expect(() => triggerSettings({ LANDING_EVENTS_QUEUE: 'Bad_Name' })).toThrow(/LANDING_EVENTS_QUEUE/);
+    expect(() => triggerSettings({ LANDING_EVENTS_QUEUE: 'a--b' })).toThrow(/LANDING_EVENTS_QUEUE/);
+    expect(() => triggerSettings({ LANDING_TTL_SCHEDULE: 'hourly' })).toThrow(/LANDING_TTL_SCHEDULE/);
     expect(() => triggerSettings({ HPKE_ROTATE_SCHEDULE: '* * * * *' })).toThrow(/HPKE_ROTATE_SCHEDULE/);
     expect(() => triggerSettings({ INGEST_RETRY_SCHEDULE: 'soon' })).toThrow(/INGEST_RETRY_SCHEDULE/);
     expect(() => triggerSettings({ SYSTEM_KEK_ROTATE_SCHEDULE: '@hourly' })).toThrow(/SYSTEM_KEK_ROTATE_SCHEDULE/);

@@ -17,7 +17,9 @@ import { retryParkedFiles } from '../../shared/ingestion/retry-parked-files.js';
 const ORG = 'CF0PA4KED0@AdobeOrg';
 const T0 = new Date('2026-11-23T10:00:00.000Z');
 const at = (ms: number): Date => new Date(T0.getTime() + ms);
-const file = (name: string, orgId = ORG) => ({ orgId, container: 'landing', blobName: `${orgId}/prod/in/${name}` });
+/** A landing zone's container: the blob's name in it is relative, its owner a stored mapping. */
+const ZONE = 'dlz-abcdefghijklmnopqrstuvwxyz';
+const file = (name: string, orgId = ORG) => ({ orgId, container: ZONE, blobName: `in/${name}`, etag: '"0x8DE2A1B3C4D5E6F"' });
 
 describe('parking delay', () => {
   it('doubles from 15 s per attempt up to 5 min, with 50-100 % jitter', () => {

@@ -71,7 +71,12 @@ describe('the OpenAPI document', () => {
       'batches-list',
       'cmk-configs-delete',
       'cmk-configs-get',
+      'landing-zone-credentials-get',
+      'landing-zone-credentials-refresh',
+      'landing-zone-explore',
+      'landing-zone-get',
       'runs-list',
+      'sandboxes-list',
     ]);
     for (const route of withQuery) {
       const shape = route.query?.shape ?? {};

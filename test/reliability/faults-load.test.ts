@@ -1,24 +1,36 @@
 import { readFileSync } from 'node:fs';
+import type { ContainerClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 import { createHpkeFetch, generateClientKeyPair, type ServerKeyInfo } from '../../shared/hpke/client.js';
 import { createRateLimiter, parseRateLimit } from '../../shared/http/rate-limit.js';
-import { apiHeaders } from '../support/api-client.js';
+import { apiHeaders, type ApiClient } from '../support/api-client.js';
 import { startRuntime } from '../support/runtime-process.js';
 import {
   clientFor,
+  deliveries,
   encryptLargeFile,
+  eventsQueueDepth,
   expectExactlyOnce,
-  poisonMessages,
+  poisonedEvents,
   recordsIn,
   runsOf,
   setUpFlow,
   useFaultStack,
   waitForAll,
+  type Flow,
 } from './faults-support.js';
 
 const ORG = 'CF00L0AD00@AdobeOrg';
+const ORG2 = 'CF00L0AD02@AdobeOrg';
 const NOISY = 'CF00N01SY0@AdobeOrg';
 const QUIET = 'CF00QU1E70@AdobeOrg';
+/** The landing zones the files land in: two orgs, two sandboxes each; the API clients use the first. */
+const ZONES = [
+  { org: ORG, sandbox: 'prod', folder: 'loada' },
+  { org: ORG, sandbox: 'load-b', folder: 'loadb' },
+  { org: ORG2, sandbox: 'prod', folder: 'loadc' },
+  { org: ORG2, sandbox: 'load-d', folder: 'loadd' },
+] as const;
 const FILES = 100;
 /** Mixed sizes, cycled: 1 KiB to 8 MiB (about 230 MiB in all). */
 const SIZES = [1024, 64 * 1024, 1024 * 1024, 8 * 1024 * 1024];
@@ -27,26 +39,45 @@ const HPKE_CLIENTS = 4;
 /** The runtime may grow by this much while it ingests 100 files and serves the clients. */
 const MAX_RSS_GROWTH = 600 * 1024 * 1024;
 
+/** A zone of {@link ZONES} set up: its container on the SAS, its flow, and the files landed in it (name → ETag). */
+interface LoadZone {
+  readonly folder: string;
+  readonly container: ContainerClient;
+  readonly api: ApiClient;
+  readonly flow: Flow;
+  readonly files: Map<string, string>;
+}
+
 function rss(pid: number): number {
   const kb = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return Number(kb ?? 0) * 1024;
 }
 
 /**
- * 100 encrypted files of mixed sizes landing at once while plaintext and HPKE API clients call the
- * API concurrently: every file lands in the dataset exactly once, every request succeeds (the
- * only acceptable refusal is 429 with Retry-After), and the runtime's memory stays bounded.
+ * 100 encrypted files of mixed sizes landing at once in four landing zones (two orgs, two
+ * sandboxes each) while plaintext and HPKE API clients call the API concurrently: every file lands
+ * in its own zone's dataset exactly once, every event is delivered once, every request succeeds
+ * (the only acceptable refusal is 429 with Retry-After), and the runtime's memory stays bounded.
  */
-describe('load: 100 files at once with concurrent API clients', () => {
+describe('load: 100 files at once into several landing zones with concurrent API clients', () => {
   const faults = useFaultStack();
 
   it('ingests every file once and serves every request', { timeout: 180_000 }, async () => {
-    const { stack, runtime, gpg, landing } = faults;
-    const api = clientFor(runtime, ORG);
-    const flow = await setUpFlow(api, gpg, 'load');
+    const { stack, runtime, gpg } = faults;
+    const zones: LoadZone[] = [];
+    for (const { org, sandbox, folder } of ZONES) {
+      const container = await faults.zone(org, sandbox);
+      const zoneApi = clientFor(runtime, org, sandbox);
+      zones.push({ folder, container, api: zoneApi, flow: await setUpFlow(zoneApi, gpg, folder), files: new Map() });
+    }
+    const [first] = zones;
+    if (first === undefined) throw new Error('no zone');
+    const { api, flow } = first;
     const sizes = Array.from({ length: FILES }, (_, i) => SIZES[i % SIZES.length] ?? 1024);
-    // One encrypted file per size, landed under many names (each upload is its own blob version).
-    const encrypted = await Promise.all(SIZES.map((size) => encryptLargeFile(gpg, flow.recipient, size, `load-${size}.csv.gpg`)));
+    // One encrypted file per size, to every zone's key, landed under many names (each upload is
+    // its own blob version).
+    const recipients = zones.map((z) => z.flow.recipient);
+    const encrypted = await Promise.all(SIZES.map((size) => encryptLargeFile(gpg, recipients, size, `load-${size}.csv.gpg`)));
 
     const { keys } = (await (await fetch(`${runtime.url}/api-encryption/keys`)).json()) as { keys: ServerKeyInfo[] };
     const serverKey = keys.find((k) => k.status === 'active');
@@ -99,26 +130,37 @@ describe('load: 100 files at once with concurrent API clients', () => {
       ...Array.from({ length: PLAIN_CLIENTS }, (_, n) => plainClient(n)),
       ...Array.from({ length: HPKE_CLIENTS }, (_, n) => hpkeClient(n)),
     ];
-    const files = new Map<string, string>();
     await Promise.all(sizes.map(async (size, i) => {
-      const name = `load/f${String(i).padStart(3, '0')}.csv.gpg`;
-      const uploaded = await landing.getBlockBlobClient(`${ORG}/prod/${name}`).uploadFile(encrypted[SIZES.indexOf(size)] ?? '', { blockSize: 4 * 1024 * 1024 });
-      files.set(name, uploaded.etag ?? '');
+      // A quarter of the files per zone, every size in each.
+      const zone = zones[Math.floor((i * zones.length) / FILES)] ?? first;
+      const name = `${zone.folder}/f${String(i).padStart(3, '0')}.csv.gpg`;
+      const uploaded = await zone.container.getBlockBlobClient(name).uploadFile(encrypted[SIZES.indexOf(size)] ?? '', { blockSize: 4 * 1024 * 1024 });
+      zone.files.set(name, uploaded.etag ?? '');
     }));
     try {
-      await waitForAll(api, flow.flowId, files, 150_000);
+      for (const zone of zones) await waitForAll(zone.api, zone.flow.flowId, zone.files, 150_000 - (Date.now() - started));
     } finally {
       done = true;
       await Promise.all(clients);
       clearInterval(sampler);
     }
     const elapsed = Date.now() - started;
-    const runs = await expectExactlyOnce(api, flow, files);
-    for (const run of runs) {
-      const size = sizes[Number(/f(\d+)\./.exec(run.fileName)?.[1])] ?? 0;
-      expect(run.metrics, run.fileName).toMatchObject({ outputBytes: size, recordCount: recordsIn(size) });
+    for (const zone of zones) {
+      expect(zone.files.size, zone.folder).toBe(FILES / zones.length);
+      const runs = await expectExactlyOnce(zone.api, zone.flow, zone.files);
+      expect(runs.length, zone.folder).toBe(zone.files.size);
+      for (const run of runs) {
+        expect(run.fileName.startsWith(`${zone.folder}/`), run.fileName).toBe(true);
+        const size = sizes[Number(/f(\d+)\./.exec(run.fileName)?.[1])] ?? 0;
+        expect(run.metrics, run.fileName).toMatchObject({ outputBytes: size, recordCount: recordsIn(size) });
+      }
     }
-    expect(await poisonMessages(stack.azurite.connectionString)).toEqual([]);
+    // One delivery per upload, each succeeded; nothing left on the queues.
+    const delivered = deliveries(runtime);
+    expect(delivered).toHaveLength(FILES);
+    expect(delivered.filter((d) => d.dequeueCount !== 1 || d.outcome !== 'Succeeded')).toEqual([]);
+    expect(await eventsQueueDepth(stack.azurite.connectionString)).toBe(0);
+    expect(await poisonedEvents(stack.azurite.connectionString)).toEqual([]);
     const served = [...statuses.values()].reduce((a, b) => a + b, 0);
     process.stdout.write(
       `load: ${FILES} files (${(sizes.reduce((a, b) => a + b, 0) / 2 ** 20).toFixed(0)} MiB) in ${elapsed} ms; ` +
@@ -127,7 +169,7 @@ describe('load: 100 files at once with concurrent API clients', () => {
     expect(unexpected).toEqual([]);
     expect(served).toBeGreaterThan(PLAIN_CLIENTS + HPKE_CLIENTS);
     expect(peak - baseline).toBeLessThan(MAX_RSS_GROWTH);
-    expect((await runsOf(api, flow.flowId)).length).toBe(FILES);
+    expect((await runsOf(api, flow.flowId)).length).toBe(FILES / zones.length);
   });
 
   it('throttles one org over API_RATE_LIMIT_PER_ORG with 429 and Retry-After, not the others', { timeout: 60_000 }, async () => {

@@ -1,27 +1,34 @@
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import { ContainerClient, RestError } from '@azure/storage-blob';
 import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_CLIENT_ID } from '../../shared/auth/auth-config.js';
+import { LANDING_ZONE_CONNECTION_SPEC } from '../../shared/landing-zones/explore.js';
 import { ROUTES } from '../../shared/openapi/routes.js';
 import { PGP_CONFIG } from '../../shared/pgp/config.js';
-import { ApiClient, waitForRun, type Run } from '../support/api-client.js';
+import { ApiClient, ensureSandbox, landingZone, waitForRun, type LandingZoneCredential, type Run } from '../support/api-client.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { issueDevToken } from '../support/tokens.js';
+import { deliveries, FAST_TRIGGERS, until } from './faults-support.js';
 
 /**
  * Tenant isolation, through the runtime, for EVERY route the host registers: org A (sandbox prod)
  * owns one of each object (PGP key, customer key, dataset, connections, flow, run, batch, file,
- * CMK config, HPKE client key). Then every route is called as
- *   - org B with its own token: A's ids are 404 and lists never contain them; B cannot reference
- *     A's objects in what it creates, nor delete them;
+ * CMK config, HPKE client key, landing zone and its credential, a development sandbox). Then
+ * every route is called as
+ *   - org B with its own token: A's ids are 404 and lists never contain them (B's landing zone,
+ *     credential and explore answer B's own zone, never A's); B cannot reference A's objects in
+ *     what it creates, nor delete them;
  *   - org B's token with A's org header: 403 FORBIDDEN_ORG;
  *   - org A in sandbox `dev`: like org B; and on the org-wide settings (CMK configs, HPKE client
- *     keys and settings, which protect every sandbox) 403 PRODUCTION_SANDBOX_REQUIRED, so a token
- *     scoped to a development sandbox cannot see or change them;
+ *     keys and settings, creating and deleting sandboxes, which concern every sandbox) 403
+ *     PRODUCTION_SANDBOX_REQUIRED, so a token scoped to a development sandbox cannot see or
+ *     change them;
  * and a 404 for A's id is byte-identical (but for its requestId) to a 404 for an id that never
- * existed: no existence oracle. Blobs outside `{A}/prod/` never become runs of A's prod flow.
+ * existed: no existence oracle. A blob's tenant is its landing zone's: a blob written into A's
+ * zone becomes a run of A's flows only, whatever its name says, and B's credential cannot write
+ * into A's zone.
  */
 
 const A = 'ISOA0001AAAA@AdobeOrg';
@@ -29,6 +36,10 @@ const B = 'ISOB0002BBBB@AdobeOrg';
 const CSV = Buffer.from('id,name\n1,Ada\n2,Grace\n');
 const CMK_NAME = 'ConfigA';
 const CLIENT_KEY_ID = '5';
+/** A development sandbox of org A, besides `dev` (a name no response could contain by chance). */
+const SANDBOX_A = 'isoa-sb1';
+const ZONE_QUERY = '?type=user_drop_zone';
+const CREDENTIALS = `/data/foundation/connectors/landingzone/credentials${ZONE_QUERY}`;
 
 interface HostRoute {
   readonly name: string;
@@ -78,13 +89,18 @@ describe('tenant isolation matrix', () => {
   beforeAll(async () => {
     ensureGpg();
     stack = await startLocalStack();
-    runtime = await startRuntime({ ...stack.env, CIPHERFLOW_BLOB_POLL_MS: '200', CIPHERFLOW_BLOB_RETRY_DELAY_MS: '300' });
+    runtime = await startRuntime({ ...stack.env, ...FAST_TRIGGERS });
     const started = await runtime.waitForLine((e) => e.event === 'host-started');
     routes = (started.routes as HostRoute[]).filter((r) => !r.route.includes('{*'));
     apiA = new ApiClient(runtime.url, A);
     gpg = await GpgHome.create();
-    landing = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient('landing');
-    await landing.createIfNotExists();
+    await ensureSandbox(runtime.url, A, 'dev');
+    await ensureSandbox(runtime.url, A, SANDBOX_A);
+    ids.sandbox = SANDBOX_A;
+    const credential = await apiA.json<LandingZoneCredential>('GET', CREDENTIALS);
+    landing = new ContainerClient(credential.SASUri);
+    ids.zoneContainer = credential.containerName;
+    ids.zoneSignature = new URLSearchParams(credential.SASToken).get('sig') ?? '';
 
     const key = await apiA.json<{ publicKey: string; publicKeyId: string }>('POST', '/data/foundation/connectors/encryption/keys', {
       name: 'isolation key',
@@ -114,7 +130,7 @@ describe('tenant isolation matrix', () => {
       })
     ).id;
 
-    const etag = (await landing.getBlockBlobClient(`${A}/prod/incoming/first.csv.gpg`).uploadData(await gpg.encrypt(CSV, 'isolation key'))).etag ?? '';
+    const etag = (await landing.getBlockBlobClient('incoming/first.csv.gpg').uploadData(await gpg.encrypt(CSV, 'isolation key'))).etag ?? '';
     firstRun = await waitForRun(apiA, ids.flowId, 'incoming/first.csv.gpg', { etag });
     expect(firstRun.status).toBe('success');
     ids.runId = firstRun.id;
@@ -144,6 +160,9 @@ describe('tenant isolation matrix', () => {
     if (param === 'publicKeyId') return ids.publicKeyId ?? '';
     if (param === 'batchId') return ids.batchId ?? '';
     if (param === 'fileId') return ids.fileId ?? '';
+    // Not an id: the one connection spec whose explore lists the caller's own landing zone.
+    if (param === 'connectionSpecId') return LANDING_ZONE_CONNECTION_SPEC;
+    if (param === 'name' && route.name.startsWith('sandboxes')) return ids.sandbox ?? '';
     if (param === 'name') return CMK_NAME;
     if (param === 'keyId') return CLIENT_KEY_ID;
     if (param === 'id' && route.name.startsWith('datasets')) return ids.dataSetId ?? '';
@@ -159,10 +178,15 @@ describe('tenant isolation matrix', () => {
     'batches-list': '?dataSet=',
     'cmk-configs-get': '?configType=BYOK_CONFIG',
     'cmk-configs-delete': '?configType=BYOK_CONFIG',
+    'landing-zone-get': ZONE_QUERY,
+    'landing-zone-credentials-get': ZONE_QUERY,
+    'landing-zone-credentials-refresh': `${ZONE_QUERY}&action=refresh`,
   };
   function queryOf(route: HostRoute): string {
     if (route.name === 'runs-list') return `${QUERIES['runs-list']}${ids.flowId ?? ''}`;
     if (route.name === 'batches-list') return `${QUERIES['batches-list']}${ids.dataSetId ?? ''}`;
+    // A's folder, named with A's container: read as a folder of the caller's own zone.
+    if (route.name === 'landing-zone-explore') return `?objectType=folder&object=${encodeURIComponent(`${ids.zoneContainer ?? ''}/incoming/`)}`;
     return QUERIES[route.name] ?? '';
   }
 
@@ -187,6 +211,8 @@ describe('tenant isolation matrix', () => {
         return { kemId: 32, publicKey: Buffer.alloc(32, 11).toString('base64url') };
       case 'api-encryption-settings-put':
         return { requireEncryption: false };
+      case 'sandboxes-create':
+        return { name: 'isoa-sb9', title: 'not for a dev token', type: 'development' };
       default:
         return undefined;
     }
@@ -213,25 +239,48 @@ describe('tenant isolation matrix', () => {
    * the 404 checks run them for org B and the forbidden-org caller.
    */
   const ORG_WIDE = new Set(ROUTES.filter((r) => r.orgWide === true).map((r) => r.operationId));
-  const hasParam = (r: HostRoute) => r.route.includes('{');
+  /**
+   * The org's sandboxes themselves: any sandbox of the org may read them (they are the org's, not
+   * one sandbox's data), so the dev sandbox is not expected to be refused them; org B and the
+   * forbidden-org caller are.
+   */
+  const ORG_LEVEL = new Set(['sandboxes-list', 'sandboxes-get']);
+  /** A route whose path names one of A's objects (explore's parameter is a fixed connection spec). */
+  const hasIdParam = (r: HostRoute) => r.route.includes('{') && r.name !== 'landing-zone-explore';
   let current: Caller | undefined;
   const calls = (filter: (r: HostRoute, m: string) => boolean) =>
     tenantRoutes()
-      .filter((r) => current !== A_DEV || !ORG_WIDE.has(r.name))
+      .filter((r) => current !== A_DEV || (!ORG_WIDE.has(r.name) && !ORG_LEVEL.has(r.name)))
       .flatMap((r) => r.methods.filter((m) => filter(r, m)).map((m) => [r, m] as const));
 
   it('covers every registered HTTP route', () => {
     const names = routes.map((r) => r.name).sort();
     // A route added later must be placed in the matrix (paramValue throws for an unknown id).
     for (const r of tenantRoutes()) for (const m of r.methods) expect(() => pathOf(r), `${m} ${r.route}`).not.toThrow();
-    expect(names.length).toBeGreaterThanOrEqual(28);
+    expect(names.length).toBeGreaterThanOrEqual(36);
+    expect(names).toEqual(expect.arrayContaining([
+      'landing-zone-get', 'landing-zone-credentials-get', 'landing-zone-credentials-refresh', 'landing-zone-explore',
+      'sandboxes-list', 'sandboxes-create', 'sandboxes-get', 'sandboxes-delete',
+    ]));
     expect(tenantRoutes().length).toBe(routes.length - routes.filter((r) => PUBLIC.has(r.name)).length);
+  });
+
+  it("answers A its own zone on the landing zone routes (what the checks below must not find elsewhere)", async () => {
+    const zone = await apiA.json<{ containerName: string }>('GET', `/data/foundation/connectors/landingzone${ZONE_QUERY}`);
+    expect(zone.containerName).toBe(ids.zoneContainer);
+    const credential = await apiA.json<LandingZoneCredential>('GET', CREDENTIALS);
+    expect(new URLSearchParams(credential.SASToken).get('sig')).toBe(ids.zoneSignature);
+    const explore = routes.find((r) => r.name === 'landing-zone-explore');
+    if (explore === undefined) throw new Error('landing-zone-explore is not registered');
+    const listed = await apiA.json<{ path: string }[]>('GET', pathOf(explore));
+    expect(listed.map((item) => item.path)).toContain(`${ids.zoneContainer ?? ''}/incoming/first.csv.gpg`);
   });
 
   it('refuses org A in sandbox dev on every org-wide route with 403 PRODUCTION_SANDBOX_REQUIRED', async () => {
     expect([...ORG_WIDE].sort()).toEqual([
       'api-encryption-client-keys-delete', 'api-encryption-client-keys-list', 'api-encryption-client-keys-put',
       'api-encryption-settings-put', 'cmk-configs-create', 'cmk-configs-delete', 'cmk-configs-get',
+      'sandboxes-create', 'sandboxes-delete',
     ]);
     for (const route of tenantRoutes().filter((r) => ORG_WIDE.has(r.name))) {
       for (const method of route.methods) {
@@ -244,6 +293,9 @@ describe('tenant isolation matrix', () => {
     // Every other tenant route serves the dev sandbox (its own, empty, data).
     const flows = await call(A_DEV, 'GET', '/data/foundation/flowservice/flows');
     expect(flows.status).toBe(200);
+    // The dev token created no sandbox.
+    const sandboxes = await apiA.json<{ sandboxes: { name: string }[] }>('GET', '/data/foundation/sandbox-management/sandboxes');
+    expect(sandboxes.sandboxes.map((sb) => sb.name).sort()).toEqual(['dev', SANDBOX_A, 'prod'].sort());
   });
 
   it("refuses org B's token with org A's header on every tenant route with 403 FORBIDDEN_ORG", async () => {
@@ -259,19 +311,22 @@ describe('tenant isolation matrix', () => {
   for (const who of [ORG_B, A_DEV]) {
     it(`answers ${who.label} 404 NOT_FOUND for A's ids on every read route`, async () => {
       current = who;
-      for (const [route, method] of calls((r, m) => m === 'GET' && hasParam(r))) {
+      for (const [route, method] of calls((r, m) => m === 'GET' && hasIdParam(r))) {
         const res = await call(who, method, pathOf(route));
         expect(res.status, `${method} ${route.route}: ${res.text}`).toBe(404);
         expect(res.contentType).toContain('application/problem+json');
-        expect(JSON.parse(res.text)).toMatchObject({ code: 'NOT_FOUND' });
+        // A sandbox of another org is, to B, a sandbox that does not exist.
+        expect(JSON.parse(res.text)).toMatchObject({ code: route.name === 'sandboxes-get' ? 'SANDBOX_NOT_FOUND' : 'NOT_FOUND' });
       }
     });
 
     it(`lists none of A's objects to ${who.label}`, async () => {
       current = who;
-      for (const [route, method] of calls((r, m) => m === 'GET' && !hasParam(r))) {
+      for (const [route, method] of calls((r, m) => m === 'GET' && !hasIdParam(r))) {
         const res = await call(who, method, pathOf(route));
         expect(res.status, `${method} ${route.route}: ${res.text}`).toBeLessThan(500);
+        // The caller's own zone, answered in full: a refusal here would prove nothing.
+        if (route.name.startsWith('landing-zone')) expect(res.status, `${method} ${route.route}: ${res.text}`).toBe(200);
         for (const id of aIds()) expect(res.text.includes(id), `${method} ${route.route} lists ${id} to ${who.label}`).toBe(false);
         if (who === ORG_B) expect(res.text.includes(CMK_NAME), `${route.route} shows A's CMK config`).toBe(false);
       }
@@ -279,7 +334,7 @@ describe('tenant isolation matrix', () => {
 
     it(`answers ${who.label} identically for A's ids and ids that never existed (no existence oracle)`, async () => {
       current = who;
-      for (const [route, method] of calls((r, m) => hasParam(r) && (m === 'GET' || m === 'DELETE'))) {
+      for (const [route, method] of calls((r, m) => hasIdParam(r) && (m === 'GET' || m === 'DELETE'))) {
         if (route.name === 'api-encryption-client-keys-delete') continue; // B's own key ids: see below
         const theirs = await call(who, method, pathOf(route));
         const nobody = await call(who, method, pathOf(route, neverExisted));
@@ -329,6 +384,7 @@ describe('tenant isolation matrix', () => {
       `/data/foundation/flowservice/targetConnections/${ids.targetId ?? ''}`,
       `/data/foundation/export/batches/${ids.batchId ?? ''}/files`,
       `/data/infrastructure/manager/customer/config/${CMK_NAME}?configType=BYOK_CONFIG`,
+      `/data/foundation/sandbox-management/sandboxes/${SANDBOX_A}`,
     ]) {
       const res = await apiA.request('GET', path);
       expect(res.status, path).toBe(200);
@@ -341,30 +397,108 @@ describe('tenant isolation matrix', () => {
     expect(JSON.stringify(clientKeys)).not.toContain(Buffer.alloc(32, 11).toString('base64url'));
   });
 
-  it("never ingests a blob outside {A}/prod/ into A's prod flow", async () => {
-    const encrypted = await gpg.encrypt(CSV, 'isolation key');
-    const hostile = [
-      `${B}/prod/incoming/b.csv.gpg`,
-      `${A}/dev/incoming/dev.csv.gpg`,
-      `${A.toLowerCase()}/prod/incoming/lower.csv.gpg`,
-      `x/${A}/prod/incoming/nested.csv.gpg`,
-      `${A}/prod/incoming/sub/deeper.csv.gpg`,
-      `${A}/prod/incoming/not-csv.txt.gpg`,
-      `${A}prod/incoming/glued.csv.gpg`,
-    ];
-    for (const name of hostile) await landing.getBlockBlobClient(name).uploadData(encrypted);
-    // A positive control landed after them: once it has a run, the others were seen too.
-    const etag = (await landing.getBlockBlobClient(`${A}/prod/incoming/control.csv.gpg`).uploadData(encrypted)).etag ?? '';
-    const control = await waitForRun(apiA, ids.flowId ?? '', 'incoming/control.csv.gpg', { etag });
-    expect(control.status).toBe('success');
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  /** The app's `ingestion-outcome` of a blob in a zone, once the runtime has handled its event. */
+  function outcomeOf(container: string, blob: string): Record<string, unknown> | undefined {
+    return deliveries(runtime).flatMap((d) => d.events).find((e) => e.event === 'ingestion-outcome' && e.container === container && e.blob === blob);
+  }
+  const settled = (zone: ContainerClient, blob: string) =>
+    until(`the outcome of ${blob}`, () => Promise.resolve(outcomeOf(zone.containerName, blob)), 30_000);
 
-    const { items } = await apiA.json<{ items: Run[] }>('GET', `/data/foundation/flowservice/runs?property=flowId==${ids.flowId ?? ''}`);
-    expect(items.map((r) => r.fileName).sort()).toEqual(['incoming/control.csv.gpg', 'incoming/first.csv.gpg']);
-    // And nothing ran for org B or A's dev sandbox either (neither has a flow).
-    for (const who of [ORG_B, A_DEV]) {
-      const runs = await call(who, 'GET', '/data/foundation/flowservice/runs');
-      expect(runs.text.includes('.csv.gpg'), `${who.label}: ${runs.text}`).toBe(false);
+  async function createFlowOfB(apiB: ApiClient, publicKeyId: string): Promise<string> {
+    const [dataSetRef] = await apiB.json<string[]>('POST', '/data/foundation/catalog/dataSets', { name: 'b data' });
+    const dataSetId = dataSetRef?.split('/')[2] ?? '';
+    // The same folder as A's flow: a name in either zone is one both flows select.
+    const source = await apiB.json<{ id: string }>('POST', '/data/foundation/flowservice/sourceConnections', { name: 'landing', data: { format: 'delimited' }, params: { path: '/incoming/*.csv.gpg' } });
+    const target = await apiB.json<{ id: string }>('POST', '/data/foundation/flowservice/targetConnections', { name: 'to b data', params: { dataSetId } });
+    const flow = await apiB.json<{ id: string }>('POST', '/data/foundation/flowservice/flows', {
+      name: 'b flow',
+      sourceConnectionIds: [source.id],
+      targetConnectionIds: [target.id],
+      transformations: [{ name: 'Encryption', params: { publicKeyId } }],
+    });
+    return flow.id;
+  }
+
+  it("ingests a blob written into A's zone for A only, whatever its name says", { timeout: 90_000 }, async () => {
+    const apiB = new ApiClient(runtime.url, B);
+    const keyB = await apiB.json<{ publicKey: string; publicKeyId: string }>('POST', '/data/foundation/connectors/encryption/keys', {
+      name: 'tenant-b key',
+      encryptionAlgorithm: 'PGP',
+      params: { passPhrase: 'a passphrase of org B only' },
+    });
+    await gpg.importKey(Buffer.from(keyB.publicKey, 'base64').toString('utf8'));
+    const flowB = await createFlowOfB(apiB, keyB.publicKeyId);
+    const zoneB = await landingZone(apiB);
+    const zoneADev = await landingZone(new ApiClient(runtime.url, A, 'dev'));
+    expect(new Set([landing.containerName, zoneB.containerName, zoneADev.containerName]).size).toBe(3);
+    // Decryptable with either org's key: wherever it went, it would be ingested there.
+    const encrypted = await gpg.encrypt(CSV, 'isolation key', ['--recipient', 'tenant-b key']);
+
+    // Names that claim another tenant (the old shared container's `{org}/{sandbox}/` prefix) or
+    // lie outside A's flow; and, in A's dev zone, a name A's prod flow selects. (A source path
+    // cannot hold `@`, so no flow of B selects a name that starts with B's org id.)
+    const ignoredInZone: [ContainerClient, string][] = [
+      [landing, `${B}/prod/incoming/claims-b.csv.gpg`],
+      [landing, `${A}/prod/incoming/claims-a.csv.gpg`],
+      [landing, `${A.toLowerCase()}/prod/incoming/lower.csv.gpg`],
+      [landing, 'incoming/sub/deeper.csv.gpg'],
+      [landing, 'incoming/not-csv.txt.gpg'],
+      [zoneADev, 'incoming/dev.csv.gpg'],
+    ];
+    for (const [zone, name] of ignoredInZone) await zone.getBlockBlobClient(name).uploadData(encrypted);
+    // Selected by A's flow and by B's: it is A's, because it is in A's zone.
+    const bothEtag = (await landing.getBlockBlobClient('incoming/both.csv.gpg').uploadData(encrypted)).etag ?? '';
+    // B's own control, in B's zone.
+    const controlEtag = (await zoneB.getBlockBlobClient('incoming/b-control.csv.gpg').uploadData(encrypted)).etag ?? '';
+
+    for (const [zone, name] of ignoredInZone) {
+      expect(await settled(zone, name), `${zone.containerName}/${name}`).toMatchObject({ kind: 'ignored', reason: 'no-matching-flow' });
     }
+    expect(await settled(landing, 'incoming/both.csv.gpg')).toMatchObject({ kind: 'done', runs: [{ flowId: ids.flowId, status: 'success', skipped: false }] });
+    expect(await settled(zoneB, 'incoming/b-control.csv.gpg')).toMatchObject({ kind: 'done', runs: [{ flowId: flowB, status: 'success', skipped: false }] });
+
+    const { items: runsA } = await apiA.json<{ items: Run[] }>('GET', `/data/foundation/flowservice/runs?property=flowId==${ids.flowId ?? ''}`);
+    expect(runsA.map((r) => [r.fileName, r.status]).sort()).toEqual([['incoming/both.csv.gpg', 'success'], ['incoming/first.csv.gpg', 'success']]);
+    expect(runsA.find((r) => r.fileName === 'incoming/both.csv.gpg')?.blobETag).toBe(bothEtag);
+    const { items: runsB } = await apiB.json<{ items: Run[] }>('GET', `/data/foundation/flowservice/runs?property=flowId==${flowB}`);
+    expect(runsB.map((r) => [r.fileName, r.blobETag, r.status])).toEqual([['incoming/b-control.csv.gpg', controlEtag, 'success']]);
+    // Nothing ran in A's dev sandbox (it has no flow).
+    const devRuns = await call(A_DEV, 'GET', '/data/foundation/flowservice/runs');
+    expect(devRuns.text.includes('.csv.gpg'), devRuns.text).toBe(false);
+  });
+
+  it("refuses org B's credential on A's zone, and B's refresh leaves A's credential working", { timeout: 60_000 }, async () => {
+    const apiB = new ApiClient(runtime.url, B);
+    const data = await gpg.encrypt(CSV, 'isolation key');
+    const onZoneA = (credential: LandingZoneCredential) => new ContainerClient(`${stack.landing.blobEndpoint}/${landing.containerName}?${credential.SASToken}`);
+    const statusOfAttempt = (attempt: Promise<unknown>) =>
+      attempt.then(
+        () => 'allowed',
+        (err: unknown) => (err instanceof RestError ? err.statusCode : String(err)),
+      );
+    const expectRefused = async (zoneA: ContainerClient, label: string) => {
+      expect(await statusOfAttempt(zoneA.getBlockBlobClient('incoming/from-b.csv.gpg').uploadData(data)), `${label}: write`).toBe(403);
+      expect(await statusOfAttempt(zoneA.listBlobsFlat().next()), `${label}: list`).toBe(403);
+      expect(await statusOfAttempt(zoneA.getBlobClient('incoming/first.csv.gpg').getProperties()), `${label}: read`).toBe(403);
+    };
+
+    const credentialB = await apiB.json<LandingZoneCredential>('GET', CREDENTIALS);
+    expect(credentialB.containerName).not.toBe(landing.containerName);
+    await expectRefused(onZoneA(credentialB), "B's credential");
+
+    // B and A's dev sandbox revoke their own credentials; B's new one does not reach A's zone either.
+    const refreshedB = await apiB.json<LandingZoneCredential>('POST', `${CREDENTIALS}&action=refresh`);
+    expect(refreshedB.SASToken).not.toBe(credentialB.SASToken);
+    await new ApiClient(runtime.url, A, 'dev').json('POST', `${CREDENTIALS}&action=refresh`);
+    await expectRefused(onZoneA(refreshedB), "B's refreshed credential");
+    expect(await landing.getBlobClient('incoming/from-b.csv.gpg').exists()).toBe(false);
+
+    // A's credential is untouched: still the one A is answered, and it still lands files.
+    const again = await apiA.json<LandingZoneCredential>('GET', CREDENTIALS);
+    expect(new URLSearchParams(again.SASToken).get('sig')).toBe(ids.zoneSignature);
+    const etag = (await landing.getBlockBlobClient('incoming/after-refresh.csv.gpg').uploadData(data)).etag ?? '';
+    expect((await waitForRun(apiA, ids.flowId ?? '', 'incoming/after-refresh.csv.gpg', { etag })).status).toBe('success');
+    // A refused write is no upload: no event was published for it, in any zone.
+    expect(deliveries(runtime).flatMap((d) => d.events).filter((e) => e.event === 'ingestion-outcome' && e.blob === 'incoming/from-b.csv.gpg')).toEqual([]);
   });
 });

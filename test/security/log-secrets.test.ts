@@ -1,7 +1,8 @@
-import { BlobServiceClient } from '@azure/storage-blob';
+import { ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHpkeFetch, encryptRequest, generateClientKeyPair, type ServerKeyInfo } from '../../shared/hpke/client.js';
 import { DEV_CLIENT_ID } from '../../shared/auth/auth-config.js';
+import type { LandingZoneCredential } from '../support/api-client.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
@@ -46,7 +47,7 @@ describe('secrets never reach the logs', () => {
   beforeAll(async () => {
     ensureGpg();
     stack = await startLocalStack();
-    runtime = await startRuntime({ ...stack.env, CIPHERFLOW_BLOB_POLL_MS: '200', CIPHERFLOW_BLOB_RETRY_DELAY_MS: '300' });
+    runtime = await startRuntime({ ...stack.env, CIPHERFLOW_QUEUE_MAX_POLL_MS: '200' });
     gpg = await GpgHome.create();
   });
   afterAll(async () => {
@@ -55,7 +56,7 @@ describe('secrets never reach the logs', () => {
     await gpg?.dispose();
   });
 
-  it('logs none of the tokens, passphrases, private keys or payloads of a whole API session', async () => {
+  it('logs none of the tokens, passphrases, private keys, landing-zone SAS or payloads of a whole API session', async () => {
     const token = await issueDevToken({ org: ORG });
     const forged = await craftToken({ org: ORG, key: foreignKey() });
     const tokens = [token, forged];
@@ -118,7 +119,8 @@ describe('secrets never reach the logs', () => {
     const refused = await send('POST', '/data/foundation/connectors/encryption/customer-keys', { encryptionAlgorithm: 'PGP', publicKey: Buffer.from(secretKey).toString('base64') });
     expect(((await refused.json()) as { code: string }).code).toBe('PRIVATE_KEY_NOT_ALLOWED');
 
-    // A flow, and a signed gpg file whose plaintext carries a marker, ingested by the blob trigger.
+    // A flow, and a signed gpg file whose plaintext carries a marker, landed in the zone on the SAS
+    // the API issued and ingested by the queue trigger.
     const [dataSetRef] = await json<string[]>('POST', '/data/foundation/catalog/dataSets', { name: 'scanned' });
     const target = await json<{ id: string }>('POST', '/data/foundation/flowservice/targetConnections', { name: 't', params: { dataSetId: dataSetRef?.split('/')[2] ?? '' } });
     const source = await json<{ id: string }>('POST', '/data/foundation/flowservice/sourceConnections', { name: 's', data: { format: 'delimited' }, params: { path: '/incoming/*.csv.gpg' } });
@@ -129,10 +131,10 @@ describe('secrets never reach the logs', () => {
       transformations: [{ name: 'Encryption', params: { publicKeyId: key.publicKeyId, signVerificationKeyId: customer.publicKeyId } }],
       scheduleParams: { startTime: '1700000000', frequency: 'once' },
     });
-    const landing = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient('landing');
-    await landing.createIfNotExists();
+    const credential = await json<LandingZoneCredential>('GET', '/data/foundation/connectors/landingzone/credentials?type=user_drop_zone');
+    const landing = new ContainerClient(credential.SASUri);
     const encrypted = await gpg.encrypt(CSV, 'scan key', ['--sign', '--local-user', 'customer@example.com']);
-    const etag = (await landing.getBlockBlobClient(`${ORG}/prod/incoming/secret.csv.gpg`).uploadData(encrypted)).etag ?? '';
+    const etag = (await landing.getBlockBlobClient('incoming/secret.csv.gpg').uploadData(encrypted)).etag ?? '';
     const run = await until(async () => {
       const { items } = await json<{ items: Run[] }>('GET', `/data/foundation/flowservice/runs?property=flowId==${flow.id}`);
       return items.find((r) => r.fileName === 'incoming/secret.csv.gpg' && r.blobETag === etag && r.status !== 'inProgress');
@@ -142,6 +144,10 @@ describe('secrets never reach the logs', () => {
     const files = await json<{ data: { dataSetFileId: string }[] }>('GET', `/data/foundation/export/batches/${run.batchId ?? ''}/files`);
     const exported = await send('GET', `/data/foundation/export/files/${files.data[0]?.dataSetFileId ?? ''}`);
     expect(Buffer.from(await exported.arrayBuffer()).equals(CSV)).toBe(true);
+    // The zone's listing, and a refresh that issues a second SAS.
+    await json('GET', `/data/foundation/flowservice/connectionSpecs/26f526f2-58f4-4712-961d-e41bf1ccc0e8/explore?objectType=folder&object=${credential.containerName}/incoming/`);
+    const refreshed = await json<LandingZoneCredential>('POST', '/data/foundation/connectors/landingzone/credentials?type=user_drop_zone&action=refresh');
+    expect(refreshed.SASToken).not.toBe(credential.SASToken);
 
     // HPKE: an encrypted request, and an encrypted round trip whose response carries the plaintext too.
     const keys = await send('GET', '/api-encryption/keys');
@@ -191,6 +197,8 @@ describe('secrets never reach the logs', () => {
       FILE_MARKER,
       '4111111111111111',
       HPKE_MARKER,
+      // A SAS's signature, as it travels (percent-encoded) and decoded.
+      ...[credential, refreshed].flatMap((c) => [c.SASToken, /(?:^|[?&])sig=([^&]+)/.exec(c.SASToken)?.[1] ?? c.SASToken, new URLSearchParams(c.SASToken).get('sig') ?? c.SASToken]),
     ];
     for (const secret of secrets) {
       expect(log.includes(secret), `a log line contains ${secret.slice(0, 12)}…`).toBe(false);

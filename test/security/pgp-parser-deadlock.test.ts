@@ -9,9 +9,9 @@ import { compressedPacket, encryptInnerBytes, literalPacket, outcomeOf, packetHe
  * Attack: a message whose integrity-protected content starts with a streamed data packet that is
  * not allowed there (a SED, SEIPD or AEAD packet inside SEIPD). OpenPGP.js 6.3.2 stores the
  * grammar error until the inner packet's stream is read, which nothing ever does: `decrypt()`
- * never settles, and the blob-trigger invocation (and its lease) would hang until the host kills
- * it, on every retry. Anyone holding our public key and write access to a landing prefix can
- * send one. Found by pgp-hostile-message-bytes.test.ts. decryptStream now refuses a parser that
+ * never settles, and the queue-triggered ingestion (holding its BlobCreated message) would hang
+ * until the host's function timeout kills it, on every redelivery. Anyone holding our public key
+ * and a landing zone's SAS can send one. Found by pgp-hostile-message-bytes.test.ts. decryptStream now refuses a parser that
  * makes no progress for `stallTimeoutMs` (default {@link PARSER_STALL_MS}).
  */
 

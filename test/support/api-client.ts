@@ -1,1 +1,1 @@
-export { ApiClient, apiHeaders, waitForRun, type Run } from '../../local/api-client.js';
+export { ApiClient, apiHeaders, ensureSandbox, landingZone, waitForRun, type LandingZoneCredential, type Run } from '../../local/api-client.js';

@@ -1,0 +1,46 @@
+import type { TableClient } from '@azure/data-tables';
+import type { BlobServiceClient } from '@azure/storage-blob';
+import { removeWaitingFile } from '../cmk/waiting-files.js';
+import { isNotFound } from '../storage/tenant-table.js';
+import { ingestLandedBlob, type IngestionDeps } from './ingest-landed-file.js';
+import { landedBlobRowKey } from './landed-file.js';
+import { unparkFile } from './parked-files.js';
+
+export interface EndExpiredWaitDeps {
+  readonly ingestion: IngestionDeps;
+  /** The landing account. */
+  readonly blobs: BlobServiceClient;
+  /** `ingestparked` (vault outage) and `cmkwaiting` (revoked customer key). */
+  readonly parked: TableClient;
+  readonly waiting: TableClient;
+}
+
+/**
+ * After the TTL deleted a landed file: if it was parked for the vault or waiting for the org's
+ * customer key, its runs end failed with FILE_EXPIRED (the ingestion finds the version gone) and
+ * its record goes, so no run stays in progress for ever. A file that was not waiting costs two
+ * point reads. No vault call is made.
+ */
+export async function endExpiredWait(
+  deps: EndExpiredWaitDeps,
+  file: { readonly orgId: string; readonly container: string; readonly blobName: string; readonly etag: string },
+): Promise<boolean> {
+  const key = landedBlobRowKey(file.container, file.blobName);
+  const [isParked, isWaiting] = await Promise.all([hasRow(deps.parked, file.orgId, key), hasRow(deps.waiting, file.orgId, key)]);
+  if (!isParked && !isWaiting) return false;
+  const blob = deps.blobs.getContainerClient(file.container).getBlobClient(file.blobName);
+  await ingestLandedBlob(deps.ingestion, { blob, etag: file.etag });
+  if (isParked) await unparkFile(deps.parked, file);
+  if (isWaiting) await removeWaitingFile(deps.waiting, { ...file, since: '' });
+  return true;
+}
+
+async function hasRow(table: TableClient, partitionKey: string, rowKey: string): Promise<boolean> {
+  try {
+    await table.getEntity(partitionKey, rowKey, { queryOptions: { select: ['RowKey'] } });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}

@@ -1,0 +1,115 @@
+import { z } from 'zod';
+import { ValidationError } from '../errors.js';
+import { ADOBE_ZONE_CONTAINER } from '../flows/source-connections.js';
+import { ensureLandingZone, type LandingZoneDeps } from './landing-zones.js';
+import type { SandboxScope } from '../vault/sandbox-scope.js';
+
+/** Adobe's Data Landing Zone connection spec id. */
+export const LANDING_ZONE_CONNECTION_SPEC = '26f526f2-58f4-4712-961d-e41bf1ccc0e8';
+
+/** Items per page when `limit` is absent, and the most a page holds. */
+export const DEFAULT_EXPLORE_LIMIT = 100;
+export const MAX_EXPLORE_LIMIT = 1000;
+/** Longest `object` path accepted (blob names are at most 1024 characters). */
+export const MAX_EXPLORE_PATH = 1024;
+/** The response header carrying the token of the next page (send it back as `start`). */
+export const CONTINUATION_HEADER = 'x-continuation-token';
+
+/** `GET .../connectionSpecs/{id}/explore` query. */
+export const ExploreQuery = z.object({
+  objectType: z.enum(['root', 'folder']).describe('`root`: the zone itself; `folder`: the files and folders under `object`'),
+  object: z.string().max(MAX_EXPLORE_PATH).optional().describe('With `folder`: `{containerName}/path/` or `dlz-user-container/path/`'),
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,3}$/, 'Must be a whole number from 1')
+    .transform(Number)
+    .refine((n) => n <= MAX_EXPLORE_LIMIT, `Must be at most ${MAX_EXPLORE_LIMIT}`)
+    .optional()
+    .describe(`Items per page (default ${DEFAULT_EXPLORE_LIMIT})`),
+  start: z.string().max(2048).optional().describe(`The \`${CONTINUATION_HEADER}\` header of the previous page`),
+});
+export type ExploreQuery = z.output<typeof ExploreQuery>;
+
+/** One entry of Adobe's explore answer. */
+export interface ExploreItem {
+  readonly type: 'file' | 'folder';
+  readonly name: string;
+  /** `{containerName}/path`, folders ending in `/`. */
+  readonly path: string;
+  readonly canPreview: boolean;
+  readonly canFetchSchema: boolean;
+}
+
+export interface ExplorePage {
+  readonly items: readonly ExploreItem[];
+  readonly continuationToken?: string;
+}
+
+/**
+ * Lists the caller's zone in Adobe's shape: `root` answers the zone's container as one folder;
+ * `folder` answers the files and folders directly under `object`, at most `limit` with a token for
+ * the next page. Only the caller's own container is ever listed: `object` is read as a path inside
+ * it (its container name, or Adobe's `dlz-user-container`, may lead), and a path that tries to
+ * leave it is refused.
+ *
+ * @throws INVALID_REQUEST for a folder without `object`, or an `object` with `..`, `.`, empty or
+ *   percent-encoded separators, a backslash, control characters, a leading `/`, or over-long.
+ */
+export async function exploreLandingZone(deps: LandingZoneDeps, scope: SandboxScope, query: ExploreQuery): Promise<ExplorePage> {
+  const zone = await ensureLandingZone(deps, scope);
+  const container = zone.containerName;
+  if (query.objectType === 'root') {
+    return { items: [{ type: 'folder', name: container, path: `${container}/`, canPreview: false, canFetchSchema: false }] };
+  }
+  const prefix = folderPrefix(query.object, container);
+  const pages = deps.blobs
+    .getContainerClient(container)
+    .listBlobsByHierarchy('/', { prefix })
+    .byPage({ maxPageSize: query.limit ?? DEFAULT_EXPLORE_LIMIT, ...(query.start === undefined ? {} : { continuationToken: query.start }) });
+  const page = await pages.next();
+  if (page.done === true) return { items: [] };
+  const { segment, continuationToken } = page.value;
+  const items: ExploreItem[] = [
+    ...(segment.blobPrefixes ?? []).map((p): ExploreItem => ({
+      type: 'folder',
+      name: lastSegment(p.name.slice(0, -1)),
+      path: `${container}/${p.name}`,
+      canPreview: false,
+      canFetchSchema: false,
+    })),
+    ...segment.blobItems.map((b): ExploreItem => ({
+      type: 'file',
+      name: lastSegment(b.name),
+      path: `${container}/${b.name}`,
+      // No preview or schema inference here: files are encrypted until a flow ingests them.
+      canPreview: false,
+      canFetchSchema: false,
+    })),
+  ];
+  return { items, ...(continuationToken === undefined || continuationToken === '' ? {} : { continuationToken }) };
+}
+
+/**
+ * The blob-name prefix of the folder `object` names, inside `container` (`''` for its top, else
+ * ending in `/`). Pure.
+ * @throws INVALID_REQUEST naming `query.object`.
+ */
+export function folderPrefix(object: string | undefined, container: string): string {
+  const refuse = (message: string) => new ValidationError('The explore path is invalid', [{ field: 'query.object', message }]);
+  if (object === undefined || object === '') throw refuse('Required with objectType=folder');
+  if (object.length > MAX_EXPLORE_PATH) throw refuse(`Must be at most ${MAX_EXPLORE_PATH} characters`);
+  if (object.startsWith('/')) throw refuse('Must be relative to the zone: {containerName}/path/');
+  if (object.includes('\\')) throw refuse('Must not contain a backslash');
+  if (/%(2f|5c|2e)/i.test(object)) throw refuse('Must not contain encoded separators');
+  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
+  if (/[\u0000-\u001f\u007f]/.test(object)) throw refuse('Must not contain control characters');
+  const segments = object.split('/');
+  if (segments.at(-1) === '') segments.pop();
+  if (segments.some((s) => s === '' || s === '.' || s === '..')) throw refuse('Must not contain empty, . or .. segments');
+  if (segments[0] === container || segments[0] === ADOBE_ZONE_CONTAINER) segments.shift();
+  return segments.length === 0 ? '' : `${segments.join('/')}/`;
+}
+
+function lastSegment(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
