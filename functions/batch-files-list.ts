@@ -10,8 +10,10 @@ export async function listBatchFilesFunction(req: HttpRequest, ctx: InvocationCo
     req,
     { route: 'batch-files-list', auth: 'required', invocationId: ctx.invocationId },
     async ({ tenant }) => {
-      const files = await getBatchFiles(await appServices(), tenant, req.params.batchId ?? '');
-      return { json: dataAccessFilesView(files, new URL(req.url).origin) };
+      const services = await appServices();
+      const files = await getBatchFiles(services, tenant, req.params.batchId ?? '');
+      // Never the request's own origin: the host takes it from the Host header, which the caller writes.
+      return { json: dataAccessFilesView(files, services.config.publicBaseUrl ?? '') };
     },
   );
 }

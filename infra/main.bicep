@@ -36,6 +36,9 @@ param cmkAppName string
 @description('CMK_APP_URI: https URI of the CMK app, also its consent redirect URI.')
 param cmkAppUri string
 
+@description('PUBLIC_BASE_URL: https URL clients reach the API at, when not the function app\'s own host name (a custom domain or gateway); empty: its own.')
+param publicBaseUrl string = ''
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = { 'azd-env-name': environmentName }
 
@@ -58,6 +61,7 @@ module resources 'resources.bicep' = {
     cmkAppClientId: cmkAppClientId
     cmkAppName: cmkAppName
     cmkAppUri: cmkAppUri
+    publicBaseUrl: publicBaseUrl
   }
 }
 

@@ -11,6 +11,9 @@ param cmkAppClientId string
 param cmkAppName string
 param cmkAppUri string
 
+@description('PUBLIC_BASE_URL: https URL clients reach the API at (a custom domain or gateway), the base of the links the API answers. Empty: the function app\'s own https://{defaultHostName}.')
+param publicBaseUrl string = ''
+
 @minValue(1)
 @description('Days a landed file lives before it is deleted (LANDING_ZONE_TTL_DAYS; the landing account\'s lifecycle rule uses the same value).')
 param landingZoneTtlDays int = 7
@@ -254,6 +257,8 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       CMK_APP_NAME: cmkAppName
       CMK_APP_URI: cmkAppUri
       CMK_RECONCILE_SCHEDULE: '0 */1 * * * *'
+      // Links in answers start with this, never with the request's Host header (which the caller writes).
+      PUBLIC_BASE_URL: empty(publicBaseUrl) ? 'https://${functionApp.properties.defaultHostName}' : publicBaseUrl
       // glibc: keep freed megabyte buffers out of the RSS, and the freed small ones in two arenas
       // rather than one per thread (local/runtime-process.ts, APP_PROCESS_ENV).
       MALLOC_MMAP_THRESHOLD_: '131072'

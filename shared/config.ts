@@ -25,6 +25,18 @@ export interface AppConfig {
   readonly keyCache: KeyCacheSettings;
   /** The landing storage account, apart from the internal one, and the landing zones' terms. */
   readonly landing: LandingConfig;
+  /**
+   * `HEALTH_PROBE_SECONDS` (10): how long an instance answers `/health` from its last probe of
+   * storage and the system vault, so anonymous calls never drive calls to either.
+   */
+  readonly healthProbeSeconds: number;
+  /**
+   * `PUBLIC_BASE_URL`: the API's public URL (an origin, or an origin and a path prefix, with no
+   * trailing slash), the base of every absolute link the API answers; links are never built from
+   * the request's `Host`. Required (https) outside local mode; absent in local mode, links are
+   * relative (`/data/...`).
+   */
+  readonly publicBaseUrl?: string;
 }
 
 /**
@@ -73,6 +85,14 @@ const days = (max: number) =>
     .refine((n) => n <= max, `must be at most ${max} days`)
     .or(z.number().int().min(1).max(max));
 
+const seconds = (max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^[1-9][0-9]{0,4}$/, 'must be a whole number of seconds')
+    .transform(Number)
+    .refine((n) => n <= max, `must be at most ${max} seconds`);
+
 const Env = z.object({
   CIPHERFLOW_ENV: z.enum(['local', 'production']).default('production'),
   AzureWebJobsStorage: z.string().min(1).optional(),
@@ -93,6 +113,8 @@ const Env = z.object({
     .optional(),
   LANDING_ZONE_SAS_DAYS: days(3650).default(90),
   LANDING_ZONE_TTL_DAYS: days(365).default(7),
+  HEALTH_PROBE_SECONDS: seconds(3600).default(10),
+  PUBLIC_BASE_URL: z.string().trim().min(1).optional(),
 });
 
 export class ConfigError extends Error {
@@ -130,7 +152,29 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>): 
     landing: { storage: landingStorageConfig(e), sasDays: e.LANDING_ZONE_SAS_DAYS, ttlDays: e.LANDING_ZONE_TTL_DAYS },
     systemKeyVaultUrl: e.SYSTEM_KEY_VAULT_URL,
     systemKeyName: e.SYSTEM_KEY_NAME,
+    healthProbeSeconds: e.HEALTH_PROBE_SECONDS,
+    ...publicBaseUrl(e),
   };
+}
+
+function publicBaseUrl(e: z.infer<typeof Env>): Pick<AppConfig, 'publicBaseUrl'> {
+  const value = e.PUBLIC_BASE_URL;
+  const local = e.CIPHERFLOW_ENV === 'local';
+  if (value === undefined) {
+    if (local) return {};
+    throw new ConfigError('Invalid configuration: PUBLIC_BASE_URL (the https URL clients reach the API at) is required outside local mode (CIPHERFLOW_ENV=local)');
+  }
+  const invalid = () =>
+    new ConfigError(`Invalid configuration: PUBLIC_BASE_URL must be ${local ? 'an http(s)' : 'an https'} URL without credentials, query or fragment`);
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw invalid();
+  }
+  const schemes = local ? ['https:', 'http:'] : ['https:'];
+  if (!schemes.includes(url.protocol) || url.username !== '' || url.password !== '' || /[?#]/.test(value)) throw invalid();
+  return { publicBaseUrl: `${url.origin}${url.pathname.replace(/\/+$/, '')}` };
 }
 
 function storageConfig(e: z.infer<typeof Env>): StorageConfig {

@@ -15,6 +15,7 @@ export const ERROR_TABLE = {
   NOT_FOUND: { status: 404, title: 'The resource was not found' },
   SANDBOX_NOT_FOUND: { status: 404, title: 'The sandbox does not exist' },
   METHOD_NOT_ALLOWED: { status: 405, title: 'The method is not allowed on this resource' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request body did not arrive in time' },
   CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
   SANDBOX_NOT_EMPTY: { status: 409, title: 'The sandbox still holds data' },
   SANDBOX_NOT_DELETABLE: { status: 409, title: 'Production sandboxes cannot be deleted' },
@@ -188,6 +189,16 @@ export class PayloadTooLargeError extends AppError {
   constructor(limitBytes: number) {
     super('PAYLOAD_TOO_LARGE', `The request body exceeds the limit of ${limitBytes} bytes for this route`);
     this.limitBytes = limitBytes;
+  }
+}
+
+/**
+ * The request body took longer than `REQUEST_BODY_TIMEOUT_SECONDS` to arrive, or paused longer
+ * than the idle limit: reading stopped there, and the connection is not reused (RFC 9110 §15.5.9).
+ */
+export class RequestTimeoutError extends AppError {
+  constructor(detail: string) {
+    super('REQUEST_TIMEOUT', detail, { headers: { connection: 'close' } });
   }
 }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_FILE_BYTES } from './pgp/config.js';
+import { MAX_COMPRESSION_RATIO, MAX_FILE_BYTES } from './pgp/config.js';
 
 /**
  * Settings the triggers need: what their registrations name when the app loads (a blob path,
@@ -25,6 +25,12 @@ export interface TriggerSettings {
    * bigger files fail with FILE_TOO_LARGE.
    */
   readonly maxFileBytes: number;
+  /**
+   * Most decompressed bytes per compressed byte at every inflate of an ingested file
+   * (`MAX_COMPRESSION_RATIO`, default 250), checked once an inflate's output passes 4 MiB; a file
+   * past it fails with COMPRESSION_RATIO_EXCEEDED.
+   */
+  readonly maxCompressionRatio: number;
 }
 
 // Six space-separated NCRONTAB fields (seconds first); the runtime parses them fully.
@@ -46,6 +52,12 @@ const Env = z.object({
   SYSTEM_KEK_ROTATE_SCHEDULE: ncrontab.default('0 0 * * * *'),
   INGEST_RETRY_SCHEDULE: ncrontab.default('*/15 * * * * *'),
   MAX_FILE_BYTES: byteCount.default(MAX_FILE_BYTES),
+  MAX_COMPRESSION_RATIO: z
+    .string()
+    .trim()
+    .regex(/^[1-9][0-9]{0,8}$/, 'must be a whole number from 1 to 999999999')
+    .transform(Number)
+    .default(MAX_COMPRESSION_RATIO),
 });
 
 /** @throws Error naming the malformed setting: the app must not start with it. */
@@ -62,5 +74,6 @@ export function triggerSettings(env: Readonly<Record<string, string | undefined>
     systemKekRotateSchedule: result.data.SYSTEM_KEK_ROTATE_SCHEDULE,
     ingestRetrySchedule: result.data.INGEST_RETRY_SCHEDULE,
     maxFileBytes: result.data.MAX_FILE_BYTES,
+    maxCompressionRatio: result.data.MAX_COMPRESSION_RATIO,
   };
 }

@@ -5,10 +5,12 @@
  * function: every invocation goes through @azure/functions' programming model.
  *
  * Settings: local.settings.json `Values`, overridden by the environment. `CIPHERFLOW_APP_ROOT`
- * (default: this repository) names the app; `PORT` (default 7071) the HTTP port, 0 for a free one.
+ * (default: this repository) names the app; `PORT` (default 7071) the HTTP port, 0 for a free one;
+ * `REQUEST_BODY_TIMEOUT_SECONDS` (default 60), read by the app too, how long a request body may take.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseBodyTimeouts } from '../../shared/http/read-body.js';
 import { CoreApi } from './core-api.js';
 import type { TriggerListener } from './host.js';
 import { startHttpHost, type HttpHost } from './http-host.js';
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
     if (proxyUri === undefined) {
       throw new Error('HTTP functions need HTTP streaming: call app.setup({ enableHttpStream: true }) in the app.');
     }
-    http = await startHttpHost(core, proxyUri, { port, host, logger });
+    http = await startHttpHost(core, proxyUri, { port, host, logger, bodyTimeouts: parseBodyTimeouts(settings) });
   }
   const hostId = settings.AzureFunctionsJobHost__id ?? 'cipherflow-local';
   const context = { core, settings, logger, hostId };

@@ -16,7 +16,7 @@ export type TokenVerifier = (authorization: string | null) => Promise<VerifiedTo
 
 /** Asymmetric algorithms only: an HS* token "signed" with our public key, or `none`, is refused. */
 export const ALLOWED_TOKEN_ALGORITHMS = ['RS256', 'ES256'] as const;
-/** Clock skew tolerated on `exp`/`nbf`/`iat` between the issuer and us. */
+/** Clock skew tolerated on `exp`/`nbf`/`iat` between the issuer and us; an `iat` further ahead is refused. */
 export const TOKEN_CLOCK_TOLERANCE_SECONDS = 60;
 /** Longest `Authorization` header value looked at; real tokens are a few KiB. */
 export const MAX_AUTHORIZATION_LENGTH = 8 * 1024;
@@ -46,8 +46,8 @@ export interface TokenVerifierDeps {
 
 /**
  * Builds the bearer token verifier: signature against the issuer's JWKS with RS256/ES256 only,
- * `iss`, `aud`, a required `exp` and `sub`, `nbf`, 60 s of clock skew, and the client id and org
- * claims present and well-typed.
+ * `iss`, `aud`, a required `exp` and `sub`, `nbf`, an `iat` (when present) not in the future,
+ * 60 s of clock skew on each, and the client id and org claims present and well-typed.
  *
  * The returned function throws:
  * - `UNAUTHENTICATED` ({@link AuthenticationError}) with no token, or a token that fails any check;
@@ -61,14 +61,16 @@ export function createTokenVerifier(config: AuthConfig, deps: TokenVerifierDeps 
     const token = bearerToken(authorization);
     let payload: JWTPayload;
     try {
+      const currentDate = now();
       ({ payload } = await jwtVerify(token, keys, {
         algorithms: [...ALLOWED_TOKEN_ALGORITHMS],
         issuer: config.issuer,
         audience: config.audience,
         clockTolerance: TOKEN_CLOCK_TOLERANCE_SECONDS,
         requiredClaims: ['exp', 'sub'],
-        currentDate: now(),
+        currentDate,
       }));
+      refuseFutureIssuedAt(payload, currentDate);
     } catch (err) {
       if (err instanceof errors.JOSEError && TOKEN_FAULTS.has(err.code)) {
         const detail = err instanceof errors.JWTExpired ? 'The access token has expired' : 'The access token is invalid';
@@ -78,6 +80,18 @@ export function createTokenVerifier(config: AuthConfig, deps: TokenVerifierDeps 
     }
     return identity(payload, config);
   };
+}
+
+/**
+ * jose checks `iat` only with `maxTokenAge`, which would also require the claim and cap the age of
+ * every token; we want neither, only that a token was not issued ahead of our clock. (jose has
+ * already refused an `iat` that is not a number.)
+ */
+function refuseFutureIssuedAt(payload: JWTPayload, currentDate: Date): void {
+  const now = Math.floor(currentDate.getTime() / 1000);
+  if (payload.iat !== undefined && payload.iat > now + TOKEN_CLOCK_TOLERANCE_SECONDS) {
+    throw new errors.JWTClaimValidationFailed('"iat" claim timestamp check failed (it should be in the past)', payload, 'iat', 'check_failed');
+  }
 }
 
 function bearerToken(authorization: string | null): string {

@@ -281,7 +281,8 @@ export function catalogBatchView(batch: Batch) {
 
 /**
  * A batch's files in the Data Access API's shape (`GET /export/batches/{id}/files`), each linking
- * to its download under `apiBaseUrl` (the API's origin).
+ * to its download under `apiBaseUrl`: the configured `PUBLIC_BASE_URL`, never the request's own
+ * origin (its Host header is the caller's to write), or `''` for links relative to the API.
  */
 export function dataAccessFilesView(files: readonly BatchFile[], apiBaseUrl: string) {
   return {

@@ -6,6 +6,7 @@ import { hpkeServices } from '../hpke/hpke-services.js';
 import { createLogger } from '../logging/logger.js';
 import { createHpkeCodecs } from './hpke-codec.js';
 import { createApiPipeline, type ApiPipeline } from './pipeline.js';
+import { parseBodyTimeouts } from './read-body.js';
 import { createRateLimiter, parseRateLimit } from './rate-limit.js';
 import { createSandboxGate, type SandboxGate } from '../sandboxes/sandbox-gate.js';
 import { sandboxExists } from '../sandboxes/sandboxes.js';
@@ -18,9 +19,10 @@ const SANDBOX_GATE_TTL_MS = 30_000;
 /**
  * The process's pipeline, built on first use from `process.env`: remote JWKS verifier, stdout
  * logger, JSON and HPKE (`application/octet-stream+hpke`) bodies, the per-org rate limit
- * (`API_RATE_LIMIT_PER_ORG`). Call it once at start-up so a bad auth configuration stops the start.
+ * (`API_RATE_LIMIT_PER_ORG`), the request body timeout (`REQUEST_BODY_TIMEOUT_SECONDS`). Call it
+ * once at start-up so a bad auth configuration stops the start.
  *
- * @throws ConfigError naming a missing or malformed auth or rate-limit setting (e.g. no `AUTH_JWKS_URL` outside local mode).
+ * @throws ConfigError naming a missing or malformed auth, rate-limit or body-timeout setting (e.g. no `AUTH_JWKS_URL` outside local mode).
  */
 export function appPipeline(): ApiPipeline {
   if (cached === undefined) {
@@ -31,6 +33,7 @@ export function appPipeline(): ApiPipeline {
       codecs: [hpke.json, hpke.request],
       responseCodecs: [hpke.response],
       rateLimit: createRateLimiter({ ratePerSecond: parseRateLimit(process.env) }),
+      bodyTimeouts: parseBodyTimeouts(process.env),
       sandboxGate: sandboxGate(),
     });
   }

@@ -12,7 +12,7 @@ import { fieldErrors } from './field-errors.js';
 import { parseJson } from './parse-json.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { SandboxGate } from '../sandboxes/sandbox-gate.js';
-import { DEFAULT_BODY_LIMIT_BYTES, readBody } from './read-body.js';
+import { DEFAULT_BODY_LIMIT_BYTES, DEFAULT_BODY_TIMEOUTS, readBody, type BodyTimeouts } from './read-body.js';
 import { requestIdFor } from './request-id.js';
 
 export type AuthMode = 'required' | 'none';
@@ -79,6 +79,8 @@ export interface ApiPipelineDeps {
   readonly rateLimit?: RateLimiter;
   /** Refuses a caller whose `x-sandbox-name` names no sandbox of the org (SANDBOX_NOT_FOUND). */
   readonly sandboxGate?: SandboxGate;
+  /** How long a request body may take to arrive, in all and between chunks (default {@link DEFAULT_BODY_TIMEOUTS}). */
+  readonly bodyTimeouts?: BodyTimeouts;
 }
 
 const KNOWN_METHOD = /^[A-Z]{1,16}$/;
@@ -122,7 +124,7 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
       if (options.schema !== undefined) {
         codec = codecFor(req.headers.get('content-type'));
         const limit = (options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES) + (codec.overheadBytes ?? 0);
-        const raw = await readBody(req.body, req.headers.get('content-length'), limit);
+        const raw = await readBody(req.body, req.headers.get('content-length'), limit, deps.bodyTimeouts ?? DEFAULT_BODY_TIMEOUTS);
         const parsed = options.schema.safeParse(parseJson(await codec.decodeRequest(raw, ctx)));
         if (!parsed.success) throw new ValidationError('The request body is invalid', fieldErrors(parsed.error.issues));
         body = parsed.data;

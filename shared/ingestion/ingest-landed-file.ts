@@ -7,7 +7,7 @@ import { findActiveFlowsForBlob, type ActiveFlow } from '../flows/find-active-fl
 import { randomUUID } from 'node:crypto';
 import { completeRun, failRun, listRuns, recordRunRetry, renewRunClaim, startRun, type FlowRun, type RunClaim, type RunError, type StartRunInput, type StartRunResult } from '../flows/runs.js';
 import { findLandingZoneOwner } from '../landing-zones/landing-zones.js';
-import { MAX_FILE_BYTES } from '../pgp/config.js';
+import { compressionAllowance, MAX_COMPRESSION_RATIO, MAX_FILE_BYTES } from '../pgp/config.js';
 import { decryptStream } from '../pgp/decrypt-stream.js';
 import { PgpError } from '../pgp/errors.js';
 import { loadVerificationKey } from '../pgp-keys/customer-keys.js';
@@ -30,6 +30,12 @@ export interface IngestionDeps {
    * functions pass the `MAX_FILE_BYTES` app setting (see `landingIngestionDeps`).
    */
   readonly maxFileBytes?: number;
+  /**
+   * Most decompressed bytes per compressed byte, at every inflate (a PGP Compressed Data packet, a
+   * flow's `compressionType`) and for the whole file against the landed one; default
+   * {@link MAX_COMPRESSION_RATIO}. The functions pass the `MAX_COMPRESSION_RATIO` app setting.
+   */
+  readonly maxCompressionRatio?: number;
   /** Structured log of outcomes; never given file contents or keys. */
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
   /**
@@ -192,6 +198,7 @@ async function runFlow(
   landed: { etag: string; size: number },
 ): Promise<FlowRun> {
   const maxBytes = deps.maxFileBytes ?? MAX_FILE_BYTES;
+  const maxRatio = deps.maxCompressionRatio ?? MAX_COMPRESSION_RATIO;
   const started = Date.now();
   // The plaintext goes to an object no batch names yet (the staging step); the batch that makes
   // it visible is committed only once decryption has authenticated the whole file.
@@ -225,12 +232,20 @@ async function runFlow(
       passphrase: key.passphrase,
       ...(verificationKeys === undefined ? {} : { verificationKeys }),
       maxBytes,
+      maxCompressionRatio: maxRatio,
     });
     const recordCounter = type.format === 'parquet' ? undefined : recordCounterFor(flow.source.format);
-    const counter = new ByteCounter(maxBytes, () => new PgpError('FILE_TOO_LARGE', { maxBytes }), recordCounter);
-    // The limit applies to what comes out of the decompressor; the decompressor also stops a
-    // bomb itself, before it has produced much more than the limit.
-    const stages: Duplex[] = flow.source.compressionType === undefined ? [] : [decompressor(flow.source.compressionType, maxBytes)];
+    // The ratio also holds for the whole file: each inflate is checked on its own, and a bomb
+    // nested in a PGP compressed packet may inflate at both without passing either's limit.
+    const ratioCap = compressionAllowance(maxRatio, landed.size);
+    const counter = new ByteCounter(
+      Math.min(maxBytes, ratioCap),
+      () => ratioCap < maxBytes ? new PgpError('COMPRESSION_RATIO_EXCEEDED', { maxCompressionRatio: maxRatio }) : new PgpError('FILE_TOO_LARGE', { maxBytes }),
+      recordCounter,
+    );
+    // The limits apply to what comes out of the decompressor; the decompressor also stops a
+    // bomb itself, before it has produced much more than a limit.
+    const stages: Duplex[] = flow.source.compressionType === undefined ? [] : [decompressor(flow.source.compressionType, maxBytes, maxRatio)];
     const staged = pipeline([plaintext, ...stages, counter], () => undefined) as unknown as Readable;
 
     const [stored, decrypted] = await Promise.allSettled([deps.objects.put(file, objectId, staged), result]);

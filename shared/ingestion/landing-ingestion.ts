@@ -9,7 +9,7 @@ import { parkFile, PARKED_FILES_TABLE } from './parked-files.js';
  * The ingestion's collaborators as every function that ingests landed blobs wires them (the blob
  * trigger, the retry timer, the CMK reconciler): a revoked customer key puts the blob in
  * `cmkwaiting` for the reconciler, an unavailable vault parks it in `ingestparked` for the retry timer.
- * Files are limited to the `MAX_FILE_BYTES` app setting.
+ * Files are limited to the `MAX_FILE_BYTES` and `MAX_COMPRESSION_RATIO` app settings.
  *
  * @throws Error naming a malformed app setting (the app's start already refused it).
  */
@@ -24,6 +24,7 @@ export async function landingIngestionDeps(
     objects: services.objects,
     keys: pgpKeyDeps(services),
     maxFileBytes: triggerSettings().maxFileBytes,
+    maxCompressionRatio: triggerSettings().maxCompressionRatio,
     log,
     wait: async (file, reason) => {
       if (reason === 'cmk-access-revoked') await recordWaitingFile(waiting, file, new Date());

@@ -26,6 +26,7 @@ export type RunFailureCode =
   | 'MALFORMED_PGP_MESSAGE'
   | 'DECOMPRESSION_FAILED'
   | 'FILE_TOO_LARGE'
+  | 'COMPRESSION_RATIO_EXCEEDED'
   | 'FILE_REPLACED';
 
 /**
@@ -54,6 +55,11 @@ export function runErrorOf(err: unknown): RunError | undefined {
       case 'UNSUPPORTED_PGP_FEATURE':
       case 'FILE_TOO_LARGE':
         return { code: err.code, message: err.message };
+      case 'COMPRESSION_RATIO_EXCEEDED':
+        return {
+          code: err.code,
+          message: `The file decompresses to more than ${err.maxCompressionRatio ?? 'the allowed'} times its compressed size, the limit (MAX_COMPRESSION_RATIO).`,
+        };
       case 'INVALID_PRIVATE_KEY':
         return { code: 'ENCRYPTION_KEY_UNUSABLE', message: "The dataflow's decryption key could not be unlocked." };
       case 'INVALID_PUBLIC_KEY':

@@ -181,7 +181,13 @@ export const HpkeClientKeys = z.looseObject({ keys: z.array(HpkeClientKey) });
 
 export const EncryptionSettings = z.looseObject({ requireEncryption: z.boolean() });
 
-export const Health = z.looseObject({ status: z.string(), dependencies: z.looseObject({}) });
+const DependencyHealth = z.looseObject({ status: z.enum(['up', 'down']) });
+
+/** Anonymous: the states only, no reason, latency or address (those are logged). */
+export const Health = z.looseObject({
+  status: z.enum(['ok', 'degraded']),
+  dependencies: z.looseObject({ storage: DependencyHealth, keyVault: DependencyHealth }),
+});
 
 export const Sandbox = z.looseObject({
   name: z.string(),

@@ -6,6 +6,35 @@ import { config as libraryDefaults, enums, type Config } from 'openpgp';
  */
 export const MAX_FILE_BYTES = 1024 ** 3;
 
+/**
+ * Default of the `MAX_COMPRESSION_RATIO` app setting (`shared/trigger-settings.ts`) and of
+ * `decryptStream`'s `maxCompressionRatio`: the most bytes any inflate (a PGP Compressed Data packet,
+ * a flow's `compressionType`) may produce per compressed byte it has consumed. Measured on 64 MiB
+ * of CSV, deflate level 6 (gpg's ZLIB default) / bzip2 -9: the bench's generator 3.3 / 3.6 (its
+ * 1 GiB file from gpg's ZLIB: 3.29), sequential ids with a constant status and date and mostly
+ * empty amounts 16 / 32, a 60-column sparse export 26 / 60, an event log of constant fields and 17
+ * empty columns 109 (170 at deflate level 9) / 124; one line repeated 343 / 8,090. A bomb reaches
+ * ~1,000 with deflate and ~1,000,000 with bzip2 (45.9 MB of zeros in a 72-byte stream).
+ */
+export const MAX_COMPRESSION_RATIO = 250;
+
+/**
+ * Output every inflate may produce whatever its ratio (4 MiB): the ratio is checked only past it,
+ * so a small file that compresses extremely well (1 KiB of a repeated line inflating to 200 KiB)
+ * is not refused, while a bomb stops within a few MiB of it.
+ */
+export const COMPRESSION_RATIO_EXEMPT_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The output an inflate may have produced once it has consumed `compressedBytes`: `ratio` times
+ * that, and at least {@link COMPRESSION_RATIO_EXEMPT_BYTES}.
+ */
+export function compressionAllowance(ratio: number, compressedBytes: number): number {
+  // Infinity (no ratio limit) times 0 would be NaN.
+  if (ratio === Infinity) return Infinity;
+  return Math.max(COMPRESSION_RATIO_EXEMPT_BYTES, ratio * compressedBytes);
+}
+
 /** Bounds for the lifetime of keys we generate. */
 export const MIN_KEY_EXPIRY_DAYS = 1;
 export const MAX_KEY_EXPIRY_DAYS = 730;
@@ -44,6 +73,10 @@ export const PGP_CONFIG: Readonly<Config> = Object.freeze({
   allowUnauthenticatedStream: true,
   // The library default is Infinity. Per-call limits come from `decompressionLimitFor(maxBytes)`.
   maxDecompressedMessageSize: decompressionLimitFor(MAX_FILE_BYTES),
+  // Options of our openpgp patch (patches/): a compression bomb stops at the ratio, checked
+  // inside the inflater (a bzip2 block would otherwise inflate up to ~45 MiB at once).
+  maxDecompressionRatio: MAX_COMPRESSION_RATIO,
+  decompressionRatioExemptBytes: COMPRESSION_RATIO_EXEMPT_BYTES,
   // Messages must follow the RFC 9580 message grammar (e.g. one literal packet, no stray packets).
   enforceGrammar: true,
   // Library default is true (skip packets with unknown versions/algorithms). We want to know: an

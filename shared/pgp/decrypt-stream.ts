@@ -3,6 +3,7 @@ import {
   ReadableStream as WebReadableStream,
   TextDecoderStream,
   type ReadableStream,
+  type TransformStream,
   type ReadableStreamDefaultReader,
 } from 'node:stream/web';
 import {
@@ -17,10 +18,12 @@ import {
   type Message,
   type PrivateKey,
 } from 'openpgp';
-import { MAX_FILE_BYTES, PGP_CONFIG, decompressionLimitFor } from './config.js';
+import { MAX_COMPRESSION_RATIO, MAX_FILE_BYTES, PGP_CONFIG, decompressionLimitFor } from './config.js';
 import { PgpError } from './errors.js';
 import { keyIdHex } from './key-ids.js';
-import { isDecompressionLimit, isUnsupported } from './lib/library-errors.js';
+import { armorEndGuard } from './lib/armor-end.js';
+import { isDecompressionLimit, isDecompressionRatioLimit, isUnsupported } from './lib/library-errors.js';
+import { startsLikeOpenPgpMessage } from './lib/message-start.js';
 import { INPUT_CHUNK_BYTES, openInput, type OpenedInput } from './lib/node-to-web.js';
 import { rechunk, rechunkEncryptedData } from './lib/rechunk.js';
 import { readVerificationKeys } from './validate-customer-key.js';
@@ -42,6 +45,11 @@ export interface DecryptStreamOptions {
   readonly verificationKeys?: readonly string[];
   /** Plaintext byte limit; default {@link MAX_FILE_BYTES}. */
   readonly maxBytes?: number;
+  /**
+   * Most bytes a Compressed Data packet may inflate to per compressed byte, checked as it inflates
+   * past `COMPRESSION_RATIO_EXEMPT_BYTES`; default {@link MAX_COMPRESSION_RATIO}.
+   */
+  readonly maxCompressionRatio?: number;
   /** Time at which signatures and verification keys are checked (tests pass a fixed clock). */
   readonly now?: Date;
   /**
@@ -89,14 +97,23 @@ export interface DecryptedStream {
  *   `NOT_ENCRYPTED_FOR_THIS_KEY` (with `encryptedTo`), `INTEGRITY_CHECK_MISSING`,
  *   `INTEGRITY_CHECK_FAILED` (session key does not decrypt), `SIGNATURE_MISSING`.
  *   Through `result` and `plaintext`: `INTEGRITY_CHECK_FAILED` (MDC/AEAD mismatch, truncated or
- *   tampered ciphertext), `FILE_TOO_LARGE`, `SIGNATURE_INVALID`; an I/O error of `input` is passed
- *   through unchanged (it is not a PGP failure and may be retried).
+ *   tampered ciphertext), `FILE_TOO_LARGE`, `COMPRESSION_RATIO_EXCEEDED`, `SIGNATURE_INVALID`,
+ *   `MALFORMED_PGP_MESSAGE` (anything but whitespace after the armor's END line); an I/O error of
+ *   `input` is passed through unchanged (it is not a PGP failure and may be retried).
  */
 export async function decryptStream(input: Readable, options: DecryptStreamOptions): Promise<DecryptedStream> {
   const maxBytes = options.maxBytes ?? MAX_FILE_BYTES;
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError('maxBytes must be a non-negative integer');
+  const maxCompressionRatio = options.maxCompressionRatio ?? MAX_COMPRESSION_RATIO;
+  if (!(maxCompressionRatio >= 1)) throw new RangeError('maxCompressionRatio must be at least 1');
   const now = options.now ?? new Date();
-  const config: Config = { ...PGP_CONFIG, maxDecompressedMessageSize: decompressionLimitFor(maxBytes) };
+  const config: Config = {
+    ...PGP_CONFIG,
+    maxDecompressedMessageSize: decompressionLimitFor(maxBytes),
+    maxDecompressionRatio: maxCompressionRatio,
+  };
+  const limits = { maxBytes, maxCompressionRatio };
+  const armorEnd = armorEndGuard();
 
   let opened: Awaited<ReturnType<typeof openInput>> | undefined;
   try {
@@ -106,16 +123,18 @@ export async function decryptStream(input: Readable, options: DecryptStreamOptio
     ]);
     opened = await openInput(input);
     const source = opened;
+    // A failure that explains whatever the library then reports: the input's own I/O error, or
+    // text after the armor's END line (the library would ignore it).
     const inputFailure = (): Error | undefined => {
       const failure = source.inputError();
-      if (failure === undefined) return undefined;
+      if (failure === undefined) return armorEnd.failure();
       return failure.error instanceof Error
         ? failure.error
         : new Error('input stream failed', { cause: failure.error });
     };
 
-    const message = await readEncryptedMessage(opened.armored, opened.stream, config, inputFailure);
-    const encryptedTo = checkAddressedToUs(message, privateKey);
+    const message = await readEncryptedMessage(opened, armorEnd.stream, config, inputFailure);
+    const encryptedTo = checkAddressedToUs(message, privateKey, opened.armored || startsLikeOpenPgpMessage(opened.head()));
     rechunkEncryptedData(message, INPUT_CHUNK_BYTES);
 
     let decrypted: Awaited<ReturnType<typeof decrypt<ReadableStream<Uint8Array>>>>;
@@ -137,7 +156,7 @@ export async function decryptStream(input: Readable, options: DecryptStreamOptio
       );
     } catch (cause) {
       // decrypt() already inflates the first compressed block (a whole bzip2 block at once).
-      throw inputFailure() ?? toLateError(cause, maxBytes);
+      throw inputFailure() ?? toLateError(cause, limits);
     }
     for (const signature of decrypted.signatures) {
       // Settled at the end of the stream; without a handler an unused one would be reported
@@ -153,7 +172,7 @@ export async function decryptStream(input: Readable, options: DecryptStreamOptio
     const signatures = decrypted.signatures;
     return plaintextOf(data.getReader(), {
       maxBytes,
-      mapError: (err) => inputFailure() ?? toLateError(err, maxBytes),
+      mapError: (err) => inputFailure() ?? toLateError(err, limits),
       finish: async (bytes) => {
         const signedBy =
           verificationKeys === undefined ? undefined : await verifiedSigner(signatures, verificationKeys);
@@ -201,35 +220,40 @@ async function unlockPrivateKey(armoredKey: string, passphrase: string): Promise
 }
 
 async function readEncryptedMessage(
-  armored: boolean,
-  stream: ReadableStream<Uint8Array>,
+  input: OpenedInput,
+  armorEnd: TransformStream<string, string>,
   config: Config,
   inputFailure: () => Error | undefined,
 ): Promise<Message<ReadableStream<Uint8Array>>> {
   try {
-    if (armored) {
+    if (input.armored) {
       // Armor is ASCII; a non-ASCII byte becomes U+FFFD and fails the armor's base64 check.
-      const text = stream.pipeThrough(new TextDecoderStream('utf-8'));
+      const text = input.stream.pipeThrough(new TextDecoderStream('utf-8')).pipeThrough(armorEnd);
       // openpgp types its message as the stream it was read from; the decoded bytes are the same.
       return await readMessage({ armoredMessage: text, config });
     }
-    return await readMessage({ binaryMessage: stream, config });
+    return await readMessage({ binaryMessage: input.stream, config });
   } catch (cause) {
-    throw (
-      inputFailure() ??
-      new PgpError(isUnsupported(cause) ? 'UNSUPPORTED_PGP_FEATURE' : 'MALFORMED_PGP_MESSAGE', {}, { cause })
-    );
+    // An unsupported version or algorithm is only news about a file that is OpenPGP to begin
+    // with: random bytes often start with what parses as a packet of an unknown tag or version.
+    const unsupported = isUnsupported(cause) && (input.armored || startsLikeOpenPgpMessage(input.head()));
+    throw inputFailure() ?? new PgpError(unsupported ? 'UNSUPPORTED_PGP_FEATURE' : 'MALFORMED_PGP_MESSAGE', {}, { cause });
   }
 }
 
 /**
  * Looks at the packets before the encrypted data, all of them public: refuses legacy SED packets
  * before any key is used, and messages whose session key packets do not name us (or a hidden
- * recipient, which is tried against our key).
+ * recipient, which is tried against our key). `startsLikeMessage`: the file begins the way an
+ * OpenPGP message does (`message-start.ts`), so a packet that parsed is not random bytes.
  *
  * @returns the key ids named by the session key packets
  */
-function checkAddressedToUs(message: Message<ReadableStream<Uint8Array>>, privateKey: PrivateKey): string[] {
+function checkAddressedToUs(
+  message: Message<ReadableStream<Uint8Array>>,
+  privateKey: PrivateKey,
+  startsLikeMessage: boolean,
+): string[] {
   const encryptedData = message.packets.filterByTag(
     enums.packet.symmetricallyEncryptedData,
     enums.packet.symEncryptedIntegrityProtectedData,
@@ -237,11 +261,17 @@ function checkAddressedToUs(message: Message<ReadableStream<Uint8Array>>, privat
   );
   const encryptedTo = message.getEncryptionKeyIDs().map(keyIdHex);
   const first = encryptedData[0];
-  // Not encrypted at all (a literal, compressed or signed-only message): never accepted.
-  if (first === undefined) throw new PgpError('NOT_ENCRYPTED_FOR_THIS_KEY', { encryptedTo });
+  if (first === undefined) {
+    // Not encrypted at all (a literal, compressed or signed-only message): never accepted.
+    const data = message.packets.filterByTag(enums.packet.literalData, enums.packet.compressedData);
+    if (data.length > 0 && startsLikeMessage) throw new PgpError('NOT_ENCRYPTED_FOR_THIS_KEY', { encryptedTo });
+    // Session keys and nothing they unlock (or no message at all): a file cut short, not one
+    // for other keys, whatever key ids its session key packets name.
+    throw new PgpError('MALFORMED_PGP_MESSAGE');
+  }
   // Tag 9: no MDC. Refused on its type alone, so stripping the MDC cannot even reach decryption.
   if (first instanceof SymmetricallyEncryptedDataPacket) {
-    throw new PgpError('INTEGRITY_CHECK_MISSING', { encryptedTo });
+    throw startsLikeMessage ? new PgpError('INTEGRITY_CHECK_MISSING', { encryptedTo }) : new PgpError('MALFORMED_PGP_MESSAGE');
   }
   const ours = new Set(privateKey.getKeyIDs().map(keyIdHex));
   if (!encryptedTo.some((id) => id === WILDCARD_KEY_ID || ours.has(id))) {
@@ -251,13 +281,18 @@ function checkAddressedToUs(message: Message<ReadableStream<Uint8Array>>, privat
 }
 
 /**
- * After decryption has begun, every failure except the size limit is one code: whether the MDC,
- * an AEAD tag, the decompressor or the packet parser noticed the damage first depends on where
- * the ciphertext was modified, and telling those apart would be an oracle.
+ * After decryption has begun, every failure except the size and ratio limits is one code: whether
+ * the MDC, an AEAD tag, the decompressor or the packet parser noticed the damage first depends on
+ * where the ciphertext was modified, and telling those apart would be an oracle. The limits are
+ * the exception: they say only how far the data inflates, which whoever made the file knows, and
+ * a sender whose real file trips one needs to know which.
  */
-function toLateError(err: unknown, maxBytes: number): PgpError {
+function toLateError(err: unknown, limits: { maxBytes: number; maxCompressionRatio: number }): PgpError {
   if (err instanceof PgpError) return err;
-  if (isDecompressionLimit(err)) return new PgpError('FILE_TOO_LARGE', { maxBytes }, { cause: err });
+  if (isDecompressionLimit(err)) return new PgpError('FILE_TOO_LARGE', { maxBytes: limits.maxBytes }, { cause: err });
+  if (isDecompressionRatioLimit(err)) {
+    return new PgpError('COMPRESSION_RATIO_EXCEEDED', { maxCompressionRatio: limits.maxCompressionRatio }, { cause: err });
+  }
   return new PgpError('INTEGRITY_CHECK_FAILED', {}, { cause: err });
 }
 

@@ -14,6 +14,8 @@
  * - `MALFORMED_PGP_MESSAGE`: not an OpenPGP message, or its header packets are incomplete.
  * - `UNSUPPORTED_PGP_FEATURE`: a packet version or algorithm this module does not accept.
  * - `FILE_TOO_LARGE`: the plaintext went past the caller's byte limit.
+ * - `COMPRESSION_RATIO_EXCEEDED`: a Compressed Data packet inflated past the caller's ratio limit
+ *   (a compression bomb).
  */
 export type PgpErrorCode =
   | 'INVALID_PUBLIC_KEY'
@@ -30,7 +32,8 @@ export type PgpErrorCode =
   | 'SIGNATURE_INVALID'
   | 'MALFORMED_PGP_MESSAGE'
   | 'UNSUPPORTED_PGP_FEATURE'
-  | 'FILE_TOO_LARGE';
+  | 'FILE_TOO_LARGE'
+  | 'COMPRESSION_RATIO_EXCEEDED';
 
 /**
  * Fixed messages: they never include caller data or the library's own error text, which may
@@ -52,6 +55,7 @@ const MESSAGES: Readonly<Record<PgpErrorCode, string>> = Object.freeze({
   MALFORMED_PGP_MESSAGE: 'The data is not a well-formed OpenPGP message.',
   UNSUPPORTED_PGP_FEATURE: 'The message or key uses an unsupported OpenPGP feature.',
   FILE_TOO_LARGE: 'The decrypted file exceeds the size limit.',
+  COMPRESSION_RATIO_EXCEEDED: 'The message inflates more than the allowed compression ratio.',
 });
 
 export interface PgpErrorDetails {
@@ -59,6 +63,8 @@ export interface PgpErrorDetails {
   readonly encryptedTo?: readonly string[];
   /** For `FILE_TOO_LARGE`: the limit in bytes. */
   readonly maxBytes?: number;
+  /** For `COMPRESSION_RATIO_EXCEEDED`: the limit, decompressed bytes per compressed byte. */
+  readonly maxCompressionRatio?: number;
 }
 
 /** A failure of a PGP operation with a stable `code`; `cause` is for internal logs only. */
@@ -66,6 +72,7 @@ export class PgpError extends Error {
   readonly code: PgpErrorCode;
   readonly encryptedTo?: readonly string[];
   readonly maxBytes?: number;
+  readonly maxCompressionRatio?: number;
 
   constructor(code: PgpErrorCode, details: PgpErrorDetails = {}, options?: { cause?: unknown }) {
     super(MESSAGES[code], options);
@@ -73,6 +80,7 @@ export class PgpError extends Error {
     this.code = code;
     if (details.encryptedTo !== undefined) this.encryptedTo = Object.freeze([...details.encryptedTo]);
     if (details.maxBytes !== undefined) this.maxBytes = details.maxBytes;
+    if (details.maxCompressionRatio !== undefined) this.maxCompressionRatio = details.maxCompressionRatio;
   }
 }
 

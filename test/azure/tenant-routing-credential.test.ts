@@ -33,7 +33,12 @@ describe('tenant routing credential', () => {
 });
 
 describe('cross-tenant configuration', () => {
-  const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', LandingStorage: 'UseDevelopmentStorage=true', SYSTEM_KEY_VAULT_URL: 'https://vault.example.net' };
+  const base = {
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    LandingStorage: 'UseDevelopmentStorage=true',
+    SYSTEM_KEY_VAULT_URL: 'https://vault.example.net',
+    PUBLIC_BASE_URL: 'https://api.example.net',
+  };
 
   it('is set only when both our tenant and the CMK app are configured', () => {
     expect(parseConfig(base).crossTenant).toBeUndefined();

@@ -379,7 +379,8 @@ describe('flow service, runs and batches through the local runtime', () => {
           created: expect.stringMatching(/^\d+$/) as unknown,
           updated: expect.stringMatching(/^\d+$/) as unknown,
           isValid: true,
-          _links: { self: { href: `${runtime.url}/data/foundation/export/files/${fileId}` } },
+          // Relative: no PUBLIC_BASE_URL in local mode, and never the request's own origin.
+          _links: { self: { href: `/data/foundation/export/files/${fileId}` } },
         },
       ],
       _page: { limit: 100, count: 1 },

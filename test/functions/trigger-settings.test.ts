@@ -11,6 +11,7 @@ describe('trigger settings', () => {
       systemKekRotateSchedule: '0 0 * * * *',
       ingestRetrySchedule: '*/15 * * * * *',
       maxFileBytes: 1024 ** 3,
+      maxCompressionRatio: 250,
     });
   });
 
@@ -60,5 +61,13 @@ describe('trigger settings', () => {
     ['beyond 2^53 - 1', '9007199254740993'],
   ])('refuses a %s MAX_FILE_BYTES, naming the setting', (_label, value) => {
     expect(() => triggerSettings({ MAX_FILE_BYTES: value })).toThrow(/Invalid configuration: MAX_FILE_BYTES: must be/);
+  });
+
+  it('reads MAX_COMPRESSION_RATIO as a whole number, and refuses anything else naming the setting', () => {
+    expect(triggerSettings({ MAX_COMPRESSION_RATIO: '100' }).maxCompressionRatio).toBe(100);
+    expect(triggerSettings({ MAX_COMPRESSION_RATIO: ' 1000 ' }).maxCompressionRatio).toBe(1000);
+    for (const value of ['0', '-5', '', '2.5', '1e3', 'off', '1000000000']) {
+      expect(() => triggerSettings({ MAX_COMPRESSION_RATIO: value }), value).toThrow(/Invalid configuration: MAX_COMPRESSION_RATIO: must be/);
+    }
   });
 });

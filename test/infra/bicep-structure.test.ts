@@ -57,6 +57,7 @@ const RESOLVED: Readonly<Record<string, string>> = {
   cmkAppClientId: 'e463a445-c6ac-4ca2-b36a-b5146fcf6a52',
   cmkAppName: 'cipherflow-cmk',
   cmkAppUri: 'https://cipherflow.example/cmk',
+  "empty(publicBaseUrl) ? 'https://${functionApp.properties.defaultHostName}' : publicBaseUrl": 'https://func-abcdefghijklm.azurewebsites.net',
 };
 
 function only<T>(items: readonly T[], what: string): T {
@@ -245,6 +246,7 @@ describe('infra/resources.bicep: app settings', () => {
     expect(env.CIPHERFLOW_ENV).toBe('production');
     const config = parseConfig(env);
     expect(config.environment).toBe('production');
+    expect(config.publicBaseUrl).toBe('https://func-abcdefghijklm.azurewebsites.net');
     expect(config.storage).toEqual({
       kind: 'identity',
       blobServiceUri: 'https://stabcdefghijklm.blob.core.windows.net',

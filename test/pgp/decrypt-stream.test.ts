@@ -209,8 +209,7 @@ describe('decryptStream with files from gpg', () => {
   it('refuses data that is not OpenPGP with MALFORMED_PGP_MESSAGE', async () => {
     expect(await failureCode(csv, options())).toBe('MALFORMED_PGP_MESSAGE');
     expect(await failureCode(Buffer.alloc(0), options())).toBe('MALFORMED_PGP_MESSAGE');
-    // Fixed bytes, not fresh random ones: random data sometimes starts like a packet header of an
-    // unknown tag, which is (rightly) UNSUPPORTED_PGP_FEATURE and made this test flaky.
+    // Fixed bytes, not fresh random ones (random data is test/security/pgp-random-bytes.test.ts).
     const garbage = Buffer.concat(Array.from({ length: 64 }, (_, i) => createHash('sha512').update(`garbage ${i}`).digest()));
     garbage[0] = 0x3f; // no packet-header bit: not OpenPGP at all
     expect(await failureCode(garbage, options())).toBe('MALFORMED_PGP_MESSAGE');

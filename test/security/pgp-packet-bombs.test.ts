@@ -120,7 +120,8 @@ describe('a compression bomb past the default limit', () => {
     let peak = rss;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
     // The default maxBytes (MAX_FILE_BYTES): the plaintext is counted and discarded as it comes.
-    const outcome = await outcomeOf(message, { privateKeyArmored: opts.privateKeyArmored, passphrase: PASSPHRASE }, 60_000, 0);
+    // No ratio limit, which would stop it at a few MiB (compression-ratio-bomb.test.ts).
+    const outcome = await outcomeOf(message, { privateKeyArmored: opts.privateKeyArmored, passphrase: PASSPHRASE, maxCompressionRatio: Infinity }, 60_000, 0);
     clearInterval(sampler);
     expect(outcome.code).toBe('FILE_TOO_LARGE');
     expect((outcome.error as PgpError).maxBytes).toBe(MAX_FILE_BYTES);

@@ -29,6 +29,14 @@ export function isDecompressionLimit(err: unknown): boolean {
   return false;
 }
 
+/** The ratio limit of our openpgp patch (`maxDecompressionRatio`) fired. */
+export function isDecompressionRatioLimit(err: unknown): boolean {
+  for (const e of causeChain(err)) {
+    if (e.message === 'Maximum decompression ratio exceeded') return true;
+  }
+  return false;
+}
+
 /** A key failed `minRSABits` / `rejectPublicKeyAlgorithms` / `rejectCurves`. */
 export function isWeakKey(err: unknown): boolean {
   for (const e of causeChain(err)) {

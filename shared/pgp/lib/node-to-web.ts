@@ -15,6 +15,9 @@ export const INPUT_CHUNK_BYTES = 128 * 1024;
 /** Bytes looked at to tell ASCII armor from binary packets. */
 const SNIFF_BYTES = 64;
 
+/** Bytes kept from the start of the input: a packet header (at most 6) and its first octet. */
+const HEAD_BYTES = 8;
+
 export interface OpenedInput {
   /** True when the first non-whitespace byte is `-` (an armor header line). */
   readonly armored: boolean;
@@ -23,6 +26,8 @@ export interface OpenedInput {
   readonly inputError: () => { readonly error: unknown } | undefined;
   /** Whether a read of `input` is in flight, and when (epoch ms) one last started or finished. */
   readonly activity: () => { readonly reading: boolean; readonly at: number };
+  /** The first bytes of `input` read so far (up to 8), for telling what kind of data failed to parse. */
+  readonly head: () => Uint8Array;
 }
 
 /**
@@ -40,6 +45,8 @@ export async function openInput(input: Readable): Promise<OpenedInput> {
   let cancelled = false;
   let reading = false;
   let activeAt = Date.now();
+  const head = new Uint8Array(HEAD_BYTES);
+  let headLength = 0;
 
   const readMore = async (): Promise<boolean> => {
     let next: IteratorResult<unknown>;
@@ -60,6 +67,11 @@ export async function openInput(input: Readable): Promise<OpenedInput> {
       return false;
     }
     const chunk = toBytes(next.value);
+    if (headLength < HEAD_BYTES) {
+      const kept = chunk.subarray(0, HEAD_BYTES - headLength);
+      head.set(kept, headLength);
+      headLength += kept.length;
+    }
     if (chunk.length > 0) {
       pending.push(chunk);
       pendingBytes += chunk.length;
@@ -97,7 +109,13 @@ export async function openInput(input: Readable): Promise<OpenedInput> {
     // One chunk read ahead lets the next blob read overlap decryption of the current chunk.
     { highWaterMark: 1 },
   );
-  return { armored: firstByte === 0x2d, stream, inputError: () => failure, activity: () => ({ reading, at: activeAt }) };
+  return {
+    armored: firstByte === 0x2d,
+    stream,
+    inputError: () => failure,
+    activity: () => ({ reading, at: activeAt }),
+    head: () => head.slice(0, headLength),
+  };
 }
 
 function toBytes(value: unknown): Uint8Array {

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { deflateRawSync, deflateSync, constants as zlibConstants } from 'node:zlib';
+import { crc32, deflateRawSync, deflateSync, constants as zlibConstants } from 'node:zlib';
 import {
   PublicKeyEncryptedSessionKeyPacket,
   SymEncryptedIntegrityProtectedDataPacket,
@@ -28,6 +28,7 @@ export const MESSAGE_FAILURE_CODES: readonly PgpErrorCode[] = [
   'MALFORMED_PGP_MESSAGE',
   'UNSUPPORTED_PGP_FEATURE',
   'FILE_TOO_LARGE',
+  'COMPRESSION_RATIO_EXCEEDED',
 ];
 
 /** A new-format packet header (RFC 9580 §4.2.1) with the shortest length encoding, or a forced 5-octet one. */
@@ -70,6 +71,33 @@ export function deflateBomb(prefix: Uint8Array, zeroMiB: number): Buffer {
   const block = deflateRawSync(Buffer.alloc(1024 * 1024), { finishFlush: zlibConstants.Z_FULL_FLUSH, level: 9 });
   // A final empty fixed-Huffman block: BFINAL=1, BTYPE=01, end-of-block code.
   return Buffer.concat([head, ...Array.from({ length: zeroMiB }, () => block), Buffer.of(0x03, 0x00)]);
+}
+
+/** {@link deflateBomb} in a zlib wrapper (RFC 1950), with the right Adler-32 of `prefix` and the zeros. */
+export function zlibBomb(prefix: Uint8Array, zeroMiB: number): Buffer {
+  let a = 1;
+  let b = 0;
+  for (const byte of prefix) {
+    a = (a + byte) % 65521;
+    b = (b + a) % 65521;
+  }
+  // A zero byte leaves `a` as it is and adds it to `b`.
+  b = (b + ((zeroMiB * 1024 * 1024) % 65521) * a) % 65521;
+  const adler = Buffer.alloc(4);
+  adler.writeUInt32BE(((b << 16) | a) >>> 0);
+  return Buffer.concat([Buffer.of(0x78, 0xda), deflateBomb(prefix, zeroMiB), adler]);
+}
+
+/** {@link deflateBomb} of zeros only in a gzip member (RFC 1952), with the right CRC-32 and size. */
+export function gzipBomb(zeroMiB: number): Buffer {
+  const mib = Buffer.alloc(1024 * 1024);
+  let crc = 0;
+  for (let i = 0; i < zeroMiB; i++) crc = crc32(mib, crc);
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE((zeroMiB * 1024 * 1024) % 2 ** 32, 4);
+  const header = Buffer.of(0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 0xff);
+  return Buffer.concat([header, deflateBomb(new Uint8Array(0), zeroMiB), trailer]);
 }
 
 interface InnerBytes {
