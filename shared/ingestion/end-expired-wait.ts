@@ -1,7 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { removeWaitingFile } from '../cmk/waiting-files.js';
-import { isNotFound } from '../storage/tenant-table.js';
+import { rowExists } from '../storage/tenant-table.js';
 import { ingestLandedBlob, type IngestionDeps } from './ingest-landed-file.js';
 import { landedBlobRowKey } from './landed-file.js';
 import { unparkFile } from './parked-files.js';
@@ -26,7 +26,7 @@ export async function endExpiredWait(
   file: { readonly orgId: string; readonly container: string; readonly blobName: string; readonly etag: string },
 ): Promise<boolean> {
   const key = landedBlobRowKey(file.container, file.blobName);
-  const [isParked, isWaiting] = await Promise.all([hasRow(deps.parked, file.orgId, key), hasRow(deps.waiting, file.orgId, key)]);
+  const [isParked, isWaiting] = await Promise.all([rowExists(deps.parked, file.orgId, key), rowExists(deps.waiting, file.orgId, key)]);
   if (!isParked && !isWaiting) return false;
   const blob = deps.blobs.getContainerClient(file.container).getBlobClient(file.blobName);
   await ingestLandedBlob(deps.ingestion, { blob, etag: file.etag });
@@ -35,12 +35,3 @@ export async function endExpiredWait(
   return true;
 }
 
-async function hasRow(table: TableClient, partitionKey: string, rowKey: string): Promise<boolean> {
-  try {
-    await table.getEntity(partitionKey, rowKey, { queryOptions: { select: ['RowKey'] } });
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
-}

@@ -1,8 +1,8 @@
-import { odata, type TableClient } from '@azure/data-tables';
+import { odata } from '@azure/data-tables';
 import { z } from 'zod';
 import { DEFAULT_SANDBOX, SANDBOX_NAME_PATTERN } from '../auth/tenant.js';
 import { AppError, ConflictError } from '../errors.js';
-import { isConflict, isNotFound, type TableFactory } from '../storage/tenant-table.js';
+import { isConflict, isNotFound, rowExists, type TableFactory } from '../storage/tenant-table.js';
 import { assertOrgId, type SandboxScope } from '../vault/sandbox-scope.js';
 
 /** One row per sandbox: PartitionKey = org id, RowKey = sandbox name. */
@@ -191,7 +191,7 @@ export async function deleteSandbox(deps: SandboxDeps, orgId: string, name: stri
  */
 export async function backfillSandboxes(deps: SandboxDeps, tenantTables: readonly string[]): Promise<number> {
   const table = await deps.tables(SANDBOXES_TABLE);
-  if (await exists(table, MIGRATIONS_PARTITION, BACKFILL_MARKER)) return 0;
+  if (await rowExists(table, MIGRATIONS_PARTITION, BACKFILL_MARKER)) return 0;
   const found = new Map<string, SandboxScope>();
   for (const name of tenantTables) {
     const source = await deps.tables(name);
@@ -222,7 +222,7 @@ const BACKFILL_MARKER = 'sandboxes-backfill-v1';
 
 async function ensureDefault(deps: SandboxDeps, orgId: string): Promise<void> {
   const table = await deps.tables(SANDBOXES_TABLE);
-  if (await exists(table, assertOrgId(orgId), DEFAULT_SANDBOX)) return;
+  if (await rowExists(table, assertOrgId(orgId), DEFAULT_SANDBOX)) return;
   try {
     await table.createEntity(newEntity(orgId, DEFAULT_SANDBOX, 'Production', 'production', 'cipherflow', now(deps)));
   } catch (err) {
@@ -247,15 +247,6 @@ async function findSandbox(deps: SandboxDeps, orgId: string, name: string): Prom
   return read();
 }
 
-async function exists(table: TableClient, partitionKey: string, rowKey: string): Promise<boolean> {
-  try {
-    await table.getEntity(partitionKey, rowKey, { queryOptions: { select: ['PartitionKey'] } });
-    return true;
-  } catch (err) {
-    if (isNotFound(err)) return false;
-    throw err;
-  }
-}
 
 function newEntity(orgId: string, name: string, title: string, type: SandboxType, by: string, at: number): SandboxEntity {
   return { partitionKey: assertOrgId(orgId), rowKey: name, title, type, version: 1, createdAt: at, updatedAt: at, createdBy: by, modifiedBy: by };

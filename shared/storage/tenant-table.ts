@@ -75,3 +75,14 @@ export async function partitionHasRows(tables: TableFactory, tableName: string, 
   }
   return false;
 }
+
+/** Whether a row exists (one point read of its key only; 404 is `false`). */
+export async function rowExists(table: TableClient, partitionKey: string, rowKey: string): Promise<boolean> {
+  try {
+    await table.getEntity(partitionKey, rowKey, { queryOptions: { select: ['RowKey'] } });
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
