@@ -14,6 +14,8 @@ export interface IngestionFlow {
    * issued (no account key). The SAS outlives the runtime that issued it.
    */
   readonly zone: ContainerClient;
+  /** The flow's armored public key. */
+  readonly publicKeyArmored: string;
 }
 
 /**
@@ -26,6 +28,7 @@ export async function createIngestionFlow(
   org: string,
   home: GpgHome,
   name: string,
+  keyType: 'Curve25519' | 'RSA' = 'Curve25519',
 ): Promise<IngestionFlow> {
   const api = new ApiClient(url, org);
   const key = await api.json<{ publicKey: string; publicKeyId: string }>(
@@ -34,10 +37,11 @@ export async function createIngestionFlow(
     {
       name,
       encryptionAlgorithm: 'PGP',
-      params: { passPhrase: `${name} benchmark passphrase` },
+      params: { passPhrase: `${name} benchmark passphrase`, keyType },
     },
   );
-  await home.importKey(Buffer.from(key.publicKey, 'base64').toString('utf8'));
+  const publicKeyArmored = Buffer.from(key.publicKey, 'base64').toString('utf8');
+  await home.importKey(publicKeyArmored);
   const [ref] = await api.json<string[]>('POST', '/data/foundation/catalog/dataSets', { name });
   const dataSetId = ref?.split('/')[2] ?? '';
   const source = await api.json<{ id: string }>('POST', '/data/foundation/flowservice/sourceConnections', {
@@ -55,5 +59,5 @@ export async function createIngestionFlow(
     targetConnectionIds: [target.id],
     transformations: [{ name: 'Encryption', params: { publicKeyId: key.publicKeyId } }],
   });
-  return { api, flowId: flow.id, recipient: name, folder: name, zone: await landingZone(api) };
+  return { api, flowId: flow.id, recipient: name, folder: name, zone: await landingZone(api), publicKeyArmored };
 }

@@ -7,6 +7,7 @@ import { writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from '../local/runtime-process.js';
+import { hostileFilesFigures } from './hostile-files.js';
 import { hpkeLoadFigure } from './hpke-load.js';
 import { hpkeOperationFigures } from './hpke-operations.js';
 import { ingestionFigures } from './ingestion.js';
@@ -35,6 +36,9 @@ const SIZES = quick
       loadSeconds: 3,
       loadRounds: 1,
       vaultFiles: 100,
+      hostileQuietSeconds: 3,
+      hostileFiles: 2,
+      bombBytes: 256 * MIB,
     }
   : {
       pgp: 256 * MIB,
@@ -45,6 +49,9 @@ const SIZES = quick
       loadSeconds: 8,
       loadRounds: 3,
       vaultFiles: 100,
+      hostileQuietSeconds: 10,
+      hostileFiles: 4,
+      bombBytes: 1024 * MIB,
     };
 
 const groups: { readonly id: string; readonly title: string; readonly run: () => Promise<Figure[]> }[] = [
@@ -72,6 +79,12 @@ const groups: { readonly id: string; readonly title: string; readonly run: () =>
     id: '5',
     title: 'Key Vault calls per ingested file',
     run: async () => [await vaultCallsFigure({ files: SIZES.vaultFiles, log })],
+  },
+  {
+    id: '6',
+    title: '/health latency while hostile files are ingested',
+    run: () =>
+      hostileFilesFigures({ quietSeconds: SIZES.hostileQuietSeconds, files: SIZES.hostileFiles, bombBytes: SIZES.bombBytes, log }),
   },
 ];
 

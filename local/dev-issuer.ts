@@ -67,6 +67,8 @@ async function loadSigningKey(dir: string): Promise<SigningKey> {
 export interface DevTokenOptions {
   /** Organization(s) granted; a list is emitted as a JSON array claim. */
   readonly org: string | readonly string[];
+  /** Sandboxes the token is confined to, as claim `sandboxes` (honoured with `AUTH_SANDBOX_CLAIM=sandboxes`). */
+  readonly sandboxes?: readonly string[];
   readonly clientId?: string;
   readonly subject?: string;
   readonly ttlSeconds?: number;
@@ -91,7 +93,12 @@ export async function issueDevToken(options: DevTokenOptions): Promise<string> {
   if (orgs.length === 0 || orgs.some((o) => o === '')) throw new RangeError('at least one non-empty org is required');
   const key = await loadSigningKey(options.dir ?? defaultDevIssuerDir());
   const clientId = options.clientId ?? DEV_CLIENT_ID;
-  return new SignJWT({ org: orgs.length === 1 ? orgs[0] : orgs, client_id: clientId })
+  const claims = {
+    org: orgs.length === 1 ? orgs[0] : orgs,
+    client_id: clientId,
+    ...(options.sandboxes === undefined ? {} : { sandboxes: [...options.sandboxes] }),
+  };
+  return new SignJWT(claims)
     .setProtectedHeader({ alg: DEV_ISSUER_ALGORITHM, kid: key.kid, typ: 'JWT' })
     .setIssuer(options.issuer ?? DEV_ISSUER)
     .setAudience(options.audience ?? DEV_AUDIENCE)

@@ -11,6 +11,7 @@ export const ERROR_TABLE = {
   UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
   INVALID_API_KEY: { status: 401, title: 'The API key is invalid' },
   FORBIDDEN_ORG: { status: 403, title: 'The organization is not granted to this token' },
+  FORBIDDEN_SANDBOX: { status: 403, title: 'The sandbox is not granted to this token' },
   PRODUCTION_SANDBOX_REQUIRED: { status: 403, title: "Organization-wide settings are managed from the organization's production sandbox" },
   NOT_FOUND: { status: 404, title: 'The resource was not found' },
   SANDBOX_NOT_FOUND: { status: 404, title: 'The sandbox does not exist' },
@@ -48,10 +49,13 @@ export const ERROR_TABLE = {
   HPKE_NO_CLIENT_KEY: { status: 406, title: 'No client key to encrypt the response to' },
   HPKE_NOT_ACCEPTABLE: { status: 406, title: 'This response cannot be encrypted' },
   HPKE_INVALID_PUBLIC_KEY: { status: 400, title: 'The HPKE public key is not valid' },
-  HPKE_REQUIRED: { status: 400, title: 'This organization requires encrypted request bodies' },
+  HPKE_REQUIRED: { status: 400, title: 'This organization requires encrypted requests and answers' },
+  HPKE_FORMAT_UNSUPPORTED: { status: 400, title: 'The HPKE wire format is missing or not supported' },
+  HPKE_CLIENT_KEY_REQUIRED: { status: 409, title: 'Required encryption needs a registered client key' },
   INTERNAL_ERROR: { status: 500, title: 'An internal error occurred' },
   AUTH_UNAVAILABLE: { status: 503, title: 'Token verification is temporarily unavailable' },
   KEY_VAULT_UNAVAILABLE: { status: 503, title: 'The key vault is temporarily unavailable' },
+  SERVER_BUSY: { status: 503, title: 'The server is busy with private-key work; retry later' },
   STORAGE_UNAVAILABLE: { status: 503, title: 'Storage is temporarily unavailable' },
 } as const satisfies Record<string, { readonly status: number; readonly title: string }>;
 
@@ -138,6 +142,13 @@ export class ForbiddenOrgError extends AppError {
   }
 }
 
+/** The token is confined to named sandboxes (`AUTH_SANDBOX_CLAIM`) and the call's sandbox is not one of them. */
+export class ForbiddenSandboxError extends AppError {
+  constructor(detail = 'The access token does not grant access to this sandbox') {
+    super('FORBIDDEN_SANDBOX', detail);
+  }
+}
+
 /**
  * The route manages a setting of the whole organization (its customer-managed key, its API
  * encryption client keys), which only a caller in the org's production sandbox may read or change.
@@ -215,6 +226,19 @@ export class UnsupportedMediaTypeError extends AppError {
 export class RateLimitedError extends AppError {
   constructor(retryAfterSeconds: number) {
     super('RATE_LIMITED', `Too many requests for this organization; retry after ${retryAfterSeconds} s`, {
+      headers: { 'retry-after': String(retryAfterSeconds) },
+    });
+  }
+}
+
+/**
+ * Every private-key worker is busy and enough requests already wait for one (`PRIVATE_KEY_WAITING`):
+ * answered at once rather than held, with `Retry-After`.
+ */
+export class ServerBusyError extends AppError {
+  constructor(retryAfterSeconds: number, options: { readonly cause?: unknown } = {}) {
+    super('SERVER_BUSY', `Every private-key worker is busy; retry after ${retryAfterSeconds} s`, {
+      ...options,
       headers: { 'retry-after': String(retryAfterSeconds) },
     });
   }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_COMPRESSION_RATIO, MAX_FILE_BYTES } from './pgp/config.js';
+import { MAX_COMPRESSION_RATIO, MAX_FILE_BYTES, MAX_PKESK_PER_MESSAGE } from './pgp/config.js';
 
 /**
  * Settings the triggers need: what their registrations name when the app loads (a blob path,
@@ -31,6 +31,11 @@ export interface TriggerSettings {
    * past it fails with COMPRESSION_RATIO_EXCEEDED.
    */
   readonly maxCompressionRatio: number;
+  /**
+   * Most session key packets naming the flow's key or a hidden recipient tried per message
+   * (`MAX_PKESK_PER_MESSAGE`, default 16); a file with more fails with TOO_MANY_RECIPIENTS.
+   */
+  readonly maxSessionKeyPackets: number;
 }
 
 // Six space-separated NCRONTAB fields (seconds first); the runtime parses them fully.
@@ -58,6 +63,12 @@ const Env = z.object({
     .regex(/^[1-9][0-9]{0,8}$/, 'must be a whole number from 1 to 999999999')
     .transform(Number)
     .default(MAX_COMPRESSION_RATIO),
+  MAX_PKESK_PER_MESSAGE: z
+    .string()
+    .trim()
+    .regex(/^[1-9][0-9]{0,2}$/, 'must be a whole number from 1 to 999')
+    .transform(Number)
+    .default(MAX_PKESK_PER_MESSAGE),
 });
 
 /** @throws Error naming the malformed setting: the app must not start with it. */
@@ -75,5 +86,6 @@ export function triggerSettings(env: Readonly<Record<string, string | undefined>
     ingestRetrySchedule: result.data.INGEST_RETRY_SCHEDULE,
     maxFileBytes: result.data.MAX_FILE_BYTES,
     maxCompressionRatio: result.data.MAX_COMPRESSION_RATIO,
+    maxSessionKeyPackets: result.data.MAX_PKESK_PER_MESSAGE,
   };
 }

@@ -10,6 +10,12 @@ export interface AuthConfig {
   readonly clientIdClaim: string;
   /** Claim holding the granted organization id(s): a string or an array of strings. */
   readonly orgClaim: string;
+  /**
+   * Claim holding the sandbox name(s) a token may work in (a string or an array of strings). When
+   * set, a token is confined to the sandboxes it names and a token without the claim works in
+   * none; when absent (the default), sandboxes are chosen per request and are no boundary.
+   */
+  readonly sandboxClaim?: string;
 }
 
 /**
@@ -33,6 +39,7 @@ const Env = z.object({
   AUTH_JWKS_URL: z.url({ protocol: /^https?$/ }).optional(),
   AUTH_CLIENT_ID_CLAIM: claimName.default('client_id'),
   AUTH_ORG_CLAIM: claimName.default('org'),
+  AUTH_SANDBOX_CLAIM: claimName.optional(),
 });
 
 /**
@@ -50,7 +57,11 @@ export function parseAuthConfig(env: Readonly<Record<string, string | undefined>
     throw new ConfigError(`Invalid configuration: ${problems}`);
   }
   const e = result.data;
-  const base = { clientIdClaim: e.AUTH_CLIENT_ID_CLAIM, orgClaim: e.AUTH_ORG_CLAIM };
+  const base = {
+    clientIdClaim: e.AUTH_CLIENT_ID_CLAIM,
+    orgClaim: e.AUTH_ORG_CLAIM,
+    ...(e.AUTH_SANDBOX_CLAIM === undefined ? {} : { sandboxClaim: e.AUTH_SANDBOX_CLAIM }),
+  };
   if (e.CIPHERFLOW_ENV === 'local') {
     return {
       ...base,

@@ -1,4 +1,4 @@
-import { ForbiddenOrgError, ValidationError } from '../errors.js';
+import { ForbiddenOrgError, ForbiddenSandboxError, ValidationError } from '../errors.js';
 import type { VerifiedToken } from './verify-token.js';
 
 /**
@@ -11,6 +11,11 @@ export interface Tenant {
   readonly sandbox: string;
   readonly clientId: string;
   readonly subject: string;
+  /**
+   * The sandboxes the token is confined to (`AUTH_SANDBOX_CLAIM`), `sandbox` among them; absent
+   * when no sandbox claim is configured.
+   */
+  readonly grantedSandboxes?: readonly string[];
 }
 
 export const DEFAULT_SANDBOX = 'prod';
@@ -30,6 +35,8 @@ export const ORG_ID_PATTERN = /^[A-Za-z0-9@._-]{1,128}$/;
  *
  * @throws INVALID_REQUEST for a missing or malformed org id or sandbox name.
  * @throws FORBIDDEN_ORG when the token does not grant the org.
+ * @throws FORBIDDEN_SANDBOX when the token is confined to sandboxes (`AUTH_SANDBOX_CLAIM`) and this
+ *   is not one of them.
  */
 export function resolveTenant(headers: { orgId: string | null; sandbox: string | null }, token: VerifiedToken): Tenant {
   const orgId = headers.orgId;
@@ -45,5 +52,12 @@ export function resolveTenant(headers: { orgId: string | null; sandbox: string |
     ]);
   }
   if (!token.orgs.includes(orgId)) throw new ForbiddenOrgError();
-  return { orgId, sandbox, clientId: token.clientId, subject: token.subject };
+  if (token.sandboxes !== undefined && !token.sandboxes.includes(sandbox)) throw new ForbiddenSandboxError();
+  const tenant = { orgId, sandbox, clientId: token.clientId, subject: token.subject };
+  return token.sandboxes === undefined ? tenant : { ...tenant, grantedSandboxes: token.sandboxes };
+}
+
+/** Whether the caller's token may work in sandbox `name` (always, when tokens are not confined). */
+export function maySeeSandbox(tenant: Tenant, name: string): boolean {
+  return tenant.grantedSandboxes === undefined || tenant.grantedSandboxes.includes(name);
 }

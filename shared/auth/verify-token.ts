@@ -9,6 +9,11 @@ export interface VerifiedToken {
   readonly clientId: string;
   /** Organizations the token grants, from the configured org claim (a string or a list). */
   readonly orgs: readonly string[];
+  /**
+   * Sandboxes the token may work in, from the configured sandbox claim (a string or a list; absent
+   * claim: none). Undefined when no sandbox claim is configured: the token is not confined.
+   */
+  readonly sandboxes?: readonly string[];
 }
 
 /** Verifies the `Authorization` header's value (or its absence) and returns the token's identity. */
@@ -115,10 +120,21 @@ function identity(payload: JWTPayload, config: AuthConfig): VerifiedToken {
   const subject = payload.sub;
   if (
     typeof clientId !== 'string' || clientId === '' ||
-    !Array.isArray(orgs) || !orgs.every((o): o is string => typeof o === 'string' && o !== '') ||
+    !isNameList(orgs) ||
     typeof subject !== 'string' || subject === ''
   ) {
     throw new AuthenticationError('The access token lacks the client or organization claims', { tokenPresented: true });
   }
-  return { subject, clientId, orgs };
+  if (config.sandboxClaim === undefined) return { subject, clientId, orgs };
+  const sandboxClaim = payload[config.sandboxClaim];
+  // Absent: a token confined to no sandbox (refused per request with 403, not as a bad token).
+  const sandboxes = sandboxClaim === undefined ? [] : typeof sandboxClaim === 'string' ? [sandboxClaim] : sandboxClaim;
+  if (!isNameList(sandboxes)) {
+    throw new AuthenticationError('The access token\'s sandbox claim is malformed', { tokenPresented: true });
+  }
+  return { subject, clientId, orgs, sandboxes };
+}
+
+function isNameList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string' && v !== '');
 }

@@ -1,9 +1,13 @@
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { Duplex } from 'node:stream';
+import { ReadableStream } from 'node:stream/web';
 import { createGunzip } from 'node:zlib';
 import { Unzip, UnzipInflate, type UnzipFile } from 'fflate';
 import type { CompressionType } from '../flows/source-connections.js';
+import { workerModuleUrl } from '../core/worker-module.js';
+import { transformInWorker } from '../core/worker-transform.js';
+import { BZIP2_WORKER_HEAP_MB, BZIP2_WORKER_SLOTS } from '../pgp/bzip2-inflate.js';
 import { compressionAllowance, MAX_COMPRESSION_RATIO } from '../pgp/config.js';
 import { RunFailure } from './run-failure.js';
 
@@ -34,8 +38,8 @@ const BZIP2_OUT_BYTES = 1024 * 1024;
  *
  * - `gzip`: node:zlib (concatenated members included).
  * - `bzip2`: the block decoder of `unbzip2-stream`, driven one block at a time (its own stream
- *   decodes every buffered block at once, without back pressure). Concatenated streams
- *   (pbzip2) included.
+ *   decodes every buffered block at once, without back pressure), in a worker thread.
+ *   Concatenated streams (pbzip2) included.
  * - `zip`: fflate's streaming `Unzip` (stored and DEFLATE entries, data descriptors, Zip64).
  *   Exactly one file per archive: directory entries and macOS `__MACOSX/` metadata are skipped,
  *   a second file fails the run, as a CSV split over several entries has no single meaning.
@@ -50,7 +54,7 @@ export function decompressor(type: CompressionType, maxBytes: number, maxRatio =
     case 'gzip':
       return Duplex.from((source: AsyncIterable<Buffer>) => gunzip(source, limits));
     case 'bzip2':
-      return Duplex.from((source: AsyncIterable<Buffer>) => bunzip2(source, limits));
+      return Duplex.from((source: AsyncIterable<Buffer>) => bunzip2InWorker(source, maxBytes, maxRatio));
     case 'zip':
       return Duplex.from((source: AsyncIterable<Buffer>) => unzipOne(source, limits));
   }
@@ -80,14 +84,14 @@ const ratioExceeded = (maxRatio: number, decompressedBytes: number, compressedBy
   );
 
 /** The output limits of one inflate, given what it has produced and the compressed bytes it has consumed. */
-interface OutputLimits {
+export interface OutputLimits {
   /** The failure, if past a limit. */
   check(produced: number, consumed: number): RunFailure | undefined;
   /** Output still allowed (negative: past a limit). */
   headroom(produced: number, consumed: number): number;
 }
 
-function outputLimits(maxBytes: number, maxRatio: number): OutputLimits {
+export function outputLimits(maxBytes: number, maxRatio: number): OutputLimits {
   return {
     check(produced, consumed) {
       if (produced > maxBytes) return tooLarge(maxBytes);
@@ -217,7 +221,46 @@ const bitIterator = require('unbzip2-stream/lib/bit_iterator.js') as BitReaderFa
 /** Input kept before a block is decoded: a whole compressed block fits (unbzip2-stream's margin). */
 const bzip2BlockInput = (blockSize: number) => 25_000 + 100_000 * blockSize;
 
-async function* bunzip2(source: AsyncIterable<Buffer>, limits: OutputLimits): AsyncGenerator<Buffer> {
+/**
+ * {@link bunzip2} in a worker thread (`lib/bunzip2-worker.ts`): a block decodes in one go, 100+ ms
+ * of JS that would stall every request on the thread serving HTTP. Failures come back as the same
+ * RunFailures.
+ */
+async function* bunzip2InWorker(source: AsyncIterable<Buffer>, maxBytes: number, maxRatio: number): AsyncGenerator<Buffer> {
+  const output = transformInWorker(ReadableStream.from(source), {
+    script: workerModuleUrl(import.meta.url, './lib/bunzip2-worker.js', 2),
+    init: { maxBytes, maxRatio } satisfies Bunzip2Init,
+    slots: BZIP2_WORKER_SLOTS,
+    resourceLimits: { maxOldGenerationSizeMb: BZIP2_WORKER_HEAP_MB },
+  });
+  try {
+    for await (const chunk of output) yield Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  } catch (err) {
+    const code: unknown = err instanceof Error ? Reflect.get(err, 'code') : undefined;
+    const count = (name: string): number => {
+      const value: unknown = err instanceof Error ? Reflect.get(err, name) : undefined;
+      return typeof value === 'number' ? value : 0;
+    };
+    if (code === 'COMPRESSION_RATIO_EXCEEDED') throw ratioExceeded(maxRatio, count('decompressedBytes'), count('compressedBytes'));
+    if (code === 'FILE_TOO_LARGE') throw tooLarge(maxBytes);
+    if (code === 'DECOMPRESSION_FAILED') throw corrupt('bzip2', err);
+    throw err;
+  }
+}
+
+/** What {@link bunzip2InWorker} starts its worker with. */
+export interface Bunzip2Init {
+  readonly maxBytes: number;
+  readonly maxRatio: number;
+}
+
+/**
+ * Inflates bzip2 (concatenated streams included) a block at a time, within `limits`. Runs in the
+ * bzip2 worker (`lib/bunzip2-worker.ts`), never on the thread serving HTTP.
+ *
+ * @throws RunFailure `DECOMPRESSION_FAILED`, `FILE_TOO_LARGE`, `COMPRESSION_RATIO_EXCEEDED`
+ */
+export async function* bunzip2(source: AsyncIterable<Uint8Array>, limits: OutputLimits): AsyncGenerator<Buffer> {
   const queue: Uint8Array[] = [];
   let buffered = 0;
   let bits: BitReader | undefined;

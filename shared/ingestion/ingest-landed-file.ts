@@ -36,6 +36,8 @@ export interface IngestionDeps {
    * {@link MAX_COMPRESSION_RATIO}. The functions pass the `MAX_COMPRESSION_RATIO` app setting.
    */
   readonly maxCompressionRatio?: number;
+  /** Session key packets tried per message at most (`MAX_PKESK_PER_MESSAGE`, default 16). */
+  readonly maxSessionKeyPackets?: number;
   /** Structured log of outcomes; never given file contents or keys. */
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
   /**
@@ -233,6 +235,7 @@ async function runFlow(
       ...(verificationKeys === undefined ? {} : { verificationKeys }),
       maxBytes,
       maxCompressionRatio: maxRatio,
+      ...(deps.maxSessionKeyPackets === undefined ? {} : { maxSessionKeyPackets: deps.maxSessionKeyPackets }),
     });
     const recordCounter = type.format === 'parquet' ? undefined : recordCounterFor(flow.source.format);
     // The ratio also holds for the whole file: each inflate is checked on its own, and a bomb

@@ -25,6 +25,7 @@ export async function landingIngestionDeps(
     keys: pgpKeyDeps(services),
     maxFileBytes: triggerSettings().maxFileBytes,
     maxCompressionRatio: triggerSettings().maxCompressionRatio,
+    maxSessionKeyPackets: triggerSettings().maxSessionKeyPackets,
     log,
     wait: async (file, reason) => {
       if (reason === 'cmk-access-revoked') await recordWaitingFile(waiting, file, new Date());

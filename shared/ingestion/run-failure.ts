@@ -27,6 +27,7 @@ export type RunFailureCode =
   | 'DECOMPRESSION_FAILED'
   | 'FILE_TOO_LARGE'
   | 'COMPRESSION_RATIO_EXCEEDED'
+  | 'TOO_MANY_RECIPIENTS'
   | 'FILE_REPLACED';
 
 /**
@@ -59,6 +60,11 @@ export function runErrorOf(err: unknown): RunError | undefined {
         return {
           code: err.code,
           message: `The file decompresses to more than ${err.maxCompressionRatio ?? 'the allowed'} times its compressed size, the limit (MAX_COMPRESSION_RATIO).`,
+        };
+      case 'TOO_MANY_RECIPIENTS':
+        return {
+          code: err.code,
+          message: `The file has ${err.sessionKeyPackets ?? 'too many'} session key packets for this dataflow's key or hidden recipients; at most ${err.maxSessionKeyPackets ?? 'a few'} are tried (MAX_PKESK_PER_MESSAGE).`,
         };
       case 'INVALID_PRIVATE_KEY':
         return { code: 'ENCRYPTION_KEY_UNUSABLE', message: "The dataflow's decryption key could not be unlocked." };

@@ -90,6 +90,7 @@ export const ROUTES: readonly RouteDoc[] = [
     auth: 'required',
     request: { name: 'CreateEncryptionKeyRequest', schema: CreateEncryptionKeyRequest },
     success: [{ status: 200, description: 'The key pair was created', schema: R.EncryptionKeyCreated }],
+    problems: ['SERVER_BUSY'],
     hpke: true,
   },
   {

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { Tenant } from '../auth/tenant.js';
 import { KeyInUseError, NotFoundError } from '../errors.js';
 import { DEFAULT_KEY_EXPIRY_DAYS, MAX_KEY_EXPIRY_DAYS, MIN_KEY_EXPIRY_DAYS } from '../pgp/config.js';
-import { generateKeyPair } from '../pgp/generate-key-pair.js';
+import { privateKeyPool, type PrivateKeyPool } from '../pgp/private-key-pool.js';
 import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
 import { findTenantEntity, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
 
@@ -56,6 +56,8 @@ export interface EncryptionKeyDeps {
   readonly tables: TableFactory;
   readonly objects: EncryptedObjectStore;
   readonly clock?: () => Date;
+  /** Where key pairs are generated (default the process's private-key worker pool). */
+  readonly privateKeys?: Pick<PrivateKeyPool, 'generateKeyPair'>;
   /** Ids of the active flows that decrypt with a key (deleting such a key is refused). */
   readonly flowsUsingKey: (tenant: Tenant, publicKeyId: string) => Promise<readonly string[]>;
 }
@@ -82,7 +84,10 @@ const passphraseObject = (id: string) => `pgp-key.${id}.passphrase`;
 /**
  * Creates a PGP key pair for the caller's sandbox: the public key is returned; the private key
  * and the passphrase are stored separately, each envelope-encrypted, and never returned.
+ * Generation runs in the private-key worker pool; when every worker is busy and enough requests
+ * already wait, the call is refused at once.
  * @throws KEY_VAULT_UNAVAILABLE, KEK_* when the sandbox root key cannot be used.
+ * @throws SERVER_BUSY when the private-key worker pool is full.
  */
 export async function createEncryptionKey(
   deps: EncryptionKeyDeps,
@@ -92,13 +97,16 @@ export async function createEncryptionKey(
   const now = deps.clock?.() ?? new Date();
   const keyType = input.params.keyType ?? 'Curve25519';
   const publicKeyId = randomUUID();
-  const pair = await generateKeyPair({
-    name: input.name ?? `cipherflow ${tenant.orgId}/${tenant.sandbox}`,
-    passphrase: input.params.passPhrase,
-    keyType: keyType === 'RSA' ? 'rsa4096' : 'curve25519',
-    expiryDays: input.params.expiryDays ?? DEFAULT_KEY_EXPIRY_DAYS,
-    now,
-  });
+  const pair = await (deps.privateKeys ?? privateKeyPool()).generateKeyPair(
+    {
+      name: input.name ?? `cipherflow ${tenant.orgId}/${tenant.sandbox}`,
+      passphrase: input.params.passPhrase,
+      keyType: keyType === 'RSA' ? 'rsa4096' : 'curve25519',
+      expiryDays: input.params.expiryDays ?? DEFAULT_KEY_EXPIRY_DAYS,
+      now,
+    },
+    'refuse',
+  );
   await deps.objects.put(tenant, privateKeyObject(publicKeyId), Readable.from([Buffer.from(pair.privateKeyArmored)]));
   await deps.objects.put(tenant, passphraseObject(publicKeyId), Readable.from([Buffer.from(input.params.passPhrase)]));
   const entity: EncryptionKeyEntity = {

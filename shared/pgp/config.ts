@@ -1,4 +1,5 @@
 import { config as libraryDefaults, enums, type Config } from 'openpgp';
+import { inflateBzip2InWorker } from './bzip2-inflate.js';
 
 /**
  * Default plaintext limit for one file (1 GiB, Adobe's): the default of the `MAX_FILE_BYTES` app
@@ -36,6 +37,13 @@ export function compressionAllowance(ratio: number, compressedBytes: number): nu
 }
 
 /** Bounds for the lifetime of keys we generate. */
+/**
+ * Default of `decryptStream`'s `maxSessionKeyPackets` (`MAX_PKESK_PER_MESSAGE`): the most session
+ * key packets naming our key or a hidden recipient that one message may carry. Each is a
+ * private-key operation (~80 ms of pure-JS RSA-4096); a real file has one per recipient.
+ */
+export const MAX_PKESK_PER_MESSAGE = 16;
+
 export const MIN_KEY_EXPIRY_DAYS = 1;
 export const MAX_KEY_EXPIRY_DAYS = 730;
 export const DEFAULT_KEY_EXPIRY_DAYS = 180;
@@ -77,6 +85,8 @@ export const PGP_CONFIG: Readonly<Config> = Object.freeze({
   // inside the inflater (a bzip2 block would otherwise inflate up to ~45 MiB at once).
   maxDecompressionRatio: MAX_COMPRESSION_RATIO,
   decompressionRatioExemptBytes: COMPRESSION_RATIO_EXEMPT_BYTES,
+  // And BZip2 inflates in a worker thread: the decoder works a whole block (900 kB) at a time.
+  decompressBzip2: inflateBzip2InWorker,
   // Messages must follow the RFC 9580 message grammar (e.g. one literal packet, no stray packets).
   enforceGrammar: true,
   // Library default is true (skip packets with unknown versions/algorithms). We want to know: an

@@ -8,17 +8,18 @@ import {
 } from 'node:stream/web';
 import {
   decrypt,
-  decryptKey,
   enums,
   readMessage,
   readPrivateKey,
+  PublicKeyEncryptedSessionKeyPacket,
   SymmetricallyEncryptedDataPacket,
   type Config,
   type Key,
+  type KeyID,
   type Message,
-  type PrivateKey,
+  type SessionKey,
 } from 'openpgp';
-import { MAX_COMPRESSION_RATIO, MAX_FILE_BYTES, PGP_CONFIG, decompressionLimitFor } from './config.js';
+import { MAX_COMPRESSION_RATIO, MAX_FILE_BYTES, MAX_PKESK_PER_MESSAGE, PGP_CONFIG, decompressionLimitFor } from './config.js';
 import { PgpError } from './errors.js';
 import { keyIdHex } from './key-ids.js';
 import { armorEndGuard } from './lib/armor-end.js';
@@ -26,6 +27,7 @@ import { isDecompressionLimit, isDecompressionRatioLimit, isUnsupported } from '
 import { startsLikeOpenPgpMessage } from './lib/message-start.js';
 import { INPUT_CHUNK_BYTES, openInput, type OpenedInput } from './lib/node-to-web.js';
 import { rechunk, rechunkEncryptedData } from './lib/rechunk.js';
+import { privateKeyPool, type PrivateKeyPool } from './private-key-pool.js';
 import { readVerificationKeys } from './validate-customer-key.js';
 
 /** The key id of a hidden recipient (`gpg --throw-keyids` / `-R`). */
@@ -50,6 +52,16 @@ export interface DecryptStreamOptions {
    * past `COMPRESSION_RATIO_EXEMPT_BYTES`; default {@link MAX_COMPRESSION_RATIO}.
    */
   readonly maxCompressionRatio?: number;
+  /**
+   * Most session key packets naming our key or a hidden recipient that are tried (default
+   * {@link MAX_PKESK_PER_MESSAGE}); a message with more is refused before any is.
+   */
+  readonly maxSessionKeyPackets?: number;
+  /**
+   * Where the private-key half runs (key unlock, session key decryption); default the process's
+   * worker pool, waited for when busy: never the calling thread.
+   */
+  readonly privateKeys?: Pick<PrivateKeyPool, 'recoverSessionKeys'>;
   /** Time at which signatures and verification keys are checked (tests pass a fixed clock). */
   readonly now?: Date;
   /**
@@ -94,7 +106,7 @@ export interface DecryptedStream {
  * @throws PgpError `INVALID_PRIVATE_KEY` (our key or passphrase unusable), `INVALID_PUBLIC_KEY` /
  *   `PRIVATE_KEY_NOT_ALLOWED` (a bad registered verification key), `MALFORMED_PGP_MESSAGE` (not
  *   OpenPGP; header packets truncated or malformed), `UNSUPPORTED_PGP_FEATURE`,
- *   `NOT_ENCRYPTED_FOR_THIS_KEY` (with `encryptedTo`), `INTEGRITY_CHECK_MISSING`,
+ *   `NOT_ENCRYPTED_FOR_THIS_KEY` (with `encryptedTo`), `TOO_MANY_RECIPIENTS`, `INTEGRITY_CHECK_MISSING`,
  *   `INTEGRITY_CHECK_FAILED` (session key does not decrypt), `SIGNATURE_MISSING`.
  *   Through `result` and `plaintext`: `INTEGRITY_CHECK_FAILED` (MDC/AEAD mismatch, truncated or
  *   tampered ciphertext), `FILE_TOO_LARGE`, `COMPRESSION_RATIO_EXCEEDED`, `SIGNATURE_INVALID`,
@@ -106,6 +118,8 @@ export async function decryptStream(input: Readable, options: DecryptStreamOptio
   if (!Number.isSafeInteger(maxBytes) || maxBytes < 0) throw new RangeError('maxBytes must be a non-negative integer');
   const maxCompressionRatio = options.maxCompressionRatio ?? MAX_COMPRESSION_RATIO;
   if (!(maxCompressionRatio >= 1)) throw new RangeError('maxCompressionRatio must be at least 1');
+  const maxSessionKeyPackets = options.maxSessionKeyPackets ?? MAX_PKESK_PER_MESSAGE;
+  if (!Number.isSafeInteger(maxSessionKeyPackets) || maxSessionKeyPackets < 1) throw new RangeError('maxSessionKeyPackets must be a positive integer');
   const now = options.now ?? new Date();
   const config: Config = {
     ...PGP_CONFIG,
@@ -117,8 +131,8 @@ export async function decryptStream(input: Readable, options: DecryptStreamOptio
 
   let opened: Awaited<ReturnType<typeof openInput>> | undefined;
   try {
-    const [privateKey, verificationKeys] = await Promise.all([
-      unlockPrivateKey(options.privateKeyArmored, options.passphrase),
+    const [ourKeyIds, verificationKeys] = await Promise.all([
+      keyIdsOfPrivateKey(options.privateKeyArmored),
       options.verificationKeys === undefined ? undefined : readVerificationKeys(options.verificationKeys),
     ]);
     opened = await openInput(input);
@@ -134,7 +148,13 @@ export async function decryptStream(input: Readable, options: DecryptStreamOptio
     };
 
     const message = await readEncryptedMessage(opened, armorEnd.stream, config, inputFailure);
-    const encryptedTo = checkAddressedToUs(message, privateKey, opened.armored || startsLikeOpenPgpMessage(opened.head()));
+    const encryptedTo = checkAddressedToUs(message, ourKeyIds, opened.armored || startsLikeOpenPgpMessage(opened.head()));
+    const packets = sessionKeyPacketsToTry(message, ourKeyIds, maxSessionKeyPackets);
+    // The private-key half runs in the worker pool; the input waits (back pressure) meanwhile.
+    const sessionKeys = await (options.privateKeys ?? privateKeyPool()).recoverSessionKeys(
+      { privateKeyArmored: options.privateKeyArmored, passphrase: options.passphrase, packets, date: now },
+      'wait',
+    );
     rechunkEncryptedData(message, INPUT_CHUNK_BYTES);
 
     let decrypted: Awaited<ReturnType<typeof decrypt<ReadableStream<Uint8Array>>>>;
@@ -144,7 +164,9 @@ export async function decryptStream(input: Readable, options: DecryptStreamOptio
         options.stallTimeoutMs ?? PARSER_STALL_MS,
         decrypt({
           message,
-          decryptionKeys: privateKey,
+          // v6 session key packets carry no algorithm (null): the library then takes the one
+          // the SEIPDv2 packet names, as it does for keys it recovers itself.
+          sessionKeys: sessionKeys as SessionKey[],
           // Signatures are checked below with our own codes rather than `expectSigned`, which
           // has the same effect (no signature: refused up front; none verifies: the data stream
           // fails at its end) but reports both as one untyped error.
@@ -210,13 +232,35 @@ async function unlessStalled<T>(input: OpenedInput, stallMs: number, work: Promi
   }
 }
 
-async function unlockPrivateKey(armoredKey: string, passphrase: string): Promise<PrivateKey> {
+/** The key ids of our key and its subkeys, read from the armored key without unlocking it. */
+async function keyIdsOfPrivateKey(armoredKey: string): Promise<ReadonlySet<string>> {
   try {
     const privateKey = await readPrivateKey({ armoredKey, config: PGP_CONFIG });
-    return await decryptKey({ privateKey, passphrase, config: PGP_CONFIG });
+    return new Set(privateKey.getKeyIDs().map(keyIdHex));
   } catch (cause) {
     throw new PgpError('INVALID_PRIVATE_KEY', {}, { cause });
   }
+}
+
+/**
+ * The session key packets that would cost a private-key operation: those naming one of our key
+ * ids or a hidden recipient. A message with more than `max` is refused before any is tried, so a
+ * file of 100 packets for an RSA key costs nothing but its parsing.
+ *
+ * @throws PgpError `TOO_MANY_RECIPIENTS`
+ */
+function sessionKeyPacketsToTry(message: Message<ReadableStream<Uint8Array>>, ours: ReadonlySet<string>, max: number): Uint8Array[] {
+  const tried = message.packets
+    .filterByTag(enums.packet.publicKeyEncryptedSessionKey)
+    .filter((packet): packet is PublicKeyEncryptedSessionKeyPacket => packet instanceof PublicKeyEncryptedSessionKeyPacket)
+    .filter((packet) => {
+      const id = keyIdHex(publicKeyIdOf(packet));
+      return id === WILDCARD_KEY_ID || ours.has(id);
+    });
+  if (tried.length > max) {
+    throw new PgpError('TOO_MANY_RECIPIENTS', { maxSessionKeyPackets: max, sessionKeyPackets: tried.length });
+  }
+  return tried.map((packet) => packet.write());
 }
 
 async function readEncryptedMessage(
@@ -242,6 +286,16 @@ async function readEncryptedMessage(
 }
 
 /**
+ * The recipient a session key packet names: a field the library's typings leave out, and whose
+ * class it does not export, so it is checked by shape.
+ */
+function publicKeyIdOf(packet: PublicKeyEncryptedSessionKeyPacket): KeyID {
+  const id: unknown = Reflect.get(packet, 'publicKeyID');
+  if (typeof id === 'object' && id !== null && 'toHex' in id && typeof id.toHex === 'function') return id as KeyID;
+  throw new PgpError('MALFORMED_PGP_MESSAGE');
+}
+
+/**
  * Looks at the packets before the encrypted data, all of them public: refuses legacy SED packets
  * before any key is used, and messages whose session key packets do not name us (or a hidden
  * recipient, which is tried against our key). `startsLikeMessage`: the file begins the way an
@@ -251,7 +305,7 @@ async function readEncryptedMessage(
  */
 function checkAddressedToUs(
   message: Message<ReadableStream<Uint8Array>>,
-  privateKey: PrivateKey,
+  ours: ReadonlySet<string>,
   startsLikeMessage: boolean,
 ): string[] {
   const encryptedData = message.packets.filterByTag(
@@ -273,7 +327,6 @@ function checkAddressedToUs(
   if (first instanceof SymmetricallyEncryptedDataPacket) {
     throw startsLikeMessage ? new PgpError('INTEGRITY_CHECK_MISSING', { encryptedTo }) : new PgpError('MALFORMED_PGP_MESSAGE');
   }
-  const ours = new Set(privateKey.getKeyIDs().map(keyIdHex));
   if (!encryptedTo.some((id) => id === WILDCARD_KEY_ID || ours.has(id))) {
     throw new PgpError('NOT_ENCRYPTED_FOR_THIS_KEY', { encryptedTo });
   }

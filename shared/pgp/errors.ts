@@ -16,6 +16,8 @@
  * - `FILE_TOO_LARGE`: the plaintext went past the caller's byte limit.
  * - `COMPRESSION_RATIO_EXCEEDED`: a Compressed Data packet inflated past the caller's ratio limit
  *   (a compression bomb).
+ * - `TOO_MANY_RECIPIENTS`: more session key packets name our key (or a hidden recipient) than the
+ *   caller's limit; each would cost a private-key operation.
  */
 export type PgpErrorCode =
   | 'INVALID_PUBLIC_KEY'
@@ -33,7 +35,8 @@ export type PgpErrorCode =
   | 'MALFORMED_PGP_MESSAGE'
   | 'UNSUPPORTED_PGP_FEATURE'
   | 'FILE_TOO_LARGE'
-  | 'COMPRESSION_RATIO_EXCEEDED';
+  | 'COMPRESSION_RATIO_EXCEEDED'
+  | 'TOO_MANY_RECIPIENTS';
 
 /**
  * Fixed messages: they never include caller data or the library's own error text, which may
@@ -56,6 +59,7 @@ const MESSAGES: Readonly<Record<PgpErrorCode, string>> = Object.freeze({
   UNSUPPORTED_PGP_FEATURE: 'The message or key uses an unsupported OpenPGP feature.',
   FILE_TOO_LARGE: 'The decrypted file exceeds the size limit.',
   COMPRESSION_RATIO_EXCEEDED: 'The message inflates more than the allowed compression ratio.',
+  TOO_MANY_RECIPIENTS: 'The message has more session key packets for this key or hidden recipients than are tried.',
 });
 
 export interface PgpErrorDetails {
@@ -65,6 +69,9 @@ export interface PgpErrorDetails {
   readonly maxBytes?: number;
   /** For `COMPRESSION_RATIO_EXCEEDED`: the limit, decompressed bytes per compressed byte. */
   readonly maxCompressionRatio?: number;
+  /** For `TOO_MANY_RECIPIENTS`: the limit, and how many packets the message has that would be tried. */
+  readonly maxSessionKeyPackets?: number;
+  readonly sessionKeyPackets?: number;
 }
 
 /** A failure of a PGP operation with a stable `code`; `cause` is for internal logs only. */
@@ -73,6 +80,8 @@ export class PgpError extends Error {
   readonly encryptedTo?: readonly string[];
   readonly maxBytes?: number;
   readonly maxCompressionRatio?: number;
+  readonly maxSessionKeyPackets?: number;
+  readonly sessionKeyPackets?: number;
 
   constructor(code: PgpErrorCode, details: PgpErrorDetails = {}, options?: { cause?: unknown }) {
     super(MESSAGES[code], options);
@@ -81,6 +90,8 @@ export class PgpError extends Error {
     if (details.encryptedTo !== undefined) this.encryptedTo = Object.freeze([...details.encryptedTo]);
     if (details.maxBytes !== undefined) this.maxBytes = details.maxBytes;
     if (details.maxCompressionRatio !== undefined) this.maxCompressionRatio = details.maxCompressionRatio;
+    if (details.maxSessionKeyPackets !== undefined) this.maxSessionKeyPackets = details.maxSessionKeyPackets;
+    if (details.sessionKeyPackets !== undefined) this.sessionKeyPackets = details.sessionKeyPackets;
   }
 }
 

@@ -74,6 +74,12 @@ describe('npm run token', () => {
     ).resolves.toMatchObject({ orgId: 'CLI0002@AdobeOrg' });
   });
 
+  it('confines the token to every --sandbox given, as claim sandboxes', async () => {
+    const { stdout, code } = await npmToken(['--org', 'CLI0001@AdobeOrg', '--sandbox', 'dev', '--sandbox', 'qa']);
+    expect(code).toBe(0);
+    expect(decodeJwt(stdout.trim())).toMatchObject({ org: 'CLI0001@AdobeOrg', sandboxes: ['dev', 'qa'] });
+  });
+
   it('refuses to run without --org, printing the usage and no token', async () => {
     const { stdout, stderr, code } = await npmToken(['--client-id', 'cli-client']);
     expect(code).toBe(1);
