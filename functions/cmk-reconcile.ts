@@ -2,8 +2,10 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 import './lib/app-setup.js';
 import { triggerSettings } from '../shared/trigger-settings.js';
 import { appServices } from '../shared/azure/app-services.js';
+import { ownershipPolicy } from '../shared/cmk/key-ownership.js';
 import { reconcileByokConfigs } from '../shared/cmk/reconcile.js';
 import { resumeWaitingFiles } from '../shared/cmk/resume-waiting-files.js';
+import { keyReader } from '../shared/cmk/validate-customer-key.js';
 import { WAITING_FILES_TABLE } from '../shared/cmk/waiting-files.js';
 import { ingestLandedBlob } from '../shared/ingestion/ingest-landed-file.js';
 import { landedVersion, landingIngestionDeps } from '../shared/ingestion/landing-ingestion.js';
@@ -26,9 +28,12 @@ export async function reconcileCmk(_timer: Timer, ctx: InvocationContext): Promi
     tables: services.tables,
     rootKeys: services.cmk.rootKeys,
     vault: services.cmk.vault,
-    readKey: services.cmk.readKey,
+    // Through the app's clients with the abort signal passed on, so a vault that never answers times out.
+    readKey: keyReader((vaultUrl) => services.clients.keys(vaultUrl)),
     clock: systemClock,
     random: systemRandom,
+    ownership: ownershipPolicy(services.cmk.settings, services.config.systemKeyVaultUrl),
+    unreachableGiveUpMinutes: services.cmk.settings.unreachableGiveUpMinutes,
     log,
     resumeWaitingFiles: async (orgId) => {
       await resumeWaitingFiles(

@@ -39,6 +39,8 @@ export const ERROR_TABLE = {
   // The org's customer-managed key: access revoked by its owner (fail closed), and no way back to system keys.
   CMK_ACCESS_REVOKED: { status: 403, title: "The organization's customer-managed key is not accessible" },
   CMK_IRREVERSIBLE: { status: 409, title: 'Customer-managed keys cannot be turned off for an organization' },
+  // A key only its owner can vouch for: tagged cipherflow-org = the org id, never in a vault we operate.
+  CMK_KEY_NOT_OWNED: { status: 403, title: 'The key does not prove that it belongs to this organization' },
   DECRYPTION_FAILED: { status: 422, title: 'The data could not be decrypted' },
   // API payload encryption (HPKE, RFC 9180). Decryption failures are one opaque code.
   HPKE_UNKNOWN_KEY: { status: 422, title: 'The HPKE key id is not one of the current server keys' },
@@ -392,6 +394,17 @@ export class CmkAccessRevokedError extends AppError {
 export class CmkIrreversibleError extends AppError {
   constructor(detail = 'The organization uses a customer-managed key; it can move to another customer key but not back to system-managed keys') {
     super('CMK_IRREVERSIBLE', detail);
+  }
+}
+
+/**
+ * A customer-managed key was named that the org cannot show is its own: the key is in a vault
+ * cipherflow operates, or its current version lacks the tag `cipherflow-org` naming the org. The
+ * detail never echoes the tag found (on another customer's key it names that customer's org).
+ */
+export class CmkKeyNotOwnedError extends AppError {
+  constructor(detail: string) {
+    super('CMK_KEY_NOT_OWNED', detail);
   }
 }
 

@@ -1,6 +1,7 @@
 import type { TableClient, TableEntityResult } from '@azure/data-tables';
 import { z } from 'zod';
 import { statusOf } from '../storage/tenant-table.js';
+import type { OwnerProof } from './key-ownership.js';
 import { CMK_FAILURE_CODES, CONFIG_EVENTS, CONFIG_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
 
 /** Table of BYOK configs: PartitionKey = org id, RowKey = config name (case-sensitive, as Adobe's). */
@@ -31,6 +32,14 @@ export interface ByokConfigRecord {
   readonly checkpoint?: string;
   readonly rewrapped: number;
   readonly failure?: CmkFailure;
+  /**
+   * The proof that the key is the org's (tag `cipherflow-org`): `VERIFIED` when seen at the last
+   * check, `LOST` when seen once and gone since; absent when never seen (a config that took effect
+   * before proof was required).
+   */
+  readonly ownerProof?: OwnerProof;
+  /** When the reconciler first found this config in effect without ever having seen proof: its grace starts. */
+  readonly unprovenSince?: string;
   readonly history: readonly ConfigTransition[];
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -60,6 +69,8 @@ const Entity = z.object({
   rewrapped: z.number().int().default(0),
   failureCode: z.enum(CMK_FAILURE_CODES).optional(),
   failureMessage: z.string().optional(),
+  ownerProof: z.enum(['VERIFIED', 'LOST', '']).optional(),
+  unprovenSince: z.union([z.iso.datetime(), z.literal('')]).optional(),
   history: z.string(),
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
@@ -84,6 +95,8 @@ export function parseConfigEntity(entity: TableEntityResult<Record<string, unkno
     ...(e.checkpoint === undefined || e.checkpoint === '' ? {} : { checkpoint: e.checkpoint }),
     rewrapped: e.rewrapped,
     ...(e.failureCode === undefined ? {} : { failure: { code: e.failureCode, message: e.failureMessage ?? '' } }),
+    ...(e.ownerProof === undefined || e.ownerProof === '' ? {} : { ownerProof: e.ownerProof }),
+    ...(e.unprovenSince === undefined || e.unprovenSince === '' ? {} : { unprovenSince: e.unprovenSince }),
     history: z.array(Transition).parse(JSON.parse(e.history)).map(toTransition),
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
@@ -116,6 +129,8 @@ export function configEntity(r: Omit<ByokConfigRecord, 'etag'>) {
     checkpoint: r.checkpoint ?? '',
     rewrapped: r.rewrapped,
     ...(r.failure === undefined ? {} : { failureCode: r.failure.code, failureMessage: r.failure.message }),
+    ownerProof: r.ownerProof ?? '',
+    unprovenSince: r.unprovenSince ?? '',
     history: JSON.stringify(r.history),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,

@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { odata, type TableClient } from '@azure/data-tables';
+import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
 import type { Tenant } from '../auth/tenant.js';
-import { CmkIrreversibleError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { formatKeyVaultKeyId, parseKeyVaultKeyId } from '../vault/key-vault-key-id.js';
+import { CmkIrreversibleError, CmkKeyNotOwnedError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import { formatKeyVaultKeyId, parseKeyVaultKeyId, type KeyVaultKeyId } from '../vault/key-vault-key-id.js';
 import { statusOf } from '../storage/tenant-table.js';
 import { BYOK_CONFIGS_TABLE, configEntity, ORG_LOCK_ROW, parseConfigEntity, readConfig, type ByokConfigRecord } from './byok-config-record.js';
-import { IN_FLIGHT_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
+import { NOT_YET_EFFECTIVE_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
+import { isOperatorVault, keyProvesOwnership, notOwnedFailure, ownershipView, type OwnershipPolicy, type OwnershipView } from './key-ownership.js';
 import { ORG_KEYS_TABLE, readOrgKeyState } from './org-key-state.js';
+import type { KeyReader } from './validate-customer-key.js';
 
 /** The only config type and provider this API knows, spelled as Adobe's. */
 export const BYOK_CONFIG_TYPE = 'BYOK_CONFIG';
@@ -36,7 +38,17 @@ export interface ByokConfigDeps {
   readonly clock: { now(): number };
   /** Accept loopback vault URLs (the local emulator); true only in local mode. */
   readonly allowLoopback: boolean;
+  /** Whose keys count as the org's, and the grace of configs that took effect without proof (the GET's `ownership`). */
+  readonly ownership: OwnershipPolicy;
 }
+
+/** What creating a config needs besides: a read of the key, for its proof of ownership. */
+export interface CreateByokConfigDeps extends ByokConfigDeps {
+  readonly readKey: KeyReader;
+}
+
+/** How long submission waits for the key's vault; a slower vault leaves the check to the reconciler. */
+export const SUBMISSION_KEY_READ_TIMEOUT_MS = 10_000;
 
 /** `configData` as Adobe answers it. */
 export interface ByokConfigData {
@@ -47,7 +59,7 @@ export interface ByokConfigData {
   readonly providerType: typeof AZURE_KEYVAULT_PROVIDER;
 }
 
-/** The GET answer: Adobe's fields plus ours (`failure`, `history`, `activeKeyVersion`, `progress`). */
+/** The GET answer: Adobe's fields plus ours (`failure`, `history`, `activeKeyVersion`, `progress`, `ownership`). */
 export interface ByokConfigView {
   readonly name: string;
   readonly type: typeof BYOK_CONFIG_TYPE;
@@ -59,6 +71,8 @@ export interface ByokConfigView {
   readonly activeKeyVersion?: string;
   readonly failure?: CmkFailure;
   readonly progress: { readonly sandboxesRewrapped: number };
+  /** Whether the key proved it is the org's (tag `cipherflow-org`) and, for a config without proof, from when that fails it. */
+  readonly ownership: OwnershipView;
   readonly history: readonly ConfigTransition[];
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -80,12 +94,19 @@ export interface CreatedByokConfig {
 /**
  * Registers a customer key for the caller's org, in status `NEW`; the reconciler takes it from
  * there. The identifier is parsed and checked here; only its vault and key name are the target.
+ * The key must prove it is the org's: not in a vault cipherflow operates, and (when its vault
+ * answers now) tagged `cipherflow-org` = the org id; a vault that does not answer or refuses
+ * leaves that to the reconciler, which checks it before anything else. A config of the org still
+ * `NEW` or `RUNNING` (never in effect) is replaced: it ends `FAILED` `CONFIG_REPLACED`, in the same
+ * table transaction.
  *
  * @throws INVALID_REQUEST when `imsOrgId` is not the caller's org or the identifier is not a Key Vault key URL.
- * @throws CONFLICT when the name is taken, another config of the org is still in progress, or one
- *   was created at the same instant (the org's creation lock, {@link ORG_LOCK_ROW}).
+ * @throws CMK_KEY_NOT_OWNED when the key is in an operator vault or its current version lacks the tag.
+ * @throws CONFLICT when the name is taken, a config of the org is moving its keys
+ *   (`UPDATE_EXISTING_RESOURCES`), or the org's configs changed meanwhile (a config created at the
+ *   same instant: the org's creation lock, {@link ORG_LOCK_ROW}; or the replaced one advanced).
  */
-export async function createByokConfig(deps: ByokConfigDeps, tenant: Tenant, body: CreateByokConfigRequest): Promise<CreatedByokConfig> {
+export async function createByokConfig(deps: CreateByokConfigDeps, tenant: Tenant, body: CreateByokConfigRequest): Promise<CreatedByokConfig> {
   if (body.imsOrgId !== tenant.orgId) {
     throw new ValidationError('imsOrgId must be the organization of the x-gw-ims-org-id header', [
       { field: 'body.imsOrgId', pointer: '/imsOrgId', message: 'Must equal the x-gw-ims-org-id header' },
@@ -100,14 +121,22 @@ export async function createByokConfig(deps: ByokConfigDeps, tenant: Tenant, bod
       { field: 'body.configData.keyVaultKeyIdentifier', pointer: '/configData/keyVaultKeyIdentifier', message: err.detail },
     ], { cause: err });
   }
+  if (isOperatorVault(deps.ownership, key.vaultUrl)) throw new CmkKeyNotOwnedError(notOwnedFailure(deps.ownership, key.vaultUrl, tenant.orgId).message);
   const table = await deps.tables(BYOK_CONFIGS_TABLE);
   // Read before the in-flight check: the write below succeeds only if no config was created since.
   const lock = await readLockEtag(table, tenant.orgId);
-  for (const other of await listOrgConfigs(table, tenant.orgId)) {
-    if (IN_FLIGHT_STATUSES.has(other.status)) {
-      throw new ConflictError(`The configuration ${other.name} is still ${other.status}; wait until it is COMPLETED or FAILED`);
+  const org = await readOrgKeyState(await deps.tables(ORG_KEYS_TABLE), tenant.orgId);
+  const others = await listOrgConfigs(table, tenant.orgId);
+  if (others.some((o) => o.name === body.name)) throw new ConflictError(`A configuration named ${body.name} already exists`);
+  const replaced: ByokConfigRecord[] = [];
+  for (const other of others) {
+    if (other.status === 'UPDATE_EXISTING_RESOURCES' || (other.status !== 'FAILED' && NOT_YET_EFFECTIVE_STATUSES.has(other.status) && org?.configName === other.name)) {
+      throw new ConflictError(`The configuration ${other.name} is moving the organization's keys (${other.status}); wait until it is COMPLETED`);
     }
+    if (other.status === 'NEW' || other.status === 'RUNNING') replaced.push(other);
   }
+  // After the reads above: two configs sent together both read the lock before either commits.
+  await requireTag(deps, key, tenant.orgId);
   const now = new Date(deps.clock.now()).toISOString();
   const record: Omit<ByokConfigRecord, 'etag'> = {
     orgId: tenant.orgId,
@@ -128,14 +157,16 @@ export async function createByokConfig(deps: ByokConfigDeps, tenant: Tenant, bod
     await table.submitTransaction([
       lock === undefined ? ['create', lockEntity] : ['update', lockEntity, 'Replace', { etag: lock }],
       ['create', configEntity(record)],
+      // If-Match: a config the reconciler moved on meanwhile (to UPDATE_EXISTING_RESOURCES) is not replaced.
+      ...replaced.map((old): TransactionAction => ['update', configEntity(replacedBy(old, body.name, now)), 'Replace', { etag: old.etag }]),
     ]);
   } catch (err) {
     const status = statusOf(err);
     if (status !== 409 && status !== 412) throw err;
     if ((await readConfig(table, tenant.orgId, body.name)) !== undefined) throw new ConflictError(`A configuration named ${body.name} already exists`);
-    throw new ConflictError('Another configuration of the organization was created at the same time; check its status');
+    throw new ConflictError("The organization's configurations changed at the same time (another was created, or one moved on); check their status and retry");
   }
-  const { name, type, imsOrgId, configData } = toView({ ...record, etag: '' });
+  const { name, type, imsOrgId, configData } = toView({ ...record, etag: '' }, deps.ownership);
   return { id: record.id, config: { configData, name, type, imsOrgId, status: 'NEW' }, status: 'CREATED' };
 }
 
@@ -156,24 +187,37 @@ export const ByokConfigQuery = z.object({
 export async function getByokConfig(deps: ByokConfigDeps, tenant: Tenant, name: string): Promise<ByokConfigView> {
   const record = CONFIG_NAME.test(name) ? await readConfig(await deps.tables(BYOK_CONFIGS_TABLE), tenant.orgId, name) : undefined;
   if (record === undefined) throw new NotFoundError(`No ${BYOK_CONFIG_TYPE} configuration named ${name}`);
-  return toView(record);
+  return toView(record, deps.ownership);
 }
 
 /**
- * Deletes a config that never took effect (`FAILED`). Deleting one whose key the org uses would
- * take the org back to system-managed keys, which is refused.
+ * Deletes a config that never took effect: `NEW`, `RUNNING` (a vault that never answers must not
+ * lock the org out) or `FAILED`, while the org's key state does not name it. From
+ * `UPDATE_EXISTING_RESOURCES` on, the org's key state names the key and new sandboxes get it, and
+ * deleting the config would take the org back to system-managed keys, which is refused. The delete
+ * is conditional on the config's ETag, so a config the reconciler moves on meanwhile is judged again.
  *
  * @throws CMK_IRREVERSIBLE when the config's key is (or is becoming) the org's key.
  * @throws NOT_FOUND when absent.
  */
 export async function deleteByokConfig(deps: ByokConfigDeps, tenant: Tenant, name: string): Promise<void> {
   const table = await deps.tables(BYOK_CONFIGS_TABLE);
-  const record = CONFIG_NAME.test(name) ? await readConfig(table, tenant.orgId, name) : undefined;
-  if (record === undefined) throw new NotFoundError(`No ${BYOK_CONFIG_TYPE} configuration named ${name}`);
-  const org = await readOrgKeyState(await deps.tables(ORG_KEYS_TABLE), tenant.orgId);
-  if (record.status !== 'FAILED' || org?.configName === name) throw new CmkIrreversibleError();
-  await table.deleteEntity(record.orgId, record.name, { etag: record.etag });
+  for (let attempt = 1; ; attempt += 1) {
+    const record = CONFIG_NAME.test(name) ? await readConfig(table, tenant.orgId, name) : undefined;
+    if (record === undefined) throw new NotFoundError(`No ${BYOK_CONFIG_TYPE} configuration named ${name}`);
+    const org = await readOrgKeyState(await deps.tables(ORG_KEYS_TABLE), tenant.orgId);
+    if (!NOT_YET_EFFECTIVE_STATUSES.has(record.status) || org?.configName === name) throw new CmkIrreversibleError();
+    try {
+      await table.deleteEntity(record.orgId, record.name, { etag: record.etag });
+      return;
+    } catch (err) {
+      // Changed since read (the reconciler advanced it): read it again and decide again.
+      if (statusOf(err) !== 412 || attempt >= MAX_DELETE_ATTEMPTS) throw err;
+    }
+  }
 }
+
+const MAX_DELETE_ATTEMPTS = 3;
 
 /** Every config of an org. */
 export async function listOrgConfigs(table: TableClient, orgId: string): Promise<ByokConfigRecord[]> {
@@ -181,6 +225,29 @@ export async function listOrgConfigs(table: TableClient, orgId: string): Promise
   const filter = odata`PartitionKey eq ${orgId} and RowKey ne ${ORG_LOCK_ROW}`;
   for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) out.push(parseConfigEntity(entity));
   return out;
+}
+
+/**
+ * Submission's check of the key's tag (the vault was checked against ours already): one
+ * `keys/get`, bounded by {@link SUBMISSION_KEY_READ_TIMEOUT_MS}. A vault that refuses or does not
+ * answer proves nothing either way: the reconciler decides, before anything else.
+ * @throws CMK_KEY_NOT_OWNED
+ */
+async function requireTag(deps: CreateByokConfigDeps, key: KeyVaultKeyId, orgId: string): Promise<void> {
+  let read;
+  try {
+    read = await deps.readKey({ vaultUrl: key.vaultUrl, name: key.name }, { abortSignal: AbortSignal.timeout(SUBMISSION_KEY_READ_TIMEOUT_MS) });
+  } catch {
+    return;
+  }
+  if (!keyProvesOwnership(deps.ownership, key.vaultUrl, read, orgId)) throw new CmkKeyNotOwnedError(notOwnedFailure(deps.ownership, key.vaultUrl, orgId).message);
+}
+
+/** A NEW or RUNNING config as it ends when another config of the org replaces it. */
+function replacedBy(old: ByokConfigRecord, by: string, at: string): Omit<ByokConfigRecord, 'etag'> {
+  const failure: CmkFailure = { code: 'CONFIG_REPLACED', message: `Replaced by the configuration ${by} before it took effect` };
+  const { etag: _e, checkpoint: _c, ...rest } = old;
+  return { ...rest, status: 'FAILED', failure, updatedAt: at, history: [...old.history, { status: 'FAILED', at, code: failure.code }] };
 }
 
 /** The ETag of the org's creation lock; undefined before its first config. */
@@ -193,7 +260,7 @@ async function readLockEtag(table: TableClient, orgId: string): Promise<string |
   }
 }
 
-function toView(r: ByokConfigRecord): ByokConfigView {
+function toView(r: ByokConfigRecord, policy: OwnershipPolicy): ByokConfigView {
   return {
     name: r.name,
     type: BYOK_CONFIG_TYPE,
@@ -211,6 +278,7 @@ function toView(r: ByokConfigRecord): ByokConfigView {
     ...(r.activeVersion === undefined ? {} : { activeKeyVersion: r.activeVersion }),
     ...(r.failure === undefined ? {} : { failure: r.failure }),
     progress: { sandboxesRewrapped: r.rewrapped },
+    ownership: ownershipView(policy, r),
     history: r.history,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,

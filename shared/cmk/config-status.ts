@@ -18,6 +18,12 @@ export type ConfigStatus = (typeof CONFIG_STATUSES)[number];
 /** Statuses of a config whose key is (or is becoming) the org's KEK. */
 export const IN_FLIGHT_STATUSES: ReadonlySet<ConfigStatus> = new Set(['NEW', 'RUNNING', 'UPDATE_EXISTING_RESOURCES']);
 
+/**
+ * Statuses of a config that can still be deleted or replaced: it never took effect, so the org's
+ * key state does not name its key (checked too: see `deleteByokConfig`).
+ */
+export const NOT_YET_EFFECTIVE_STATUSES: ReadonlySet<ConfigStatus> = new Set(['NEW', 'RUNNING', 'FAILED']);
+
 /** Statuses of the org's active config once it took effect: the reconciler watches the key. */
 export const WATCHED_STATUSES: ReadonlySet<ConfigStatus> = new Set(['COMPLETED', 'KEY_ACCESS_REVOKED', 'KEY_VAULT_UNREACHABLE']);
 
@@ -39,6 +45,11 @@ export const CMK_FAILURE_CODES = [
   // of the org's previous config.
   'SYSTEM_KEY_REFUSED',
   'PREVIOUS_KEY_REFUSED',
+  // The key does not prove it is the org's: in a vault cipherflow operates, or its current version
+  // lacks the tag cipherflow-org naming the org (see key-ownership.ts).
+  'CMK_KEY_NOT_OWNED',
+  // A NEW or RUNNING config another config of the org replaced before it took effect.
+  'CONFIG_REPLACED',
 ] as const;
 
 export type CmkFailureCode = (typeof CMK_FAILURE_CODES)[number];
@@ -50,10 +61,12 @@ export interface CmkFailure {
 }
 
 /**
- * Events a config's history records besides status changes: a key rotation followed, and a
- * re-wrap refused in UPDATE_EXISTING_RESOURCES (the config stays there and retries each cycle).
+ * Events a config's history records besides status changes: a key rotation followed, a re-wrap
+ * refused in UPDATE_EXISTING_RESOURCES (the config stays there and retries each cycle), a config
+ * that took effect without proof of ownership found so (its grace period starts), and such a
+ * config's key found proven.
  */
-export const CONFIG_EVENTS = ['KEY_ROTATED', 'REWRAP_REFUSED'] as const;
+export const CONFIG_EVENTS = ['KEY_ROTATED', 'REWRAP_REFUSED', 'OWNERSHIP_UNPROVEN', 'OWNERSHIP_VERIFIED'] as const;
 
 export type ConfigEvent = (typeof CONFIG_EVENTS)[number];
 

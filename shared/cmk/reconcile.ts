@@ -7,9 +7,10 @@ import { rewrapRootKeys } from '../vault/rewrap-root-keys.js';
 import type { SandboxScope } from '../vault/sandbox-scope.js';
 import { BYOK_CONFIGS_TABLE, ORG_LOCK_ROW, parseConfigEntity, replaceConfig, type ByokConfigRecord } from './byok-config-record.js';
 import { listOrgConfigs } from './byok-configs.js';
-import type { CmkFailure, ConfigStatus, ConfigTransition } from './config-status.js';
+import type { CmkFailure, ConfigEvent, ConfigStatus, ConfigTransition } from './config-status.js';
+import { notOwnedFailure, settleProof, type OwnerProof, type OwnershipPolicy } from './key-ownership.js';
 import { ORG_KEYS_TABLE, readOrgKeyState, writeOrgKeyState, type OrgKeyAccess, type OrgKeyState } from './org-key-state.js';
-import { fromVaultError, validateCustomerKey, type KeyReader } from './validate-customer-key.js';
+import { fromVaultError, readOwnership, validateCustomerKey, type KeyReader } from './validate-customer-key.js';
 
 export interface ReconcileDeps {
   /** Table factory (`cmkconfigs`, `cmkorgs`). */
@@ -21,6 +22,13 @@ export interface ReconcileDeps {
   readonly readKey: KeyReader;
   readonly clock: Clock;
   readonly random: Random;
+  /** Whose keys count as the org's (tag `cipherflow-org`, never an operator vault) and the grace of configs without proof. */
+  readonly ownership: OwnershipPolicy;
+  /**
+   * `CMK_UNREACHABLE_GIVE_UP_MINUTES`: a RUNNING config whose vault has not answered for this long
+   * (by `clock`, since it entered RUNNING) ends FAILED KEY_VAULT_UNREACHABLE.
+   */
+  readonly unreachableGiveUpMinutes: number;
   /** Structured log of transitions; never given key material. */
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
   /** Ingests an org's waiting files again; called each cycle while the org's key is usable. */
@@ -48,8 +56,10 @@ class LostRace extends Error {
  * write (If-Match on its ETag), so two reconcilers never both advance a config, and a crash
  * anywhere resumes from the last written state on the next cycle.
  *
- * - `NEW` → `RUNNING` → validates the key with our identity ({@link validateCustomerKey}); a refusal
- *   → `FAILED` with its code; an unreachable vault leaves it `RUNNING` for the next cycle.
+ * - `NEW` → `RUNNING` → validates the key with our identity ({@link validateCustomerKey}), proof of
+ *   ownership first; a refusal → `FAILED` with its code; an unreachable vault leaves it `RUNNING`
+ *   for the next cycle, until `unreachableGiveUpMinutes` have passed since it entered RUNNING:
+ *   then `FAILED` KEY_VAULT_UNREACHABLE (the org's key state does not name it yet, so nothing moved).
  * - → `UPDATE_EXISTING_RESOURCES`: the org's key state names the customer key (new sandboxes get it
  *   from now on), then every sandbox root key of the org is re-wrapped under the key's version of
  *   that moment, checkpointed per sandbox; a record is always wholly old or wholly new and one
@@ -58,6 +68,10 @@ class LostRace extends Error {
  *   refusal here never leads to `FAILED` (the org is already half moved): the config stays with
  *   the reason in `failure`, a refusal by the customer key closes the org as a revocation does,
  *   and each cycle retries until the move completes.
+ * - Proof of ownership (tag `cipherflow-org` = the org id) is read again on every cycle of a config
+ *   in effect: lost after it was seen → CMK_KEY_NOT_OWNED at once, as a revocation; never seen (a
+ *   config that took effect before it was required) → the grace period of the policy, then
+ *   CMK_KEY_NOT_OWNED. In `COMPLETED` that is `KEY_ACCESS_REVOKED` (data fails closed, files wait).
  * - → `COMPLETED`, then watched each cycle: a new key version is followed (re-wrap), a refusal
  *   (403/404/disabled/deleted/expired) marks the org `KEY_ACCESS_REVOKED` (data fails closed), an
  *   unreachable vault `KEY_VAULT_UNREACHABLE` (cached keys keep serving); access back → `COMPLETED`
@@ -120,26 +134,60 @@ async function advance(ctx: Ctx, initial: ByokConfigRecord): Promise<number> {
 }
 
 async function validate(ctx: Ctx, r: ByokConfigRecord): Promise<ByokConfigRecord> {
-  const check = await validateCustomerKey(ctx, { vaultUrl: r.keyVaultUrl, name: r.keyName });
+  const check = await validateCustomerKey(ctx, { vaultUrl: r.keyVaultUrl, name: r.keyName }, { orgId: r.orgId, policy: ctx.ownership, require: true });
   switch (check.kind) {
     case 'unreachable':
       ctx.log?.('cmk-key-unreachable', { orgId: r.orgId, config: r.name, status: r.status });
-      return r;
+      return giveUpIfLongUnreachable(ctx, r);
     case 'refused':
       return transition(ctx, r, 'FAILED', { failure: check.failure });
     case 'valid':
-      return transition(ctx, r, 'UPDATE_EXISTING_RESOURCES', { activeVersion: check.version, checkpoint: undefined, rewrapped: 0 });
+      return transition(ctx, r, 'UPDATE_EXISTING_RESOURCES', { activeVersion: check.version, checkpoint: undefined, rewrapped: 0, ownerProof: 'VERIFIED' });
   }
+}
+
+/**
+ * A vault that never answers must not hold the org hostage: once it has been unreachable for
+ * `unreachableGiveUpMinutes` since the config entered RUNNING, the config ends FAILED and the org
+ * can send another. Only while the org's key state does not name this config: from then on its
+ * root keys may be under the key, and FAILED would strand them.
+ */
+async function giveUpIfLongUnreachable(ctx: Ctx, r: ByokConfigRecord): Promise<ByokConfigRecord> {
+  const since = Date.parse(enteredAt(r, 'RUNNING'));
+  if (ctx.clock.now() - since < ctx.unreachableGiveUpMinutes * 60_000) return r;
+  if ((await readOrgKeyState(ctx.orgs, r.orgId))?.configName === r.name) return r;
+  return transition(ctx, r, 'FAILED', {
+    failure: {
+      code: 'KEY_VAULT_UNREACHABLE',
+      message: `The key vault did not answer for ${ctx.unreachableGiveUpMinutes} minutes; check the key identifier and the vault's network access, then send a new configuration`,
+    },
+  });
+}
+
+/** When the config last entered `status` (its history), or its last update when the history no longer says. */
+function enteredAt(r: ByokConfigRecord, status: ConfigStatus): string {
+  return r.history.findLast((h) => h.status === status && h.event === undefined)?.at ?? r.updatedAt;
 }
 
 async function updateExistingResources(ctx: Ctx, initial: ByokConfigRecord): Promise<ByokConfigRecord> {
   let r = initial;
   const version = r.activeVersion;
   if (version === undefined) return transition(ctx, r, 'RUNNING');
+  const org = await readOrgKeyState(ctx.orgs, r.orgId);
+  const proof = await readOwnership(ctx, { vaultUrl: r.keyVaultUrl, name: r.keyName }, r.orgId, ctx.ownership);
+  if (proof !== 'unknown') {
+    const settled = await settleOwnership(ctx, r, proof === 'owned');
+    r = settled.record;
+    if (settled.enforce) {
+      const failure = notOwnedFailure(ctx.ownership, r.keyVaultUrl, r.orgId);
+      // Not named by the org yet: no root key moved, so the config can still simply fail.
+      if (org?.configName !== r.name) return transition(ctx, r, 'FAILED', { failure });
+      return rewrapRefused(ctx, r, failure, undefined);
+    }
+  }
   // From here on the org's new sandboxes are created under the customer key. Once the org names
   // this config its access flag is left as it is (a refusal below may have closed it) until the
   // move completes.
-  const org = await readOrgKeyState(ctx.orgs, r.orgId);
   if (org?.configName !== r.name) await ensureOrgState(ctx, r, 'GRANTED');
   const to: VersionedKeyVaultKeyId = { vaultUrl: r.keyVaultUrl, name: r.keyName, version };
   const vault = recordingRefusals(ctx.vault);
@@ -228,14 +276,8 @@ async function watch(ctx: Ctx, initial: ByokConfigRecord): Promise<number> {
   const org = await readOrgKeyState(ctx.orgs, r.orgId);
   // A later config moved the org to another key: this one is history.
   if (org !== undefined && org.configName !== r.name) return 0;
-  const check = await validateCustomerKey(ctx, { vaultUrl: r.keyVaultUrl, name: r.keyName }, { roundTrip: false });
-  if (check.kind === 'refused') {
-    await ensureOrgState(ctx, r, 'KEY_ACCESS_REVOKED', check.failure);
-    if (r.status === 'KEY_ACCESS_REVOKED' && r.failure?.code === check.failure.code) return 0;
-    await transition(ctx, r, 'KEY_ACCESS_REVOKED', { failure: check.failure });
-    ctx.log?.('cmk-access-revoked', { orgId: r.orgId, config: r.name, code: check.failure.code });
-    return 1;
-  }
+  const check = await validateCustomerKey(ctx, { vaultUrl: r.keyVaultUrl, name: r.keyName }, { orgId: r.orgId, policy: ctx.ownership, require: false }, { roundTrip: false });
+  if (check.kind === 'refused') return revoke(ctx, r, check.failure);
   if (check.kind === 'unreachable') {
     // Unreachable proves nothing about access: a revoked org stays revoked until the key answers.
     if (r.status !== 'COMPLETED') return 0;
@@ -244,6 +286,10 @@ async function watch(ctx: Ctx, initial: ByokConfigRecord): Promise<number> {
     return 1;
   }
   let moved = 0;
+  const proof = await settleOwnership(ctx, r, check.owned);
+  r = proof.record;
+  moved += proof.moved;
+  if (proof.enforce) return moved + (await revoke(ctx, r, notOwnedFailure(ctx.ownership, r.keyVaultUrl, r.orgId)));
   if (check.version !== r.activeVersion) {
     // The customer rotated the key: every sandbox follows the new version (root keys only).
     const to: VersionedKeyVaultKeyId = { vaultUrl: r.keyVaultUrl, name: r.keyName, version: check.version };
@@ -268,6 +314,40 @@ async function watch(ctx: Ctx, initial: ByokConfigRecord): Promise<number> {
   }
   await ctx.resumeWaitingFiles?.(r.orgId);
   return moved;
+}
+
+/** Closes the org (data fails closed, files wait) and marks the config KEY_ACCESS_REVOKED with the reason. */
+async function revoke(ctx: Ctx, r: ByokConfigRecord, failure: CmkFailure): Promise<number> {
+  await ensureOrgState(ctx, r, 'KEY_ACCESS_REVOKED', failure);
+  if (r.status === 'KEY_ACCESS_REVOKED' && r.failure?.code === failure.code) return 0;
+  await transition(ctx, r, 'KEY_ACCESS_REVOKED', { failure });
+  ctx.log?.('cmk-access-revoked', { orgId: r.orgId, config: r.name, code: failure.code });
+  return 1;
+}
+
+/**
+ * Records what this cycle saw of the key's proof of ownership on a config in effect (see
+ * {@link settleProof}), with a history event when a grace period starts or a config without proof
+ * gets it. @returns the record, whether to enforce (fail with CMK_KEY_NOT_OWNED), and the events written.
+ */
+async function settleOwnership(ctx: Ctx, r: ByokConfigRecord, owned: boolean): Promise<{ record: ByokConfigRecord; enforce: boolean; moved: number }> {
+  const settled = settleProof(ctx.ownership, r, owned, ctx.clock.now());
+  if (settled.ownerProof === r.ownerProof && settled.unprovenSince === r.unprovenSince) return { record: r, enforce: settled.enforce, moved: 0 };
+  const at = isoNow(ctx);
+  let event: ConfigEvent | undefined;
+  if (r.ownerProof === undefined && settled.unprovenSince !== undefined) event = 'OWNERSHIP_UNPROVEN';
+  else if (r.ownerProof === undefined && settled.ownerProof === 'VERIFIED') event = 'OWNERSHIP_VERIFIED';
+  const { ownerProof: _p, unprovenSince: _u, etag: _e, ...rest } = r;
+  const next = await replaceConfig(ctx.table, r, {
+    ...rest,
+    ...(settled.ownerProof === undefined ? {} : { ownerProof: settled.ownerProof }),
+    ...(settled.unprovenSince === undefined ? {} : { unprovenSince: settled.unprovenSince }),
+    updatedAt: at,
+    history: event === undefined ? r.history : bounded([...r.history, { status: r.status, at, event }]),
+  });
+  if (next === undefined) throw new LostRace();
+  ctx.log?.('cmk-ownership', { orgId: r.orgId, config: r.name, proof: settled.ownerProof ?? 'NONE', enforce: settled.enforce });
+  return { record: next, enforce: settled.enforce, moved: event === undefined ? 0 : 1 };
 }
 
 async function ensureOrgState(ctx: Ctx, r: ByokConfigRecord, access: OrgKeyAccess, failure?: CmkFailure): Promise<void> {
@@ -297,6 +377,7 @@ async function ensureOrgState(ctx: Ctx, r: ByokConfigRecord, access: OrgKeyAcces
 interface TransitionChanges {
   readonly failure?: CmkFailure | undefined;
   readonly activeVersion?: string;
+  readonly ownerProof?: OwnerProof;
   readonly checkpoint?: string | undefined;
   readonly rewrapped?: number;
 }
@@ -313,6 +394,7 @@ async function transition(ctx: Ctx, r: ByokConfigRecord, status: ConfigStatus, c
     status,
     ...(changes.activeVersion === undefined ? {} : { activeVersion: changes.activeVersion }),
     ...(changes.rewrapped === undefined ? {} : { rewrapped: changes.rewrapped }),
+    ...(changes.ownerProof === undefined ? {} : { ownerProof: changes.ownerProof }),
     ...(failure === undefined ? {} : { failure }),
     ...(checkpoint === undefined ? {} : { checkpoint }),
     history: bounded([...r.history, entry]),

@@ -1,4 +1,4 @@
-import type { KeyVaultKey } from '@azure/keyvault-keys';
+import type { KeyClient, KeyVaultKey } from '@azure/keyvault-keys';
 import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors.js';
 import type { Clock } from '../vault/clock.js';
@@ -8,9 +8,21 @@ import type { KeyVaultKeyId, VersionedKeyVaultKeyId } from '../vault/key-vault-k
 import type { Random } from '../vault/random.js';
 import { KEK_MIN_RSA_BITS } from '../vault/system-kek.js';
 import type { CmkFailure } from './config-status.js';
+import { isOperatorVault, keyProvesOwnership, notOwnedFailure, type OwnershipPolicy } from './key-ownership.js';
 
-/** Reads a key's properties (the `keys/get` permission, which the Crypto Service Encryption User role grants). */
-export type KeyReader = (key: KeyVaultKeyId) => Promise<KeyVaultKey>;
+/**
+ * Reads a key's current version: properties and tags (the `keys/get` permission, which the Crypto
+ * Service Encryption User role grants). `abortSignal` bounds a vault that never answers.
+ */
+export type KeyReader = (key: KeyVaultKeyId, options?: { readonly abortSignal?: AbortSignal }) => Promise<KeyVaultKey>;
+
+/** How long one `keys/get` may take before the vault counts as unreachable (the SDK sets no limit). */
+export const KEY_READ_TIMEOUT_MS = 30_000;
+
+/** A {@link KeyReader} over the app's Key Vault clients (one per vault), passing the abort signal on. */
+export function keyReader(keys: (vaultUrl: string) => Pick<KeyClient, 'getKey'>): KeyReader {
+  return (key, options) => keys(key.vaultUrl).getKey(key.name, options?.abortSignal === undefined ? {} : { abortSignal: options.abortSignal });
+}
 
 export interface ValidateCustomerKeyDeps {
   readonly readKey: KeyReader;
@@ -20,16 +32,33 @@ export interface ValidateCustomerKeyDeps {
   readonly random: Random;
 }
 
-/** The outcome of checking a customer key: usable (at this version), refused (why), or the vault was unreachable. */
+/**
+ * The outcome of checking a customer key: usable (at this version; `owned` when it proves it is
+ * the org's), refused (why), or the vault was unreachable.
+ */
 export type KeyCheck =
-  | { readonly kind: 'valid'; readonly version: string }
+  | { readonly kind: 'valid'; readonly version: string; readonly owned: boolean }
   | { readonly kind: 'refused'; readonly failure: CmkFailure }
   | { readonly kind: 'unreachable'; readonly cause: unknown };
 
 const PROBE_BYTES = 32;
 
+/** Whose key it must be, and whether a key that does not prove it is refused or only reported. */
+export interface OwnerCheck {
+  readonly orgId: string;
+  readonly policy: OwnershipPolicy;
+  /**
+   * Refuse with CMK_KEY_NOT_OWNED, before any other check and before the key is used (a config not
+   * yet in effect). When false the result carries `owned` and the caller decides (a config in
+   * effect may be in its grace period).
+   */
+  readonly require: boolean;
+}
+
 /**
- * Checks, with our identity, that a customer key can be the KEK of an org: reachable, RSA of at
+ * Checks, with our identity, that a customer key can be the KEK of an org: not in a vault we
+ * operate and tagged `cipherflow-org` = the org id (when `owner.require`; checked first, so a key
+ * that is not the org's is never used and none of its properties is told), reachable, RSA of at
  * least {@link KEK_MIN_RSA_BITS} bits, enabled, inside its nbf/exp window (Key Vault itself lets an
  * expired key unwrap, so the dates are checked here), key_ops allowing wrapKey and unwrapKey, its
  * vault purge-protected (`recoveryLevel` without "Purgeable"), and a wrap/unwrap round trip of a
@@ -38,18 +67,27 @@ const PROBE_BYTES = 32;
  * Never throws for a key problem: refusals come back as {@link CmkFailure}, timeouts and 5xx as
  * `unreachable` (retried later, never a failure of the config).
  */
-export async function validateCustomerKey(deps: ValidateCustomerKeyDeps, target: KeyVaultKeyId, options: { readonly roundTrip?: boolean } = {}): Promise<KeyCheck> {
+export async function validateCustomerKey(
+  deps: ValidateCustomerKeyDeps,
+  target: KeyVaultKeyId,
+  owner: OwnerCheck,
+  options: { readonly roundTrip?: boolean } = {},
+): Promise<KeyCheck> {
+  // No vault call at all for our own vaults: their keys are readable by design.
+  if (owner.require && isOperatorVault(owner.policy, target.vaultUrl)) return { kind: 'refused', failure: notOwnedFailure(owner.policy, target.vaultUrl, owner.orgId) };
   let key: KeyVaultKey;
   try {
-    key = await deps.readKey({ vaultUrl: target.vaultUrl, name: target.name });
+    key = await deps.readKey({ vaultUrl: target.vaultUrl, name: target.name }, { abortSignal: AbortSignal.timeout(KEY_READ_TIMEOUT_MS) });
   } catch (err) {
     return fromVaultError(toKekError(err, 'wrapKey'));
   }
+  const owned = keyProvesOwnership(owner.policy, target.vaultUrl, key, owner.orgId);
+  if (owner.require && !owned) return { kind: 'refused', failure: notOwnedFailure(owner.policy, target.vaultUrl, owner.orgId) };
   const property = checkProperties(key, deps.clock.now());
   if (property !== undefined) return { kind: 'refused', failure: property };
   const version = key.properties.version;
   if (version === undefined) return { kind: 'unreachable', cause: new Error('Key Vault answered a key without a version') };
-  if (options.roundTrip === false) return { kind: 'valid', version };
+  if (options.roundTrip === false) return { kind: 'valid', version, owned };
 
   const kek: VersionedKeyVaultKeyId = { vaultUrl: target.vaultUrl, name: target.name, version };
   const probe = deps.random.bytes(PROBE_BYTES);
@@ -62,7 +100,21 @@ export async function validateCustomerKey(deps: ValidateCustomerKeyDeps, target:
   } catch (err) {
     return fromVaultError(err);
   }
-  return { kind: 'valid', version };
+  return { kind: 'valid', version, owned };
+}
+
+/**
+ * Reads only whether the key proves it is the org's (one `keys/get`); `unknown` when the vault
+ * did not answer or refused (the caller's own vault calls report that).
+ */
+export async function readOwnership(deps: Pick<ValidateCustomerKeyDeps, 'readKey'>, target: KeyVaultKeyId, orgId: string, policy: OwnershipPolicy): Promise<'owned' | 'not-owned' | 'unknown'> {
+  if (isOperatorVault(policy, target.vaultUrl)) return 'not-owned';
+  try {
+    const key = await deps.readKey({ vaultUrl: target.vaultUrl, name: target.name }, { abortSignal: AbortSignal.timeout(KEY_READ_TIMEOUT_MS) });
+    return keyProvesOwnership(policy, target.vaultUrl, key, orgId) ? 'owned' : 'not-owned';
+  } catch {
+    return 'unknown';
+  }
 }
 
 /** The property checks alone (no vault call): type, size, state, dates, operations, purge protection. Pure. */

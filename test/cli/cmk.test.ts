@@ -56,7 +56,7 @@ describe('cipherflow cmk', () => {
 
   it('submits a good key and watches it to COMPLETED (exit 0)', async () => {
     const cli = await asOrg(ORG_GOOD);
-    const kid = (await keys.createRsaKey('cli-cmk', { keySize: 3072 })).id ?? '';
+    const kid = (await keys.createRsaKey('cli-cmk', { keySize: 3072, tags: { 'cipherflow-org': ORG_GOOD } })).id ?? '';
     const submitted = jsonOf<{ config: { status: string } }>(
       await cli('--json', 'cmk', 'submit', '--name', 'Config1', '--key-id', kid),
     );
@@ -69,7 +69,7 @@ describe('cipherflow cmk', () => {
 
   it('watches a key that is too small to FAILED with its code (exit 5)', async () => {
     const cli = await asOrg(ORG_SMALL);
-    const kid = (await keys.createRsaKey('cli-small', { keySize: 2048 })).id ?? '';
+    const kid = (await keys.createRsaKey('cli-small', { keySize: 2048, tags: { 'cipherflow-org': ORG_SMALL } })).id ?? '';
     expect((await cli('cmk', 'submit', '--name', 'Small', '--key-id', kid)).code).toBe(0);
     const watched = await cli('cmk', 'status', 'Small', '--watch', '--interval', '0.5', '--timeout', '60');
     expect(watched.code).toBe(EXIT.FAILED);

@@ -36,7 +36,16 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
   });
   afterAll(async () => fx?.stop());
 
-  const configDeps = () => ({ tables, clock: systemClock, allowLoopback: true });
+  // Every key below lives in one emulator, which plays the customer's vault: no operator vault.
+  const ownership = { operatorVaults: [], graceDays: 30 };
+  const readKey = (k: { name: string }) => fx.keys.getKey(k.name);
+  const configDeps = () => ({ tables, clock: systemClock, allowLoopback: true, ownership, readKey });
+  /** A fresh customer key whose owner tagged it for `orgId`, the proof submission and the reconciler ask for. */
+  async function ownedKek(orgId: string) {
+    const kek = await fx.newKek();
+    const key = await fx.keys.updateKeyProperties(kek.key.name, { tags: { 'cipherflow-org': orgId } });
+    return { ...kek, key };
+  }
 
   async function createConfig(orgId: string, name: string, keyVaultKeyIdentifier: string) {
     return createByokConfig(configDeps(), tenant(orgId), {
@@ -69,14 +78,16 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
     const keys = hierarchy();
     const original = new Map<string, Buffer>();
     for (const sandbox of sandboxes) original.set(sandbox, Buffer.from(await keys.rootKey({ orgId, sandbox })));
-    const cmk = await fx.newKek();
+    const cmk = await ownedKek(orgId);
     const deps: ReconcileDeps = {
       tables,
       rootKeys,
       vault: options.vault ?? fx.vault,
-      readKey: (k) => fx.keys.getKey(k.name),
+      readKey,
       clock: systemClock,
       random: systemRandom,
+      ownership,
+      unreachableGiveUpMinutes: 60,
     };
     await createConfig(orgId, 'cfg', cmk.key.id ?? '');
     return { keys, hierarchy, original, system, cmk, deps, rootKeys };
@@ -304,7 +315,7 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
     await reconcileByokConfigs(deps);
     expect((await view(org, 'cfg')).status).toBe('COMPLETED');
 
-    const second = await fx.newKek();
+    const second = await ownedKek(org);
     await createConfig(org, 'cfg2', second.key.id ?? '');
     await reconcileByokConfigs(deps);
     const moved = await view(org, 'cfg2');
@@ -340,7 +351,8 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
     await reconcileByokConfigs(deps);
     expect((await view(org)).activeKeyVersion).toBe(cmk.key.properties.version);
 
-    const rotated = await fx.keys.createRsaKey(cmk.key.name, { keySize: 3072, keyOps: ['wrapKey', 'unwrapKey'] });
+    // A new version starts with the tags it is created with: the owner tags it again.
+    const rotated = await fx.keys.createRsaKey(cmk.key.name, { keySize: 3072, keyOps: ['wrapKey', 'unwrapKey'], tags: { 'cipherflow-org': org } });
     const version = rotated.properties.version;
     expect(version).not.toBe(cmk.key.properties.version);
     await reconcileByokConfigs(deps);
@@ -351,6 +363,20 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
     expect(all).toHaveLength(2);
     for (const r of all) expect(r).toMatchObject({ kekName: cmk.key.name, kekVersion: version });
     await expectReadable(hierarchy, org, original);
+  });
+
+  it('reads the proof on the current version: a new version created without the tag fails the org with CMK_KEY_NOT_OWNED until it is tagged', async () => {
+    const org = 'CF00ROTTAG@AdobeOrg';
+    const { deps, hierarchy, cmk } = await setupOrg(org, ['prod']);
+    await reconcileByokConfigs(deps);
+    const untagged = await fx.keys.createRsaKey(cmk.key.name, { keySize: 3072, keyOps: ['wrapKey', 'unwrapKey'] });
+    await reconcileByokConfigs(deps);
+    expect(await view(org)).toMatchObject({ status: 'KEY_ACCESS_REVOKED', failure: { code: 'CMK_KEY_NOT_OWNED' }, activeKeyVersion: cmk.key.properties.version });
+    await expectCode(hierarchy().rootKey({ orgId: org, sandbox: 'prod' }), 'CMK_ACCESS_REVOKED');
+    await fx.keys.updateKeyProperties(cmk.key.name, untagged.properties.version ?? '', { tags: { 'cipherflow-org': org } });
+    await reconcileByokConfigs(deps);
+    expect(await view(org)).toMatchObject({ status: 'COMPLETED', activeKeyVersion: untagged.properties.version, ownership: { verified: true } });
+    await expect(hierarchy().rootKey({ orgId: org, sandbox: 'prod' })).resolves.toHaveLength(32);
   });
 
   it('creates a sandbox added during UPDATE_EXISTING_RESOURCES under the customer key', async () => {
@@ -398,7 +424,7 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
 
   it('accepts only one of two configs created for an org at the same instant; the other is refused with CONFLICT', async () => {
     const org = 'CF00TWINS1@AdobeOrg';
-    const [first, second] = [await fx.newKek(), await fx.newKek()];
+    const [first, second] = [await ownedKek(org), await ownedKek(org)];
     const outcomes = await Promise.allSettled([createConfig(org, 'twin-a', first.key.id ?? ''), createConfig(org, 'twin-b', second.key.id ?? '')]);
     expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
     const refused = outcomes.find((o) => o.status === 'rejected');
@@ -408,7 +434,7 @@ describe('the CMK reconciler (Azurite + Key Vault emulator, in process)', () => 
     // A name taken is still told apart, and the lock row is no config to the reconciler.
     const winner = outcomes[0].status === 'fulfilled' ? 'twin-a' : 'twin-b';
     await expectCode(createConfig(org, winner, first.key.id ?? ''), 'CONFLICT');
-    await reconcileByokConfigs({ tables, rootKeys: await fx.newTable(), vault: fx.vault, readKey: (k) => fx.keys.getKey(k.name), clock: systemClock, random: systemRandom });
+    await reconcileByokConfigs({ tables, rootKeys: await fx.newTable(), vault: fx.vault, readKey, clock: systemClock, random: systemRandom, ownership, unreachableGiveUpMinutes: 60 });
     expect((await view(org, winner)).status).toBe('COMPLETED');
   });
 });

@@ -97,9 +97,14 @@ describe('customer-managed keys (BYOK)', () => {
     await gpg?.dispose();
   });
 
-  async function customerKey(name: string, options: { keySize?: number; keyOps?: KeyOperation[]; vault?: KeyVaultEmulator } = {}) {
+  /** A key of the customer's, tagged `cipherflow-org` for `org` (step 1.4 of the README: the proof it is the org's). */
+  async function customerKey(name: string, options: { keySize?: number; keyOps?: KeyOperation[]; vault?: KeyVaultEmulator; org?: string } = {}) {
     const client = options.vault === undefined ? customerKeys : new KeyClient(options.vault.url, customerAdmin(options.vault), { disableChallengeResourceVerification: true });
-    const key = await client.createRsaKey(name, { keySize: options.keySize ?? 3072, ...(options.keyOps === undefined ? {} : { keyOps: options.keyOps }) });
+    const key = await client.createRsaKey(name, {
+      keySize: options.keySize ?? 3072,
+      tags: { 'cipherflow-org': options.org ?? ORG },
+      ...(options.keyOps === undefined ? {} : { keyOps: options.keyOps }),
+    });
     return key.id ?? '';
   }
 
@@ -157,24 +162,24 @@ describe('customer-managed keys (BYOK)', () => {
   });
 
   it.each([
-    ['KEY_TOO_SMALL', async () => customerKey('small-key', { keySize: 2048 })],
-    ['KEY_OPERATIONS_MISSING', async () => customerKey('no-wrap-key', { keyOps: ['encrypt', 'decrypt'] })],
-    ['PURGE_PROTECTION_DISABLED', async () => customerKey('purgeable-key', { vault: unprotectedVault })],
-    ['KEY_ACCESS_DENIED', async () => {
-      const kid = await customerKey('no-role-key');
+    ['KEY_TOO_SMALL', async (org: string) => customerKey('small-key', { keySize: 2048, org })],
+    ['KEY_OPERATIONS_MISSING', async (org: string) => customerKey('no-wrap-key', { keyOps: ['encrypt', 'decrypt'], org })],
+    ['PURGE_PROTECTION_DISABLED', async (org: string) => customerKey('purgeable-key', { vault: unprotectedVault, org })],
+    ['KEY_ACCESS_DENIED', async (org: string) => {
+      const kid = await customerKey('no-role-key', { org });
       await customerVault.revokeAccess(appPrincipal, 'no-role-key');
       return kid;
     }],
     ['KEY_NOT_FOUND', () => Promise.resolve(`${customerVault.url}/keys/never-created`)],
-    ['KEY_DISABLED', async () => {
-      const kid = await customerKey('disabled-key');
+    ['KEY_DISABLED', async (org: string) => {
+      const kid = await customerKey('disabled-key', { org });
       await customerKeys.updateKeyProperties('disabled-key', { enabled: false });
       return kid;
     }],
   ])('drives a config with an unusable key to FAILED with %s', async (code, makeKey) => {
     const org = `CF00F${code.length}${code.slice(4, 8).replace('_', 'X')}@AdobeOrg`;
     const client = new ApiClient(runtime.url, org);
-    const created = await client.json<{ status: string; config: { status: string } }>('POST', CONFIG, configBody(org, 'failing', await makeKey()));
+    const created = await client.json<{ status: string; config: { status: string } }>('POST', CONFIG, configBody(org, 'failing', await makeKey(org)));
     expect(created).toMatchObject({ status: 'CREATED', config: { status: 'NEW' } });
     const failed = await waitForStatus(client, 'failing', 'FAILED');
     expect(Object.keys(failed.failure ?? {}).sort()).toEqual(['code', 'message']);
@@ -301,7 +306,8 @@ describe('customer-managed keys (BYOK)', () => {
     });
 
     it('follows a customer key rotation within a cycle', async () => {
-      const rotated = await customerKeys.createRsaKey(keyName, { keySize: 3072 });
+      // A new version starts with the tags it is created with: the owner tags it too.
+      const rotated = await customerKeys.createRsaKey(keyName, { keySize: 3072, tags: { 'cipherflow-org': ORG } });
       const version = rotated.properties.version ?? '';
       const view = await until('rotation followed', async () => {
         const v = await status(api, 'Config1');
@@ -325,7 +331,7 @@ describe('customer-managed keys (BYOK)', () => {
       });
     }
     expect(await orgRootKeys(org)).toHaveLength(sandboxes.length);
-    const kid = await customerKey('crash-cmk');
+    const kid = await customerKey('crash-cmk', { org });
     await runtime.stop();
 
     customerVault.resetRequestCounts();

@@ -95,6 +95,20 @@ describe('key management', () => {
     expect(fetched.properties.enabled).toBe(false);
   });
 
+  it('keeps tags per version: a versionless update tags the latest, a new version starts with its own, get returns them', async () => {
+    const first = await keys.createRsaKey(uniqueName('tags'), { tags: { 'cipherflow-org': 'ACME1234@AdobeOrg' } });
+    const second = await keys.createRsaKey(first.name);
+    expect(second.properties.tags ?? {}).toEqual({});
+    expect((await keys.getKey(first.name)).properties.tags ?? {}).toEqual({});
+    expect((await keys.getKey(first.name, { version: versionOf(first) })).properties.tags).toEqual({ 'cipherflow-org': 'ACME1234@AdobeOrg' });
+    await keys.updateKeyProperties(first.name, { tags: { 'cipherflow-org': 'ACME1234@AdobeOrg', team: 'cf' } });
+    expect((await keys.getKey(first.name)).properties.tags).toEqual({ 'cipherflow-org': 'ACME1234@AdobeOrg', team: 'cf' });
+    // Tags are replaced as a whole; an empty object removes them.
+    await keys.updateKeyProperties(first.name, { tags: {} });
+    expect((await keys.getKey(first.name)).properties.tags ?? {}).toEqual({});
+    await expectVaultError(keys.updateKeyProperties(first.name, { tags: { n: 1 } as unknown as Record<string, string> }), 400, 'BadParameter');
+  });
+
   it('refuses an unknown key with 404 KeyNotFound', async () => {
     await expectVaultError(keys.getKey(uniqueName('missing')), 404, 'KeyNotFound');
   });

@@ -105,7 +105,7 @@ describe('fault: runtime killed (SIGKILL) and restarted', () => {
       });
     }
     const customerKeys = new KeyClient(customerVault.url, customerAdmin(customerVault), { disableChallengeResourceVerification: true });
-    const kid = (await customerKeys.createRsaKey('killed-cmk', { keySize: 3072 })).id ?? '';
+    const kid = (await customerKeys.createRsaKey('killed-cmk', { keySize: 3072, tags: { 'cipherflow-org': CMK_ORG } })).id ?? '';
     // Each wrap at the customer's vault takes 400 ms, so the re-wrap is slow enough to be cut.
     customerVault.injectFault({ kind: 'stall', ms: 400, count: 1000, operations: ['wrapKey'] });
     customerVault.resetRequestCounts();

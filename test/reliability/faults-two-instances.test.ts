@@ -137,7 +137,7 @@ describe('fault: two runtime instances against the same storage', () => {
     }
     customerVault.resetRequestCounts();
     for (const [i, org] of CMK_ORGS.entries()) {
-      const kid = (await customerKeys.createRsaKey(`twin-cmk-${i}`, { keySize: 3072 })).id ?? '';
+      const kid = (await customerKeys.createRsaKey(`twin-cmk-${i}`, { keySize: 3072, tags: { 'cipherflow-org': org } })).id ?? '';
       await clientFor(i % 2 === 0 ? a : b, org).json('POST', CONFIG, {
         name: 'twin', type: 'BYOK_CONFIG', imsOrgId: org, configData: { providerType: 'AZURE_KEYVAULT', keyVaultKeyIdentifier: kid },
       });

@@ -113,7 +113,7 @@ describe('fault: Key Vault unavailable for a while', () => {
       });
     }
     const customerKeys = new KeyClient(customerVault.url, customerAdmin(customerVault), { disableChallengeResourceVerification: true });
-    const kid = (await customerKeys.createRsaKey('outage-cmk', { keySize: 3072 })).id ?? '';
+    const kid = (await customerKeys.createRsaKey('outage-cmk', { keySize: 3072, tags: { 'cipherflow-org': CMK_ORG } })).id ?? '';
     const api = clientFor(runtime, CMK_ORG);
     const view = (): Promise<ConfigView> => api.json<ConfigView>('GET', `${CONFIG}/outage?configType=BYOK_CONFIG`);
 

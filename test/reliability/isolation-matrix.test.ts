@@ -1,6 +1,8 @@
 import { ContainerClient, RestError } from '@azure/storage-blob';
 import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDevTls } from '../../local/dev-tls.js';
+import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
 import { DEV_CLIENT_ID } from '../../shared/auth/auth-config.js';
 import { LANDING_ZONE_CONNECTION_SPEC } from '../../shared/landing-zones/explore.js';
 import { ROUTES } from '../../shared/openapi/routes.js';
@@ -77,6 +79,11 @@ function neverExisted(id: string): string {
 
 describe('tenant isolation matrix', () => {
   let stack: LocalStack;
+  /**
+   * Org A's own Key Vault: keys of the system KEK's vault are never a customer's (CMK_KEY_NOT_OWNED).
+   * Its key is never created: A's config is one of A's objects here, not a move of A's root keys.
+   */
+  let customerVault: KeyVaultEmulator;
   let runtime: RuntimeProcess;
   let gpg: GpgHome;
   let landing: ContainerClient;
@@ -89,6 +96,7 @@ describe('tenant isolation matrix', () => {
   beforeAll(async () => {
     ensureGpg();
     stack = await startLocalStack();
+    customerVault = await startKeyVaultEmulator({ port: 0, tls: await ensureDevTls(), tokenAuthority: stack.vault.tokenAuthority });
     runtime = await startRuntime({ ...stack.env, ...FAST_TRIGGERS });
     const started = await runtime.waitForLine((e) => e.event === 'host-started');
     routes = (started.routes as HostRoute[]).filter((r) => !r.route.includes('{*'));
@@ -142,7 +150,7 @@ describe('tenant isolation matrix', () => {
       name: CMK_NAME,
       type: 'BYOK_CONFIG',
       imsOrgId: A,
-      configData: { providerType: 'AZURE_KEYVAULT', keyVaultKeyIdentifier: `${stack.vault.url}/keys/isolation-cmk` },
+      configData: { providerType: 'AZURE_KEYVAULT', keyVaultKeyIdentifier: `${customerVault.url}/keys/isolation-cmk` },
     });
     const clientKey = Buffer.alloc(32, 9);
     await apiA.json('PUT', `/api-encryption/client-keys/${CLIENT_KEY_ID}`, { kemId: 32, publicKey: clientKey.toString('base64url') });
@@ -151,6 +159,7 @@ describe('tenant isolation matrix', () => {
 
   afterAll(async () => {
     await runtime?.stop();
+    await customerVault?.close();
     await stack?.stop();
     await gpg?.dispose();
   });
@@ -206,7 +215,7 @@ describe('tenant isolation matrix', () => {
       case 'customer-keys-create':
         return { encryptionAlgorithm: 'PGP', publicKey: 'bm90IGEga2V5' };
       case 'cmk-configs-create':
-        return { name: CMK_NAME, type: 'BYOK_CONFIG', imsOrgId: A, configData: { providerType: 'AZURE_KEYVAULT', keyVaultKeyIdentifier: `${stack.vault.url}/keys/isolation-cmk` } };
+        return { name: CMK_NAME, type: 'BYOK_CONFIG', imsOrgId: A, configData: { providerType: 'AZURE_KEYVAULT', keyVaultKeyIdentifier: `${customerVault.url}/keys/isolation-cmk` } };
       case 'api-encryption-client-keys-put':
         return { kemId: 32, publicKey: Buffer.alloc(32, 11).toString('base64url') };
       case 'api-encryption-settings-put':
