@@ -5,7 +5,7 @@ import { openRequest } from '../shared/hpke/open-request.js';
 import { sealResponse } from '../shared/hpke/seal-response.js';
 import type { ServerKeyRing } from '../shared/hpke/server-keys.js';
 import { DEFAULT_SUITE } from '../shared/hpke/suites.js';
-import { encodeHeader, joinMessage, requestAad, requestInfo } from '../shared/hpke/wire-format.js';
+import { FORMAT_VERSION, NO_CLIENT_KEY_ID, encodeHeader, joinMessage, requestAad, requestInfo } from '../shared/hpke/wire-format.js';
 import { rounded } from './measure.js';
 import { figure, type Figure } from './report.js';
 
@@ -65,7 +65,8 @@ export async function hpkeOperationFigures(options: HpkeOperationOptions): Promi
     aeadId: DEFAULT_SUITE.aead.id,
   });
   const timestamp = String(Math.floor(Date.now() / 1000));
-  const aad = requestAad('POST', PATH, timestamp);
+  const tenant = { org: 'BENCH0001@AdobeOrg', sandbox: 'prod' };
+  const aad = requestAad({ method: 'POST', path: PATH, timestamp, ...tenant, clientKeyId: NO_CLIENT_KEY_ID });
 
   // Requests to open, each with its own enc (as clients send them), built before timing.
   const requests: Uint8Array[] = [];
@@ -92,7 +93,7 @@ export async function hpkeOperationFigures(options: HpkeOperationOptions): Promi
     replay: { remember: () => Promise.resolve(), purge: () => Promise.resolve(0) },
     clock: { now: () => Date.now() },
   };
-  const binding = { method: 'POST', path: PATH, status: 201 };
+  const binding = { method: 'POST', path: PATH, status: 201, ...tenant };
 
   const seal = await rate(options.seconds, () =>
     sealResponse(clientKey, DEFAULT_SUITE.kdf, DEFAULT_SUITE.aead, binding, PAYLOAD),
@@ -102,6 +103,8 @@ export async function hpkeOperationFigures(options: HpkeOperationOptions): Promi
       method: 'POST',
       path: PATH,
       timestamp,
+      format: String(FORMAT_VERSION),
+      ...tenant,
       body: requests[i % requests.length] ?? new Uint8Array(),
     }),
   );

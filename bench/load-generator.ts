@@ -48,6 +48,8 @@ async function main(config: LoadConfig): Promise<void> {
         method: 'POST',
         url: config.url,
         body: Buffer.from(bodyOf(i)),
+        org: config.headers['x-gw-ims-org-id'] ?? '',
+        sandbox: config.headers['x-sandbox-name'] ?? 'prod',
       });
       prepared.push({ body: req.body, headers: { ...config.headers, ...req.headers, accept: HPKE_MEDIA_TYPE } });
     }

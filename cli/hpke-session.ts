@@ -2,7 +2,7 @@ import { createHpkeFetch, generateClientKeyPair, type ClientKeyPair } from '../s
 import { HpkeClientKeys, HpkeServerKeys } from '../shared/openapi/response-schemas.js';
 import { ApiClient, type Fetcher } from './api-client.js';
 import { saveConfig, type CliConfig } from './config.js';
-import { CliError } from './errors.js';
+import { ApiProblemError, CliError } from './errors.js';
 import { EXIT } from './exit-codes.js';
 
 const MAX_CLIENT_KEY_ID = 255;
@@ -29,18 +29,26 @@ export async function hpkeApiClient(config: CliConfig, configFile: string): Prom
 }
 
 async function ensureClientKey(plain: ApiClient, config: CliConfig, configFile: string): Promise<ClientKeyPair> {
-  const { keys } = await plain.json('GET', '/api-encryption/client-keys', HpkeClientKeys);
   const saved = config.hpke;
+  let keys;
+  try {
+    ({ keys } = await plain.json('GET', '/api-encryption/client-keys', HpkeClientKeys));
+  } catch (err) {
+    // An org that requires encryption answers nothing in plaintext, not even its key list: use the
+    // saved key (answers sealed to another key fail to open), or say how to get one.
+    if (!(err instanceof ApiProblemError) || err.problem.code !== 'HPKE_REQUIRED') throw err;
+    if (saved !== undefined) return savedPair(saved);
+    throw new CliError(
+      'the organization requires encryption and this config holds no HPKE client key: register one before requireEncryption is turned on, or copy the config that holds it',
+      EXIT.ERROR,
+      { cause: err },
+    );
+  }
   if (
     saved !== undefined &&
     keys.some((k) => k.keyId === saved.keyId && k.publicKey === saved.publicKey && k.pending === undefined)
   ) {
-    return {
-      keyId: saved.keyId,
-      kemId: saved.kemId,
-      publicKey: new Uint8Array(Buffer.from(saved.publicKey, 'base64url')),
-      privateKey: new Uint8Array(Buffer.from(saved.privateKey, 'base64url')),
-    };
+    return savedPair(saved);
   }
   const used = new Set(keys.map((k) => k.keyId));
   let keyId = 0;
@@ -55,4 +63,13 @@ async function ensureClientKey(plain: ApiClient, config: CliConfig, configFile: 
     hpke: { keyId, kemId: pair.kemId, publicKey, privateKey: Buffer.from(pair.privateKey).toString('base64url') },
   });
   return pair;
+}
+
+function savedPair(saved: NonNullable<CliConfig['hpke']>): ClientKeyPair {
+  return {
+    keyId: saved.keyId,
+    kemId: saved.kemId,
+    publicKey: new Uint8Array(Buffer.from(saved.publicKey, 'base64url')),
+    privateKey: new Uint8Array(Buffer.from(saved.privateKey, 'base64url')),
+  };
 }

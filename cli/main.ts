@@ -9,6 +9,7 @@ import { registerCall } from './commands/call.js';
 import { registerCmk } from './commands/cmk.js';
 import { registerCustomerKeys } from './commands/customer-keys.js';
 import { registerEncrypt } from './commands/encrypt.js';
+import { registerExport } from './commands/export.js';
 import { registerFlows } from './commands/flows.js';
 import { registerKeys } from './commands/keys.js';
 import { registerLandingZone } from './commands/landing-zone.js';
@@ -49,6 +50,7 @@ export function buildProgram(): Command {
   registerRuns(program, ctx);
   registerCmk(program, ctx);
   registerCall(program, ctx);
+  registerExport(program, ctx);
   // Sub-commands inherit the override, so their usage errors come back here too.
   for (const command of program.commands) {
     command.exitOverride();

@@ -456,10 +456,10 @@ export class HpkeNoClientKeyError extends AppError {
   }
 }
 
-/** An encrypted response was asked for on a route whose response is a stream (downloads). */
+/** An encrypted response was asked for in a form this response cannot take (a stream asked for as one message). */
 export class HpkeNotAcceptableError extends AppError {
   constructor() {
-    super('HPKE_NOT_ACCEPTABLE', 'Streaming downloads are not HPKE-encrypted; request them without Accept: application/octet-stream+hpke');
+    super('HPKE_NOT_ACCEPTABLE', 'Streaming downloads are encrypted only as a stream: accept application/octet-stream+hpke-chunked');
   }
 }
 
@@ -470,9 +470,34 @@ export class HpkeInvalidPublicKeyError extends AppError {
   }
 }
 
-/** The org's `requireEncryption` setting refuses plaintext request bodies. */
+/**
+ * The org's `requireEncryption` setting refuses a plaintext request body, or a request that does
+ * not ask for an encrypted answer; or an encrypted request that names a client key did not ask for
+ * an encrypted answer (its Accept was stripped on the way).
+ */
 export class HpkeRequiredError extends AppError {
-  constructor() {
-    super('HPKE_REQUIRED', 'This organization accepts request bodies only as application/octet-stream+hpke');
+  constructor(detail = 'This organization accepts request bodies only as application/octet-stream+hpke') {
+    super('HPKE_REQUIRED', detail);
+  }
+}
+
+/**
+ * A request sent or asked for HPKE without `x-hpke-format: 2`: a client still on the format
+ * before org, sandbox and client key id were bound (or a newer one). Told apart from
+ * HPKE_DECRYPT_FAILED so the client knows to update.
+ */
+export class HpkeFormatUnsupportedError extends AppError {
+  constructor(sent: string | null) {
+    super('HPKE_FORMAT_UNSUPPORTED', `${sent === null ? 'x-hpke-format is missing' : 'x-hpke-format is not 2'}: this API speaks HPKE wire format 2 (org, sandbox and client key id bound); update the client`);
+  }
+}
+
+/**
+ * `requireEncryption` cannot be turned on without a client key to seal answers to, and the last
+ * client key cannot be deleted while it is on: either would leave no answer the org could read.
+ */
+export class HpkeClientKeyRequiredError extends AppError {
+  constructor(detail: string) {
+    super('HPKE_CLIENT_KEY_REQUIRED', detail);
   }
 }

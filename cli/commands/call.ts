@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';
+import { writeBody } from './export.js';
 
 const METHODS = new Set(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -23,18 +24,20 @@ export function registerCall(program: Command, ctx: CliContext): void {
       const body = opts.data === undefined ? undefined : await readData(opts.data);
       const api = await ctx.api({ hpke: opts.hpke === true });
       const res = await api.send(verb, path, body);
+      const type = res.headers.get('content-type') ?? '';
+      // A download (opened chunk by chunk when sealed) goes to stdout as it arrives.
+      if (!type.includes('json')) {
+        await writeBody(res, undefined, ctx.stdout);
+        return;
+      }
       const text = await res.text();
       if (text === '') return;
-      const type = res.headers.get('content-type') ?? '';
-      if (type.includes('json')) {
-        try {
-          ctx.stdout.write(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
-          return;
-        } catch {
-          // Not JSON after all: printed as is below.
-        }
+      try {
+        ctx.stdout.write(`${JSON.stringify(JSON.parse(text), null, 2)}\n`);
+      } catch {
+        // Not JSON after all: printed as is.
+        ctx.stdout.write(text);
       }
-      ctx.stdout.write(text);
     });
 }
 

@@ -2,16 +2,9 @@ import type { CipherSuite } from '@hpke/core';
 import { cipherSuite } from './cipher-suite.js';
 import type { ResolvedClientKey } from './client-keys.js';
 import { kemById, type Aead, type Kdf } from './suites.js';
-import { encodeHeader, joinMessage, responseAad, responseInfo } from './wire-format.js';
+import { encodeHeader, joinMessage, responseAad, responseInfo, type ResponseBinding } from './wire-format.js';
 
-/** What a response is encrypted for. */
-export interface ResponseBinding {
-  readonly method: string;
-  readonly path: string;
-  readonly status: number;
-  /** The request's `enc` when the request was encrypted. */
-  readonly requestEnc?: Uint8Array;
-}
+export type { ResponseBinding };
 
 /**
  * Recipient keys ready for the library, per resolved client key: the import (a KeyObject, ~15 µs)
@@ -20,7 +13,7 @@ export interface ResponseBinding {
  */
 const recipients = new WeakMap<ResolvedClientKey, Promise<CryptoKey>>();
 
-function recipientKey(suite: CipherSuite, clientKey: ResolvedClientKey): Promise<CryptoKey> {
+export function recipientKey(suite: CipherSuite, clientKey: ResolvedClientKey): Promise<CryptoKey> {
   let key = recipients.get(clientKey);
   if (key === undefined) {
     key = suite.kem.deserializePublicKey(clientKey.publicKey);
@@ -32,8 +25,8 @@ function recipientKey(suite: CipherSuite, clientKey: ResolvedClientKey): Promise
 
 /**
  * Encrypts a response body to a client key: `hdr || enc || ct` with hdr = clientKeyId || kemId ||
- * kdfId || aeadId, `info` = `cipherflow response` || 0x00 || hdr, `aad` = `METHOD path status`
- * (|| the request's enc).
+ * kdfId || aeadId, `info` = `cipherflow response v2` || 0x00 || hdr, `aad` = {@link responseAad}
+ * (method, path, status, org, sandbox, the request's enc).
  */
 export async function sealResponse(clientKey: ResolvedClientKey, kdf: Kdf, aead: Aead, binding: ResponseBinding, body: Uint8Array): Promise<Uint8Array> {
   const kem = kemById(clientKey.kemId);
@@ -43,7 +36,7 @@ export async function sealResponse(clientKey: ResolvedClientKey, kdf: Kdf, aead:
   const sealed = await suite.seal(
     { recipientPublicKey: await recipientKey(suite, clientKey), info: responseInfo(header) },
     body,
-    responseAad(binding.method, binding.path, binding.status, binding.requestEnc),
+    responseAad(binding),
   );
   return joinMessage(header, new Uint8Array(sealed.enc), new Uint8Array(sealed.ct));
 }

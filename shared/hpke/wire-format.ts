@@ -14,8 +14,21 @@ export const HEADER_LENGTH = 7;
 /** The largest `enc` of an allowlisted KEM plus the AEAD tag: what encryption adds to a body. */
 export const MAX_OVERHEAD_BYTES = HEADER_LENGTH + Math.max(...Object.values(KEMS).map((k) => k.encLength)) + 16;
 
-const REQUEST_LABEL = 'cipherflow request';
-const RESPONSE_LABEL = 'cipherflow response';
+/** Request header naming the wire format; required on every request that sends or asks for HPKE. */
+export const FORMAT_HEADER = 'x-hpke-format';
+/**
+ * The wire format this code speaks: 2 binds org, sandbox and client key id (format 1, before issue
+ * #17, bound only method, path and timestamp and is refused with HPKE_FORMAT_UNSUPPORTED).
+ */
+export const FORMAT_VERSION = 2;
+/** The media type of a streamed HPKE body (exports): one context, a sealed chunk per piece. */
+export const HPKE_CHUNKED_MEDIA_TYPE = 'application/octet-stream+hpke-chunked';
+/** `x-hpke-client-key-id` was not sent: the value bound in its place. */
+export const NO_CLIENT_KEY_ID = 0xffff;
+
+const REQUEST_LABEL = 'cipherflow request v2';
+const RESPONSE_LABEL = 'cipherflow response v2';
+const STREAM_LABEL = 'cipherflow stream v2';
 
 /** The header of an encrypted body, with its ids as sent (not yet checked against the allowlist). */
 export interface MessageHeader {
@@ -70,28 +83,90 @@ export function joinMessage(header: Uint8Array, enc: Uint8Array, ct: Uint8Array)
   return new Uint8Array(Buffer.concat([header, enc, ct]));
 }
 
-/** `info` of a request: ASCII `cipherflow request` || 0x00 || hdr. */
-export function requestInfo(header: Uint8Array): Uint8Array {
-  return new Uint8Array(Buffer.concat([Buffer.from(REQUEST_LABEL, 'ascii'), Buffer.of(0), header]));
+function label(text: string, header: Uint8Array): Uint8Array {
+  return new Uint8Array(Buffer.concat([Buffer.from(text, 'ascii'), Buffer.of(0), header]));
 }
 
-/** `info` of a response: ASCII `cipherflow response` || 0x00 || hdr. */
+/** `info` of a request: ASCII `cipherflow request v2` || 0x00 || hdr. */
+export function requestInfo(header: Uint8Array): Uint8Array {
+  return label(REQUEST_LABEL, header);
+}
+
+/** `info` of a response: ASCII `cipherflow response v2` || 0x00 || hdr. */
 export function responseInfo(header: Uint8Array): Uint8Array {
-  return new Uint8Array(Buffer.concat([Buffer.from(RESPONSE_LABEL, 'ascii'), Buffer.of(0), header]));
+  return label(RESPONSE_LABEL, header);
+}
+
+/** `info` of a streamed response: ASCII `cipherflow stream v2` || 0x00 || hdr. */
+export function streamInfo(header: Uint8Array): Uint8Array {
+  return label(STREAM_LABEL, header);
+}
+
+/** Who a request or response belongs to: the org and sandbox of the call, as the server resolves them. */
+export interface TenantBinding {
+  /** `x-gw-ims-org-id` as sent. */
+  readonly org: string;
+  /** `x-sandbox-name` as sent, `prod` when absent. */
+  readonly sandbox: string;
+}
+
+/** What a request's `aad` binds. */
+export interface RequestBinding extends TenantBinding {
+  readonly method: string;
+  /** The request path as sent, without the query string. */
+  readonly path: string;
+  /** The `x-hpke-timestamp` header. */
+  readonly timestamp: string;
+  /** `x-hpke-client-key-id` (0..255), or {@link NO_CLIENT_KEY_ID} when the request does not send it. */
+  readonly clientKeyId: number;
+}
+
+/** What a response's `aad` binds. */
+export interface ResponseBinding extends TenantBinding {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  /** The request's `enc` when the request was encrypted. */
+  readonly requestEnc?: Uint8Array;
+}
+
+const MAX_FIELD = 0xffff;
+
+/** `len (2 bytes, big-endian) || UTF-8 bytes`. @throws RangeError past 65535 bytes. */
+function field(value: string | Uint8Array): Buffer {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (bytes.byteLength > MAX_FIELD) throw new RangeError('an HPKE aad field is longer than 65535 bytes');
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(bytes.byteLength);
+  return Buffer.concat([len, bytes]);
+}
+
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
 }
 
 /**
- * `aad` of a request: ASCII `METHOD SP path SP timestamp`; `path` is the request path as sent,
- * without the query string, so a captured request cannot be moved to another endpoint.
+ * `aad` of a request (format 2): `lv(METHOD) || lv(path) || lv(timestamp) || lv(org) ||
+ * lv(sandbox) || clientKeyId (2)`, where `lv(x)` = length (2 bytes) || UTF-8 bytes and clientKeyId is
+ * 0x0000..0x00FF, or 0xFFFF without `x-hpke-client-key-id`: a captured request cannot be moved to
+ * another endpoint, time, org, sandbox or response key.
  */
-export function requestAad(method: string, path: string, timestamp: string): Uint8Array {
-  return new Uint8Array(Buffer.from(`${method.toUpperCase()} ${path} ${timestamp}`, 'utf8'));
+export function requestAad(b: RequestBinding): Uint8Array {
+  return new Uint8Array(
+    Buffer.concat([field(b.method.toUpperCase()), field(b.path), field(b.timestamp), field(b.org), field(b.sandbox), u16(b.clientKeyId)]),
+  );
 }
 
-/** `aad` of a response: ASCII `METHOD SP path SP status`, then the request's `enc` when it was encrypted. */
-export function responseAad(method: string, path: string, status: number, requestEnc?: Uint8Array): Uint8Array {
-  const text = Buffer.from(`${method.toUpperCase()} ${path} ${status}`, 'utf8');
-  return new Uint8Array(requestEnc === undefined ? text : Buffer.concat([text, requestEnc]));
+/**
+ * `aad` of a response (format 2): `lv(METHOD) || lv(path) || status (2) || lv(org) || lv(sandbox) ||
+ * lv(request enc)` (an empty `lv` when the request was not encrypted).
+ */
+export function responseAad(b: ResponseBinding): Uint8Array {
+  return new Uint8Array(
+    Buffer.concat([field(b.method.toUpperCase()), field(b.path), u16(b.status), field(b.org), field(b.sandbox), field(b.requestEnc ?? new Uint8Array(0))]),
+  );
 }
 
 /** The path part of a URL as the client sent it (no query string, no fragment). */
@@ -99,12 +174,17 @@ export function requestPath(url: string): string {
   return new URL(url, 'http://localhost').pathname;
 }
 
-/** True when an Accept header lists the HPKE media type (with a non-zero q). */
-export function acceptsHpke(accept: string | null): boolean {
-  if (accept === null) return false;
-  return accept.split(',').some((part) => {
+/** The media types an Accept header lists with a non-zero q, lowercase, without parameters. */
+export function acceptedTypes(accept: string | null): string[] {
+  if (accept === null) return [];
+  return accept.split(',').flatMap((part) => {
     const [type = '', ...params] = part.split(';').map((s) => s.trim().toLowerCase());
     const q = params.find((p) => p.startsWith('q='));
-    return type === HPKE_MEDIA_TYPE && (q === undefined || Number(q.slice(2)) > 0);
+    return q !== undefined && !(Number(q.slice(2)) > 0) ? [] : [type];
   });
+}
+
+/** True when an Accept header lists the HPKE media type (with a non-zero q). */
+export function acceptsHpke(accept: string | null): boolean {
+  return acceptedTypes(accept).includes(HPKE_MEDIA_TYPE);
 }

@@ -43,11 +43,18 @@ export interface ContentCodec {
 export interface ResponseCodec {
   /** Lowercase media type matched against the request's `Accept`. */
   readonly mediaType: string;
+  /** Further media types that choose this codec (e.g. the streamed form of the same encoding). */
+  readonly alternateMediaTypes?: readonly string[];
   /**
    * Runs right after authentication, before the body is read or the handler runs, so a response
    * that could not be encoded (no client key) is refused before any side effect.
    */
   prepare(ctx: CodecContext): Promise<void>;
+  /**
+   * Runs instead of {@link prepare} when the caller did not ask for this encoding: throws to refuse
+   * an unencoded answer (an org that requires encryption) before the body is read or the handler runs.
+   */
+  refuseUnencoded?(ctx: CodecContext): Promise<void>;
   /** Encodes the final response (success or problem+json). Throws an AppError if it cannot. */
   encodeResponse(response: ApiResponse, ctx: CodecContext): Promise<ApiResponse>;
 }

@@ -119,6 +119,7 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
       }
       ctx = { headers: req.headers, tenant, requestId, method, path: pathOf(req.url), exchange: {} };
       if (responseCodec !== undefined && tenant !== null) await responseCodec.prepare(ctx);
+      else if (tenant !== null) for (const c of responseCodecs) await c.refuseUnencoded?.(ctx);
       let codec = JSON_CODEC;
       let body: unknown = undefined;
       if (options.schema !== undefined) {
@@ -158,7 +159,7 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
       const q = params.find((p) => p.startsWith('q='));
       return q !== undefined && !(Number(q.slice(2)) > 0) ? [] : [type];
     });
-    return responseCodecs.find((c) => accepted.includes(c.mediaType));
+    return responseCodecs.find((c) => [c.mediaType, ...(c.alternateMediaTypes ?? [])].some((t) => accepted.includes(t)));
   }
 
   function codecFor(contentType: string | null): ContentCodec {

@@ -111,6 +111,13 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
           schema: { type: 'string', pattern: '^\\d{1,12}$' },
           description: 'Unix seconds, bound into the AAD; required with an `application/octet-stream+hpke` body',
         },
+        hpkeFormat: {
+          name: 'x-hpke-format',
+          in: 'header',
+          required: false,
+          schema: { type: 'string', enum: ['2'] },
+          description: 'The HPKE wire format version (`2`); required with an HPKE body or an HPKE `Accept`',
+        },
         hpkeClientKeyId: {
           name: 'x-hpke-client-key-id',
           in: 'header',
@@ -149,6 +156,7 @@ function operation(route: RouteDoc, schemas: Json): Json {
   if (route.hpke) {
     if (route.request !== undefined) parameters.push({ $ref: '#/components/parameters/hpkeTimestamp' });
     parameters.push({ $ref: '#/components/parameters/hpkeClientKeyId' });
+    parameters.push({ $ref: '#/components/parameters/hpkeFormat' });
   }
 
   const responses: Json = {};

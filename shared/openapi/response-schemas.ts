@@ -151,6 +151,7 @@ export const ByokConfig = z.looseObject({
   progress: z.looseObject({}).optional(),
   history: z.array(z.looseObject({ status: z.string(), at: z.string() })).optional(),
   failure: z.looseObject({ code: z.string(), message: z.string() }).optional(),
+  ownership: z.looseObject({ verified: z.boolean(), enforcedFrom: z.string().optional() }).optional(),
 });
 export type ByokConfig = z.output<typeof ByokConfig>;
 

@@ -16,6 +16,7 @@ import { CreateTargetConnectionRequest } from '../flows/target-connections.js';
 import { PutClientKeyRequest } from '../hpke/client-keys.js';
 import type { QuerySchema } from '../http/query.js';
 import { PutEncryptionSettingsRequest } from '../hpke/org-settings.js';
+import { HPKE_CHUNKED_MEDIA_TYPE } from '../hpke/wire-format.js';
 import { RegisterCustomerKeyRequest } from '../pgp-keys/customer-keys.js';
 import { CreateEncryptionKeyRequest } from '../pgp-keys/encryption-keys.js';
 import { CreateSandboxRequest, SandboxListQuery } from '../sandboxes/sandboxes.js';
@@ -69,7 +70,8 @@ export interface RouteDoc {
   /**
    * Whether the JSON body and answer may travel HPKE-encrypted (`application/octet-stream+hpke`).
    * True for every authenticated JSON route; false for public routes (no tenant to encrypt to)
-   * and streaming downloads (`HPKE_NOT_ACCEPTABLE`).
+   * and streaming downloads, which list the sealed stream (`application/octet-stream+hpke-chunked`)
+   * among their media types instead.
    */
   readonly hpke: boolean;
 }
@@ -216,17 +218,17 @@ export const ROUTES: readonly RouteDoc[] = [
     route: 'data/foundation/export/files/{fileId}',
     summary: "Download a file's plaintext",
     description:
-      'Streamed, decrypted from its at-rest envelope as it is sent. Never HPKE-encrypted (`HPKE_NOT_ACCEPTABLE`).',
+      'Streamed, decrypted from its at-rest envelope as it is sent. With `Accept: application/octet-stream+hpke-chunked` (and `x-hpke-format: 2`) sealed to your client key as a stream of HPKE chunks (README, "Streamed answers"); required when the org requires encryption (`HPKE_REQUIRED`). As one `application/octet-stream+hpke` message: `HPKE_NOT_ACCEPTABLE`.',
     tag: 'Data access',
     auth: 'required',
     success: [
       {
         status: 200,
         description: 'The file',
-        mediaTypes: ['application/octet-stream', 'text/csv', 'application/json'],
+        mediaTypes: ['application/octet-stream', 'text/csv', 'application/json', HPKE_CHUNKED_MEDIA_TYPE],
       },
     ],
-    problems: ['NOT_FOUND', 'HPKE_NOT_ACCEPTABLE', 'CMK_ACCESS_REVOKED', 'KEY_VAULT_UNAVAILABLE'],
+    problems: ['NOT_FOUND', 'HPKE_NOT_ACCEPTABLE', 'HPKE_REQUIRED', 'HPKE_NO_CLIENT_KEY', 'HPKE_FORMAT_UNSUPPORTED', 'CMK_ACCESS_REVOKED', 'KEY_VAULT_UNAVAILABLE'],
     hpke: false,
   },
   {
@@ -436,7 +438,7 @@ export const ROUTES: readonly RouteDoc[] = [
     tag: 'API payload encryption',
     auth: 'required',
     success: [{ status: 204, description: 'Deleted' }],
-    problems: ['NOT_FOUND'],
+    problems: ['NOT_FOUND', 'HPKE_CLIENT_KEY_REQUIRED'],
     hpke: true,
   },
   {
@@ -444,11 +446,12 @@ export const ROUTES: readonly RouteDoc[] = [
     orgWide: true,
     method: 'PUT',
     route: 'api-encryption/settings',
-    summary: 'Require HPKE-encrypted request bodies for the org',
+    summary: 'Require HPKE-encrypted requests and answers for the org',
     tag: 'API payload encryption',
     auth: 'required',
     request: { name: 'PutEncryptionSettingsRequest', schema: PutEncryptionSettingsRequest },
     success: [{ status: 200, description: 'The settings', schema: R.EncryptionSettings }],
+    problems: ['HPKE_CLIENT_KEY_REQUIRED'],
     hpke: true,
   },
   {

@@ -1,7 +1,9 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { createMessage, encrypt, readKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createHpkeFetch, generateClientKeyPair, HPKE_MEDIA_TYPE, type ClientKeyPair, type ServerKeyInfo } from '../../shared/hpke/client.js';
+import { ensureDevTls } from '../../local/dev-tls.js';
+import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
+import { createHpkeFetch, generateClientKeyPair, HPKE_CHUNKED_MEDIA_TYPE, HPKE_MEDIA_TYPE, type ClientKeyPair, type ServerKeyInfo } from '../../shared/hpke/client.js';
 import { ROUTES, type HttpMethod, type RouteDoc } from '../../shared/openapi/routes.js';
 import { generateKeyPair } from '../../shared/pgp/generate-key-pair.js';
 import { ApiClient, waitForRun, type LandingZoneCredential } from '../support/api-client.js';
@@ -58,6 +60,8 @@ function routeOf(method: HttpMethod, path: string): RouteDoc {
  */
 describe('HPKE on every JSON endpoint', () => {
   let stack: LocalStack;
+  /** The customer's own Key Vault: keys of the system KEK's vault are refused as CMK (CMK_KEY_NOT_OWNED). */
+  let customerVault: KeyVaultEmulator;
   let runtime: RuntimeProcess;
   let hpkeFetch: Fetch;
   /** Content type of the last raw answer the encrypted caller received (before decryption). */
@@ -68,10 +72,11 @@ describe('HPKE on every JSON endpoint', () => {
 
   beforeAll(async () => {
     stack = await startLocalStack();
+    customerVault = await startKeyVaultEmulator({ port: 0, tls: await ensureDevTls(), tokenAuthority: stack.vault.tokenAuthority });
     runtime = await startRuntime({
       ...stack.env,
       CIPHERFLOW_QUEUE_MAX_POLL_MS: '200',
-      // Configs whose key does not exist reach FAILED within seconds, so they can be deleted.
+      // Configs whose key does not exist reach FAILED within seconds, so both are read in the same status.
       CMK_RECONCILE_SCHEDULE: '*/1 * * * * *',
     });
     const { keys } = (await (await fetch(`${runtime.url}/api-encryption/keys`)).json()) as { keys: ServerKeyInfo[] };
@@ -93,6 +98,7 @@ describe('HPKE on every JSON endpoint', () => {
   });
   afterAll(async () => {
     await runtime?.stop();
+    await customerVault?.close();
     await stack?.stop();
   });
 
@@ -230,12 +236,13 @@ describe('HPKE on every JSON endpoint', () => {
         name: `config-${n}`,
         type: 'BYOK_CONFIG',
         imsOrgId: configOrg(n),
-        configData: { providerType: 'AZURE_KEYVAULT', keyVaultKeyIdentifier: `${stack.vault.url}/keys/customer-key-${n}` },
+        configData: { providerType: 'AZURE_KEYVAULT', keyVaultKeyIdentifier: `${customerVault.url}/keys/customer-key-${n}` },
       }),
       status: 200,
       plainOrg: OTHER_ORG,
     });
-    // Neither key exists: only a FAILED config may be deleted (CMK_IRREVERSIBLE otherwise).
+    // Neither key exists: both configs end FAILED (KEY_NOT_FOUND), so the plaintext and the sealed GET
+    // answer the same status and shape (a NEW config has no `failure`); then both are deleted.
     for (const n of [0, 1]) await waitForConfigStatus(configOrg(n), `config-${n}`, 'FAILED');
     const configPath = (n: number) => `${CONFIG}/config-${n}?configType=BYOK_CONFIG`;
     await both({ method: 'GET', path: configPath, status: 200, plainOrg: OTHER_ORG });
@@ -268,17 +275,18 @@ describe('HPKE on every JSON endpoint', () => {
     expect(ROUTES.filter((r) => r.auth === 'required' && !r.hpke).map((r) => r.operationId)).toEqual(['export-files-get']);
   });
 
-  it('answers a streaming download asked for as HPKE with a plaintext 406 HPKE_NOT_ACCEPTABLE', async () => {
+  it('answers a streaming download asked for as one HPKE message with a plaintext 406 HPKE_NOT_ACCEPTABLE, and seals it as a stream', async () => {
     expect(fileId, 'the set-up test ingested no file').toBeDefined();
     const url = `${runtime.url}/data/foundation/export/files/${fileId ?? ''}`;
-    const refused = await fetch(url, { headers: await apiHeaders(ORG, undefined, { accept: HPKE_MEDIA_TYPE, 'x-hpke-client-key-id': String(CLIENT_KEY_ID) }) });
+    const refused = await fetch(url, { headers: await apiHeaders(ORG, undefined, { accept: HPKE_MEDIA_TYPE, 'x-hpke-client-key-id': String(CLIENT_KEY_ID), 'x-hpke-format': '2' }) });
     expect(refused.status).toBe(406);
     expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(await refused.json()).toMatchObject({ code: 'HPKE_NOT_ACCEPTABLE' });
-    // The client module hands the plaintext problem back rather than failing to decrypt it.
+    // The client module accepts the streamed form too, and opens it chunk by chunk.
     const viaClient = await hpkeFetch(url, { headers: await apiHeaders(ORG) });
-    expect(viaClient.status).toBe(406);
-    expect(rawType).toMatch(/^application\/problem\+json/);
+    expect(viaClient.status).toBe(200);
+    expect(rawType).toBe(HPKE_CHUNKED_MEDIA_TYPE);
+    expect(Buffer.from(await viaClient.arrayBuffer()).equals(CSV)).toBe(true);
     // The same download without Accept: HPKE streams the file.
     const plain = await fetch(url, { headers: await apiHeaders(ORG) });
     expect(plain.status).toBe(200);

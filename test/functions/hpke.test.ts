@@ -43,6 +43,8 @@ describe('API payload encryption (HPKE) through the local runtime', () => {
       method,
       url: `${runtime.url}${path}`,
       body: Buffer.from(JSON.stringify(json)),
+      org: ORG,
+      sandbox: 'prod',
       ...(timestamp === undefined ? {} : { timestamp }),
     });
     return { req, headers: await apiHeaders(ORG, undefined, { ...req.headers, ...extra }) };
@@ -89,7 +91,7 @@ describe('API payload encryption (HPKE) through the local runtime', () => {
   });
 
   it('accepts ChaCha20Poly1305 when the sender picks it', async () => {
-    const req = await encryptRequest({ serverKey, method: 'POST', url: `${runtime.url}${DATASETS}`, body: Buffer.from('{"name":"chacha"}'), aead: { id: 0x0003, name: 'ChaCha20Poly1305', tagLength: 16 } });
+    const req = await encryptRequest({ serverKey, method: 'POST', url: `${runtime.url}${DATASETS}`, body: Buffer.from('{"name":"chacha"}'), aead: { id: 0x0003, name: 'ChaCha20Poly1305', tagLength: 16 }, org: ORG, sandbox: 'prod' });
     const res = await fetch(`${runtime.url}${DATASETS}`, { method: 'POST', headers: await apiHeaders(ORG, undefined, req.headers), body: req.body });
     expect(res.status).toBe(201);
   });
@@ -124,7 +126,7 @@ describe('API payload encryption (HPKE) through the local runtime', () => {
   });
 
   it('refuses an unknown key id with 422 HPKE_UNKNOWN_KEY listing the current ids', async () => {
-    const req = await encryptRequest({ serverKey: { ...serverKey, keyId: (serverKey.keyId + 17) % 256 }, method: 'POST', url: `${runtime.url}${DATASETS}`, body: Buffer.from('{}') });
+    const req = await encryptRequest({ serverKey: { ...serverKey, keyId: (serverKey.keyId + 17) % 256 }, method: 'POST', url: `${runtime.url}${DATASETS}`, body: Buffer.from('{}'), org: ORG, sandbox: 'prod' });
     const res = await fetch(`${runtime.url}${DATASETS}`, { method: 'POST', headers: await apiHeaders(ORG, undefined, req.headers), body: req.body });
     expect(res.status).toBe(422);
     const problem = (await res.json()) as { code: string; detail: string };
@@ -143,14 +145,14 @@ describe('API payload encryption (HPKE) through the local runtime', () => {
   });
 
   it('answers 406 HPKE_NO_CLIENT_KEY (plaintext) when an org without a client key asks for an encrypted response', async () => {
-    const res = await fetch(`${runtime.url}${DATASETS}/000000000000000000000000`, { headers: await apiHeaders(ORG_NOKEY, undefined, { accept: 'application/octet-stream+hpke' }) });
+    const res = await fetch(`${runtime.url}${DATASETS}/000000000000000000000000`, { headers: await apiHeaders(ORG_NOKEY, undefined, { accept: 'application/octet-stream+hpke', 'x-hpke-format': '2' }) });
     expect(res.status).toBe(406);
     expect(await code(res)).toBe('HPKE_NO_CLIENT_KEY');
   });
 
   it('answers in plaintext while the org is unknown: 401 without a token, 403 for an org the token does not grant', async () => {
     const asksForHpke = { accept: 'application/octet-stream+hpke', 'x-hpke-client-key-id': '1' };
-    const req = await encryptRequest({ serverKey, method: 'POST', url: `${runtime.url}${DATASETS}`, body: Buffer.from('{"name":"anonymous"}') });
+    const req = await encryptRequest({ serverKey, method: 'POST', url: `${runtime.url}${DATASETS}`, body: Buffer.from('{"name":"anonymous"}'), org: '', sandbox: '' });
     const anonymous = await fetch(`${runtime.url}${DATASETS}`, { method: 'POST', headers: { ...req.headers, ...asksForHpke }, body: req.body });
     expect(anonymous.status).toBe(401);
     expect(await code(anonymous)).toBe('UNAUTHENTICATED');
@@ -167,18 +169,36 @@ describe('API payload encryption (HPKE) through the local runtime', () => {
   });
 
   it('refuses plaintext bodies with HPKE_REQUIRED once the org sets requireEncryption, and still takes encrypted ones', async () => {
-    const set = await fetch(`${runtime.url}/api-encryption/settings`, {
+    const setting = async () =>
+      fetch(`${runtime.url}/api-encryption/settings`, {
+        method: 'PUT',
+        headers: await apiHeaders(ORG_STRICT, undefined, { 'content-type': 'application/json' }),
+        body: JSON.stringify({ requireEncryption: true }),
+      });
+    // Not without a client key: no answer of the org could be read again.
+    const early = await setting();
+    expect(early.status).toBe(409);
+    expect(await code(early)).toBe('HPKE_CLIENT_KEY_REQUIRED');
+    const strictKey = await generateClientKeyPair(1);
+    const put = await fetch(`${runtime.url}/api-encryption/client-keys/1`, {
       method: 'PUT',
       headers: await apiHeaders(ORG_STRICT, undefined, { 'content-type': 'application/json' }),
-      body: JSON.stringify({ requireEncryption: true }),
+      body: JSON.stringify({ kemId: 32, publicKey: Buffer.from(strictKey.publicKey).toString('base64url') }),
     });
-    expect(set.status).toBe(200);
+    expect(put.status).toBe(201);
+    expect((await setting()).status).toBe(200);
     const plain = await fetch(`${runtime.url}${DATASETS}`, { method: 'POST', headers: await apiHeaders(ORG_STRICT, undefined, { 'content-type': 'application/json' }), body: '{"name":"p"}' });
     expect(plain.status).toBe(400);
     expect(await code(plain)).toBe('HPKE_REQUIRED');
-    const req = await encryptRequest({ serverKey, method: 'POST', url: `${runtime.url}${DATASETS}`, body: Buffer.from('{"name":"e"}') });
-    const sealed = await fetch(`${runtime.url}${DATASETS}`, { method: 'POST', headers: await apiHeaders(ORG_STRICT, undefined, req.headers), body: req.body });
+    const sealed = await createHpkeFetch({ serverKey: () => Promise.resolve(serverKey), clientKey: strictKey })(`${runtime.url}${DATASETS}`, {
+      method: 'POST',
+      headers: await apiHeaders(ORG_STRICT),
+      body: '{"name":"e"}',
+    });
     expect(sealed.status).toBe(201);
+    // Its last client key cannot go while encryption is required.
+    const removed = await fetch(`${runtime.url}/api-encryption/client-keys/1`, { method: 'DELETE', headers: await apiHeaders(ORG_STRICT, undefined, { accept: 'application/octet-stream+hpke', 'x-hpke-format': '2' }) });
+    expect(removed.status).toBe(409);
   });
 
   it('lists client keys and delays the re-use of a deleted key id', async () => {

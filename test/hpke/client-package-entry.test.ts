@@ -10,7 +10,7 @@ import { repoRoot } from '../support/runtime-process.js';
 const run = promisify(execFile);
 
 /** What a customer's code uses (typed against the package entry, so a moved client fails to compile). */
-const CUSTOMER_API: (keyof typeof Client)[] = ['createHpkeFetch', 'decryptResponse', 'encryptRequest', 'generateClientKeyPair', 'HpkeClientError', 'HPKE_MEDIA_TYPE'];
+const CUSTOMER_API: (keyof typeof Client)[] = ['createHpkeFetch', 'decryptResponse', 'decryptResponseStream', 'encryptRequest', 'generateClientKeyPair', 'HpkeClientError', 'HPKE_MEDIA_TYPE', 'HPKE_CHUNKED_MEDIA_TYPE', 'FORMAT_VERSION'];
 
 /** Imports `specifier` in a fresh Node process from the repository (a package may import itself by name). */
 async function importInNode(specifier: string): Promise<string[]> {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { validateClientPublicKey } from '../../shared/hpke/client-public-key.js';
 import { KEMS } from '../../shared/hpke/suites.js';
-import { decodeHeader, encodeHeader, requestAad, responseAad, requestInfo } from '../../shared/hpke/wire-format.js';
+import { NO_CLIENT_KEY_ID, decodeHeader, encodeHeader, requestAad, responseAad, requestInfo } from '../../shared/hpke/wire-format.js';
 
 const MustReject = z.strictObject({ source: z.string(), keys: z.array(z.strictObject({ reason: z.string(), hex: z.string() })) });
 const vectors = MustReject.parse(JSON.parse(readFileSync(new URL('../vectors/x25519-must-reject.json', import.meta.url), 'utf8')));
@@ -43,11 +43,24 @@ describe('wire format', () => {
     const hdr = encodeHeader({ keyId: 0xab, kemId: 0x20, kdfId: 1, aeadId: 2 });
     expect(Buffer.from(hdr).toString('hex')).toBe('ab0020000100' + '02');
     expect(decodeHeader(hdr)).toEqual({ keyId: 0xab, kemId: 0x20, kdfId: 1, aeadId: 2 });
-    expect(Buffer.from(requestInfo(hdr)).toString('hex')).toBe(Buffer.from('cipherflow request').toString('hex') + '00' + 'ab00200001' + '0002');
+    expect(Buffer.from(requestInfo(hdr)).toString('hex')).toBe(Buffer.from('cipherflow request v2').toString('hex') + '00' + 'ab00200001' + '0002');
   });
 
-  it('binds method, path and timestamp (request) and status plus the request enc (response)', () => {
-    expect(Buffer.from(requestAad('post', '/a/b', '1700000000')).toString()).toBe('POST /a/b 1700000000');
-    expect(Buffer.from(responseAad('GET', '/a', 200, Uint8Array.of(1, 2))).toString('hex')).toBe(Buffer.from('GET /a 200').toString('hex') + '0102');
+  it('binds method, path, timestamp, org, sandbox and client key id (request), length-prefixed, as the README writes them', () => {
+    const lv = (s: string) => Buffer.from(s).byteLength.toString(16).padStart(4, '0') + Buffer.from(s).toString('hex');
+    const tenant = { org: 'ACME1234@AdobeOrg', sandbox: 'prod' };
+    expect(Buffer.from(requestAad({ method: 'post', path: '/a/b', timestamp: '1700000000', ...tenant, clientKeyId: 1 })).toString('hex')).toBe(
+      lv('POST') + lv('/a/b') + lv('1700000000') + lv('ACME1234@AdobeOrg') + lv('prod') + '0001',
+    );
+    expect(Buffer.from(requestAad({ method: 'GET', path: '/a', timestamp: '1', ...tenant, clientKeyId: NO_CLIENT_KEY_ID })).toString('hex').slice(-4)).toBe('ffff');
+  });
+
+  it('binds method, path, status, org, sandbox and the request enc (response)', () => {
+    const lv = (s: string) => Buffer.from(s).byteLength.toString(16).padStart(4, '0') + Buffer.from(s).toString('hex');
+    const tenant = { org: 'ACME1234@AdobeOrg', sandbox: 'dev' };
+    expect(Buffer.from(responseAad({ method: 'GET', path: '/a', status: 200, ...tenant, requestEnc: Uint8Array.of(1, 2) })).toString('hex')).toBe(
+      lv('GET') + lv('/a') + '00c8' + lv('ACME1234@AdobeOrg') + lv('dev') + '00020102',
+    );
+    expect(Buffer.from(responseAad({ method: 'GET', path: '/a', status: 404, ...tenant })).toString('hex').slice(-4)).toBe('0000');
   });
 });

@@ -3,7 +3,8 @@ import { cipherSuite } from '../../shared/hpke/cipher-suite.js';
 import { createHpkeFetch, generateClientKeyPair, type ClientKeyPair } from '../../shared/hpke/client.js';
 import { sealResponse } from '../../shared/hpke/seal-response.js';
 import { DEFAULT_SUITE, KDFS } from '../../shared/hpke/suites.js';
-import { HPKE_MEDIA_TYPE, requestAad, requestInfo, splitMessage } from '../../shared/hpke/wire-format.js';
+import { sealStream } from '../../shared/hpke/seal-stream.js';
+import { HPKE_CHUNKED_MEDIA_TYPE, HPKE_MEDIA_TYPE, NO_CLIENT_KEY_ID, requestAad, requestInfo, splitMessage } from '../../shared/hpke/wire-format.js';
 
 const ENDPOINT = 'https://cipherflow.example/data/foundation/catalog/dataSets';
 
@@ -26,10 +27,18 @@ async function fakeServer(answer: (ctx: { clientKey: ClientKeyPair; requestEnc?:
     const parts = splitMessage(init.body, 32);
     if (parts === undefined) throw new Error('the wrapper sent an unsplittable body');
     const path = new URL(input instanceof Request ? input.url : input).pathname;
+    const org = headers.get('x-gw-ims-org-id') ?? '';
     const pt = await suite.open(
       { recipientKey: pair, enc: parts.enc, info: requestInfo(parts.header) },
       parts.ct,
-      requestAad(method, path, headers.get('x-hpke-timestamp') ?? ''),
+      requestAad({
+        method,
+        path,
+        timestamp: headers.get('x-hpke-timestamp') ?? '',
+        org,
+        sandbox: org === '' ? '' : (headers.get('x-sandbox-name') ?? 'prod'),
+        clientKeyId: Number(headers.get('x-hpke-client-key-id') ?? NO_CLIENT_KEY_ID),
+      }),
     );
     return answer({ clientKey, requestEnc: parts.enc, json: JSON.parse(Buffer.from(pt).toString('utf8')) });
   };
@@ -41,7 +50,7 @@ async function sealed(clientKey: ClientKeyPair, status: number, json: unknown, r
     clientKey,
     KDFS.HKDF_SHA256,
     DEFAULT_SUITE.aead,
-    { method: 'POST', path: new URL(ENDPOINT).pathname, status, ...(requestEnc === undefined ? {} : { requestEnc }) },
+    { method: 'POST', path: new URL(ENDPOINT).pathname, status, org: '', sandbox: '', ...(requestEnc === undefined ? {} : { requestEnc }) },
     Buffer.from(JSON.stringify(json)),
   );
   return new Response(body, { status, headers: { 'content-type': HPKE_MEDIA_TYPE } });
@@ -57,7 +66,8 @@ describe('createHpkeFetch', () => {
     expect(res.headers.get('content-type')).toBe('application/json');
     expect(await res.json()).toEqual({ echo: { name: 'x' } });
     const [sent] = server.seen;
-    expect(sent?.headers.get('accept')).toBe(HPKE_MEDIA_TYPE);
+    expect(sent?.headers.get('accept')).toBe(`${HPKE_MEDIA_TYPE}, ${HPKE_CHUNKED_MEDIA_TYPE}`);
+    expect(sent?.headers.get('x-hpke-format')).toBe('2');
     expect(sent?.headers.get('content-type')).toBe(HPKE_MEDIA_TYPE);
     expect(sent?.headers.get('x-hpke-client-key-id')).toBe('9');
     expect(sent?.headers.get('authorization')).toBe('Bearer t');
@@ -89,5 +99,46 @@ describe('createHpkeFetch', () => {
     const server = await fakeServer(async () => sealed(clientKey, 201, { id: 'x' }, new Uint8Array(32).fill(1)), clientKey);
     const hpkeFetch = createHpkeFetch({ serverKey: () => Promise.resolve(server.serverKey), clientKey, fetch: server.fetchImpl });
     await expect(hpkeFetch(ENDPOINT, { method: 'POST', body: '{"name":"x"}' })).rejects.toMatchObject({ code: 'HPKE_DECRYPT_FAILED' });
+  });
+
+  it('binds the org and sandbox of its headers: an answer sealed for another sandbox fails with HPKE_DECRYPT_FAILED', async () => {
+    const clientKey = await generateClientKeyPair(9);
+    const headers = { 'x-gw-ims-org-id': 'ACME1234@AdobeOrg', 'x-sandbox-name': 'dev' };
+    const answer = (sandbox: string) => async () =>
+      new Response(await sealResponse(clientKey, KDFS.HKDF_SHA256, DEFAULT_SUITE.aead, { method: 'GET', path: new URL(ENDPOINT).pathname, status: 200, org: 'ACME1234@AdobeOrg', sandbox }, Buffer.from('{}')), {
+        status: 200,
+        headers: { 'content-type': HPKE_MEDIA_TYPE },
+      });
+    const good = await fakeServer(answer('dev'), clientKey);
+    expect((await createHpkeFetch({ serverKey: () => Promise.resolve(good.serverKey), clientKey, fetch: good.fetchImpl })(ENDPOINT, { headers })).status).toBe(200);
+    const moved = await fakeServer(answer('prod'), clientKey);
+    await expect(createHpkeFetch({ serverKey: () => Promise.resolve(moved.serverKey), clientKey, fetch: moved.fetchImpl })(ENDPOINT, { headers })).rejects.toMatchObject({ code: 'HPKE_DECRYPT_FAILED' });
+  });
+
+  it('opens a streamed answer as a body stream, and errors the stream with HPKE_STREAM_TRUNCATED when it is cut', async () => {
+    const clientKey = await generateClientKeyPair(9);
+    const plain = Buffer.alloc(200_000, 7);
+    const sealedStream = async (): Promise<Buffer> => {
+      const parts: Buffer[] = [];
+      const binding = { method: 'GET', path: new URL(ENDPOINT).pathname, status: 200, org: '', sandbox: '' };
+      for await (const p of sealStream(clientKey, KDFS.HKDF_SHA256, DEFAULT_SUITE.aead, binding, [plain])) parts.push(p as Buffer);
+      return Buffer.concat(parts);
+    };
+    const whole = await sealedStream();
+    const server = await fakeServer(() => Promise.resolve(new Response(whole, { status: 200, headers: { 'content-type': HPKE_CHUNKED_MEDIA_TYPE } })), clientKey);
+    const res = await createHpkeFetch({ serverKey: () => Promise.resolve(server.serverKey), clientKey, fetch: server.fetchImpl })(ENDPOINT);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    expect(Buffer.from(await res.arrayBuffer()).equals(plain)).toBe(true);
+    const cut = await fakeServer(() => Promise.resolve(new Response(whole.subarray(0, whole.byteLength - 5000), { status: 200, headers: { 'content-type': HPKE_CHUNKED_MEDIA_TYPE } })), clientKey);
+    const truncated = await createHpkeFetch({ serverKey: () => Promise.resolve(cut.serverKey), clientKey, fetch: cut.fetchImpl })(ENDPOINT);
+    expect(truncated.status).toBe(200);
+    const reader = truncated.body?.getReader();
+    let failure: unknown;
+    try {
+      for (;;) if ((await reader?.read())?.done !== false) break;
+    } catch (err) {
+      failure = err;
+    }
+    expect(failure).toMatchObject({ name: 'HpkeClientError', code: 'HPKE_STREAM_TRUNCATED' });
   });
 });

@@ -12,6 +12,26 @@ import { apiHeaders } from '../support/tokens.js';
 
 // The second implementation: panva's `hpke` with noble primitives (pure JS), not @hpke/core.
 const AEADS_PANVA = { 2: AEAD_AES_256_GCM, 3: AEAD_ChaCha20Poly1305 } as const;
+const TENANT = { org: 'INTEROP01@AdobeOrg', sandbox: 'prod' };
+
+/** `len (2 bytes, big-endian) || bytes`, the README's `lv`, written here without our code. */
+function lv(value: string | Uint8Array): Buffer {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : Buffer.from(value);
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(bytes.byteLength);
+  return Buffer.concat([len, bytes]);
+}
+function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+/** Request aad, format 2: lv(METHOD) || lv(path) || lv(timestamp) || lv(org) || lv(sandbox) || clientKeyId (2). */
+const requestAadBytes = (method: string, path: string, timestamp: string, org: string, sandbox: string, clientKeyId: number) =>
+  new Uint8Array(Buffer.concat([lv(method), lv(path), lv(timestamp), lv(org), lv(sandbox), u16(clientKeyId)]));
+/** Response aad, format 2: lv(METHOD) || lv(path) || status (2) || lv(org) || lv(sandbox) || lv(request enc). */
+const responseAadBytes = (method: string, path: string, status: number, org: string, sandbox: string, requestEnc?: Uint8Array) =>
+  new Uint8Array(Buffer.concat([lv(method), lv(path), u16(status), lv(org), lv(sandbox), lv(requestEnc ?? new Uint8Array(0))]));
 
 describe('interop with a second RFC 9180 implementation (hpke + @panva/hpke-noble)', () => {
   for (const aeadId of [2, 3] as const) {
@@ -21,7 +41,8 @@ describe('interop with a second RFC 9180 implementation (hpke + @panva/hpke-nobl
       const pkR = new Uint8Array(await server.kem.serializePublicKey(pair.publicKey));
       const other = new PanvaHpke.CipherSuite(KEM_DHKEM_X25519_HKDF_SHA256, KDF_HKDF_SHA256, AEADS_PANVA[aeadId]);
       const header = encodeHeader({ keyId: 7, kemId: 0x20, kdfId: 1, aeadId });
-      const aad = requestAad('POST', '/data/foundation/catalog/dataSets', '1700000000');
+      const aad = requestAad({ method: 'POST', path: '/data/foundation/catalog/dataSets', timestamp: '1700000000', ...TENANT, clientKeyId: 4 });
+      expect(Buffer.from(aad).equals(Buffer.from(requestAadBytes('POST', '/data/foundation/catalog/dataSets', '1700000000', TENANT.org, TENANT.sandbox, 4)))).toBe(true);
       const { encapsulatedSecret, ciphertext } = await other.Seal(await other.DeserializePublicKey(pkR), Buffer.from('{"name":"x"}'), {
         info: requestInfo(header),
         aad,
@@ -46,12 +67,13 @@ describe('interop with a second RFC 9180 implementation (hpke + @panva/hpke-nobl
       url: 'https://api.example/data/foundation/catalog/dataSets?x=1',
       body: Buffer.from('{"a":1}'),
       timestamp: 1700000000,
+      ...TENANT,
     });
     const parts = splitMessage(req.body, 32);
     if (parts === undefined) throw new Error('unsplittable');
     const pt = await other.Open(kp.privateKey, parts.enc, parts.ct, {
       info: requestInfo(parts.header),
-      aad: requestAad('POST', '/data/foundation/catalog/dataSets', '1700000000'),
+      aad: requestAadBytes('POST', '/data/foundation/catalog/dataSets', '1700000000', TENANT.org, TENANT.sandbox, 0xffff),
     });
     expect(Buffer.from(pt).toString()).toBe('{"a":1}');
   });
@@ -64,21 +86,22 @@ describe('interop with a second RFC 9180 implementation (hpke + @panva/hpke-nobl
         { keyId: 9, kemId, publicKey: client.publicKey },
         KDFS.HKDF_SHA256,
         AEADS.AES_256_GCM,
-        { method: 'GET', path: '/a/b', status: 200, requestEnc },
+        { method: 'GET', path: '/a/b', status: 200, requestEnc, ...TENANT },
         Buffer.from('{"ok":true}'),
       );
-      const mine = await decryptResponse({ clientKey: client, method: 'GET', url: '/a/b', status: 200, body, requestEnc });
+      const mine = await decryptResponse({ clientKey: client, method: 'GET', url: '/a/b', status: 200, body, requestEnc, ...TENANT });
       expect(Buffer.from(mine).toString()).toBe('{"ok":true}');
       const other = new PanvaHpke.CipherSuite(kemId === 0x20 ? KEM_DHKEM_X25519_HKDF_SHA256 : KEM_DHKEM_P256_HKDF_SHA256, KDF_HKDF_SHA256, AEAD_AES_256_GCM);
       const parts = splitMessage(body, kemId === 0x20 ? 32 : 65);
       if (parts === undefined) throw new Error('unsplittable');
       const sk = await other.DeserializePrivateKey(client.privateKey, false);
       const pt = await other.Open(sk, parts.enc, parts.ct, {
-        info: new Uint8Array(Buffer.concat([Buffer.from('cipherflow response\0', 'ascii'), parts.header])),
-        aad: new Uint8Array(Buffer.concat([Buffer.from('GET /a/b 200'), requestEnc])),
+        info: new Uint8Array(Buffer.concat([Buffer.from('cipherflow response v2\0', 'ascii'), parts.header])),
+        aad: responseAadBytes('GET', '/a/b', 200, TENANT.org, TENANT.sandbox, requestEnc),
       });
       expect(Buffer.from(pt).toString()).toBe('{"ok":true}');
-      await expect(decryptResponse({ clientKey: client, method: 'GET', url: '/a/b', status: 201, body, requestEnc })).rejects.toMatchObject({ code: 'HPKE_DECRYPT_FAILED' });
+      await expect(decryptResponse({ clientKey: client, method: 'GET', url: '/a/b', status: 201, body, requestEnc, ...TENANT })).rejects.toMatchObject({ code: 'HPKE_DECRYPT_FAILED' });
+      await expect(decryptResponse({ clientKey: client, method: 'GET', url: '/a/b', status: 200, body, requestEnc, ...TENANT, org: 'OTHER0001@AdobeOrg' })).rejects.toMatchObject({ code: 'HPKE_DECRYPT_FAILED' });
     });
   }
 });
@@ -129,15 +152,15 @@ describe('interop through the local runtime: a client built on hpke + @panva/hpk
     await stack?.stop();
   });
 
-  /** Opens an encrypted answer to our client key: `hdr || enc || ct`, aad `METHOD path status` (|| the request's enc). */
+  /** Opens an encrypted answer to our client key: `hdr || enc || ct`, the format 2 response aad. */
   async function openAnswer(res: Response, method: string, path: string, requestEnc: Uint8Array | undefined, aeadId: 2 | 3): Promise<unknown> {
     expect(res.headers.get('content-type')).toBe(HPKE);
     const body = new Uint8Array(await res.arrayBuffer());
     const hdr = body.subarray(0, 7);
     expect(Buffer.from(hdr)).toEqual(Buffer.from(header(CLIENT_KEY_ID, 0x20, 1, aeadId)));
     const other = new PanvaHpke.CipherSuite(KEM_DHKEM_X25519_HKDF_SHA256, KDF_HKDF_SHA256, AEADS_PANVA[aeadId]);
-    const aad = Buffer.concat([Buffer.from(`${method} ${path} ${res.status}`, 'ascii'), requestEnc ?? Buffer.alloc(0)]);
-    const pt = await other.Open(clientPair, body.subarray(7, 39), body.subarray(39), { info: label('cipherflow response', hdr), aad: new Uint8Array(aad) });
+    const aad = responseAadBytes(method, path, res.status, ORG, 'prod', requestEnc);
+    const pt = await other.Open(clientPair, body.subarray(7, 39), body.subarray(39), { info: label('cipherflow response v2', hdr), aad });
     return JSON.parse(Buffer.from(pt).toString('utf8'));
   }
 
@@ -151,7 +174,7 @@ describe('interop through the local runtime: a client built on hpke + @panva/hpk
       const { encapsulatedSecret, ciphertext } = await other.Seal(
         await other.DeserializePublicKey(new Uint8Array(Buffer.from(server.publicKey, 'base64url'))),
         new Uint8Array(Buffer.from(JSON.stringify({ name: `interop-${aeadId}` }))),
-        { info: label('cipherflow request', hdr), aad: new Uint8Array(Buffer.from(`POST ${path} ${timestamp}`, 'ascii')) },
+        { info: label('cipherflow request v2', hdr), aad: requestAadBytes('POST', path, timestamp, ORG, 'prod', CLIENT_KEY_ID) },
       );
       const res = await fetch(`${runtime.url}${path}`, {
         method: 'POST',
@@ -160,6 +183,7 @@ describe('interop through the local runtime: a client built on hpke + @panva/hpk
           'x-hpke-timestamp': timestamp,
           accept: HPKE,
           'x-hpke-client-key-id': String(CLIENT_KEY_ID),
+          'x-hpke-format': '2',
         }),
         body: Buffer.concat([hdr, encapsulatedSecret, ciphertext]),
       });
@@ -169,7 +193,7 @@ describe('interop through the local runtime: a client built on hpke + @panva/hpk
 
       // A bodiless request with an encrypted answer (the default AEAD, no request enc in the aad).
       const id = ref?.split('/')[2] ?? '';
-      const read = await fetch(`${runtime.url}${path}/${id}`, { headers: await apiHeaders(ORG, undefined, { accept: HPKE }) });
+      const read = await fetch(`${runtime.url}${path}/${id}`, { headers: await apiHeaders(ORG, undefined, { accept: HPKE, 'x-hpke-format': '2' }) });
       expect(read.status).toBe(200);
       expect(await openAnswer(read, 'GET', `${path}/${id}`, undefined, 2)).toMatchObject({ [id]: { name: `interop-${aeadId}` } });
     });

@@ -40,12 +40,12 @@ describe('HPKE server key rotation (fake clock, real Azurite and key hierarchy)'
     const key = (await hpke.ring.published()).find((k) => k.keyId === keyId);
     if (key === undefined) throw new Error(`key ${keyId} not published`);
     const ts = Math.floor(hpke.clock.now() / 1000);
-    const req = await encryptRequest({ serverKey: key, method: 'POST', url: '/x', body: Buffer.from('{}'), timestamp: ts });
+    const req = await encryptRequest({ serverKey: key, method: 'POST', url: '/x', body: Buffer.from('{}'), timestamp: ts, org: 'ROTATE001@AdobeOrg', sandbox: 'prod' });
     return { body: req.body, timestamp: String(ts) };
   }
 
   const open = (hpke: HpkeServices, req: { body: Uint8Array; timestamp: string }) =>
-    openRequest({ keys: hpke.ring, replay: hpke.replay, clock: hpke.clock }, { method: 'POST', path: '/x', timestamp: req.timestamp, body: req.body });
+    openRequest({ keys: hpke.ring, replay: hpke.replay, clock: hpke.clock }, { method: 'POST', path: '/x', timestamp: req.timestamp, body: req.body, format: '2', org: 'ROTATE001@AdobeOrg', sandbox: 'prod' });
 
   it('plans successors without gaps or overlaps', () => {
     const a = { keyId: 0, activeFrom: 0, activeUntil: LIFETIME };

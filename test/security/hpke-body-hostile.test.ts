@@ -23,6 +23,7 @@ import { HEADER_LENGTH, acceptsHpke, decodeHeader, encodeHeader, joinMessage, sp
  */
 
 const KEY_ID = 7;
+const TENANT = { org: 'HOSTILE01@AdobeOrg', sandbox: 'prod' };
 const NOW_MS = Date.parse('2030-01-01T00:00:00Z');
 const NOW_S = NOW_MS / 1000;
 const OPEN_CODES: readonly ErrorCode[] = ['HPKE_UNKNOWN_KEY', 'HPKE_UNSUPPORTED_SUITE', 'HPKE_TIMESTAMP_SKEW', 'HPKE_DECRYPT_FAILED', 'HPKE_REPLAY'];
@@ -59,13 +60,13 @@ beforeAll(async () => {
 });
 
 async function seal(body: Uint8Array, aead: (typeof AEADS)[keyof typeof AEADS] = AEADS.AES_256_GCM) {
-  return encryptRequest({ serverKey: { keyId: KEY_ID, kemId: KEMS.X25519_HKDF_SHA256.id, publicKey }, method: 'POST', url: '/data/x', body, aead, timestamp: NOW_S });
+  return encryptRequest({ serverKey: { keyId: KEY_ID, kemId: KEMS.X25519_HKDF_SHA256.id, publicKey }, method: 'POST', url: '/data/x', body, aead, timestamp: NOW_S, ...TENANT });
 }
 
 /** The code `openRequest` fails with, or `undefined` when it opened. */
 async function openCode(body: Uint8Array, timestamp: string | null = String(NOW_S), method = 'POST', path = '/data/x'): Promise<{ code?: ErrorCode; message?: string; plaintext?: Uint8Array }> {
   try {
-    const opened = await openRequest(deps, { method, path, timestamp, body });
+    const opened = await openRequest(deps, { method, path, timestamp, body, format: '2', ...TENANT });
     return { plaintext: opened.plaintext };
   } catch (err) {
     if (!(err instanceof AppError)) throw err;

@@ -1,5 +1,7 @@
 import { ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureDevTls } from '../../local/dev-tls.js';
+import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
 import { createHpkeFetch, encryptRequest, generateClientKeyPair, type ServerKeyInfo } from '../../shared/hpke/client.js';
 import { DEV_CLIENT_ID } from '../../shared/auth/auth-config.js';
 import type { LandingZoneCredential } from '../support/api-client.js';
@@ -42,16 +44,20 @@ async function until<T>(probe: () => Promise<T | undefined>): Promise<T> {
  */
 describe('secrets never reach the logs', () => {
   let stack: LocalStack;
+  /** The customer's own Key Vault: keys of the system KEK's vault are refused as CMK (CMK_KEY_NOT_OWNED). */
+  let customerVault: KeyVaultEmulator;
   let runtime: RuntimeProcess;
   let gpg: GpgHome;
   beforeAll(async () => {
     ensureGpg();
     stack = await startLocalStack();
+    customerVault = await startKeyVaultEmulator({ port: 0, tls: await ensureDevTls(), tokenAuthority: stack.vault.tokenAuthority });
     runtime = await startRuntime({ ...stack.env, CIPHERFLOW_QUEUE_MAX_POLL_MS: '200' });
     gpg = await GpgHome.create();
   });
   afterAll(async () => {
     await runtime?.stop();
+    await customerVault?.close();
     await stack?.stop();
     await gpg?.dispose();
   });
@@ -156,7 +162,7 @@ describe('secrets never reach the logs', () => {
     const clientKey = await generateClientKeyPair(1);
     await json('PUT', '/api-encryption/client-keys/1', { kemId: 32, publicKey: Buffer.from(clientKey.publicKey).toString('base64url') });
     const hpkeBody = { name: 'sealed', description: HPKE_MARKER };
-    const sealed = await encryptRequest({ serverKey, method: 'POST', url: `${runtime.url}/data/foundation/catalog/dataSets`, body: Buffer.from(JSON.stringify(hpkeBody)) });
+    const sealed = await encryptRequest({ serverKey, method: 'POST', url: `${runtime.url}/data/foundation/catalog/dataSets`, body: Buffer.from(JSON.stringify(hpkeBody)), org: ORG, sandbox: 'prod' });
     const created = seen(await fetch(`${runtime.url}/data/foundation/catalog/dataSets`, { method: 'POST', headers: { ...auth, ...sealed.headers }, body: sealed.body }));
     expect(created.status).toBe(201);
     const [sealedRef] = (await created.json()) as string[];
@@ -168,7 +174,7 @@ describe('secrets never reach the logs', () => {
     expect(((await replay.json()) as { code: string }).code).toBe('HPKE_REPLAY');
 
     // Customer-managed key configuration: a config that names a key, read back, and a refused one.
-    const kid = `${stack.vault.url}/keys/scan-cmk-never-created`;
+    const kid = `${customerVault.url}/keys/scan-cmk-never-created`;
     const byok = { name: 'scan-cmk', type: 'BYOK_CONFIG', imsOrgId: ORG, configData: { providerType: 'AZURE_KEYVAULT', keyVaultKeyIdentifier: kid } };
     await json('POST', CONFIG, byok);
     await json('GET', `${CONFIG}/scan-cmk?configType=BYOK_CONFIG`);
