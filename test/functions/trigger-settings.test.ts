@@ -12,6 +12,7 @@ describe('trigger settings', () => {
       ingestRetrySchedule: '*/15 * * * * *',
       maxFileBytes: 1024 ** 3,
       maxCompressionRatio: 250,
+      maxSessionKeyPackets: 16,
     });
   });
 
@@ -61,6 +62,13 @@ describe('trigger settings', () => {
     ['beyond 2^53 - 1', '9007199254740993'],
   ])('refuses a %s MAX_FILE_BYTES, naming the setting', (_label, value) => {
     expect(() => triggerSettings({ MAX_FILE_BYTES: value })).toThrow(/Invalid configuration: MAX_FILE_BYTES: must be/);
+  });
+
+  it('reads MAX_PKESK_PER_MESSAGE as a whole number from 1 to 999, and refuses anything else naming the setting', () => {
+    expect(triggerSettings({ MAX_PKESK_PER_MESSAGE: '4' }).maxSessionKeyPackets).toBe(4);
+    for (const value of ['0', '-1', '1000', '1.5', 'x', '']) {
+      expect(() => triggerSettings({ MAX_PKESK_PER_MESSAGE: value }), value).toThrow(/Invalid configuration: MAX_PKESK_PER_MESSAGE: must be/);
+    }
   });
 
   it('reads MAX_COMPRESSION_RATIO as a whole number, and refuses anything else naming the setting', () => {
