@@ -3,6 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { generateKey } from 'openpgp';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { transformWorkerStats } from '../../shared/core/worker-transform.js';
 import { decompressor } from '../../shared/ingestion/decompress.js';
 import { RunFailure } from '../../shared/ingestion/run-failure.js';
 import { BZIP2_WORKER_SLOTS } from '../../shared/pgp/bzip2-inflate.js';
@@ -15,8 +16,9 @@ import { encryptInnerBytes, packet } from './support/pgp-packets.js';
  * 150-300 ms per block: the bzip2 decoder (OpenPGP.js's for Compressed Data packets, and
  * unbzip2-stream's for a flow's `compressionType: bzip2`) decodes a whole block (900 kB, up to
  * 45 MiB inflated) in one synchronous call on the thread that serves HTTP, and the ratio check
- * inside it cannot cut that short. Now every bzip2 inflate runs in a worker thread and the
- * request thread only copies bytes. Counted here: inflates started in bzip2 workers; their
+ * inside it cannot cut that short. Now every bzip2 inflate runs in a worker thread (kept for the
+ * next inflate) and the request thread only copies bytes. Counted here: inflates started in bzip2
+ * workers, workers spawned; their
  * outcomes (bytes and codes) are those of the in-thread inflater. The stall itself is the
  * bench's figure 6b.
  */
@@ -71,6 +73,7 @@ describe('attack: bzip2 blocks decoded on the thread that serves HTTP', () => {
   it("inflates a flow's compressionType bzip2 in a worker, and refuses its bomb and corruption with the same codes", async () => {
     const before = BZIP2_WORKER_SLOTS.stats().started;
     expect(await inflateFlow(cli(['-c'], CSV))).toEqual({ bytes: CSV.length });
+    const spawned = transformWorkerStats().spawned;
     const bomb = await inflateFlow(cli(['-9', '-c'], Buffer.alloc(40 * MiB)));
     expect(bomb.error).toBeInstanceOf(RunFailure);
     expect((bomb.error as RunFailure).code).toBe('COMPRESSION_RATIO_EXCEEDED');
@@ -80,5 +83,8 @@ describe('attack: bzip2 blocks decoded on the thread that serves HTTP', () => {
     expect((corrupt.error as RunFailure).code).toBe('DECOMPRESSION_FAILED');
     expect(BZIP2_WORKER_SLOTS.stats().started).toBe(before + 3);
     expect(BZIP2_WORKER_SLOTS.stats().running).toBe(0);
+    // One after another, they reuse the worker (its modules loaded once), failures included.
+    expect(transformWorkerStats().spawned).toBe(spawned);
+    expect(transformWorkerStats().idle).toBeGreaterThanOrEqual(1);
   });
 });
