@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { lowerThreadPriority } from '../core/worker-priority.js';
 import { serveWorkerOperations } from '../core/worker-pool.js';
 import { isPgpError } from './errors.js';
 import { generateKeyPair } from './generate-key-pair.js';
@@ -10,6 +11,7 @@ import type { PrivateKeyOperations } from './private-key-pool.js';
 // does. It loads only OpenPGP.js and these modules.
 
 if (parentPort === null) throw new Error('private-key-worker.ts runs only as a worker thread');
+lowerThreadPriority();
 
 const operations: PrivateKeyOperations = { generateKeyPair, recoverSessionKeys };
 

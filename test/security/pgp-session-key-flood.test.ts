@@ -1,5 +1,7 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { createMessage, encrypt, generateKey, readKey, type PublicKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WORKER_NICENESS } from '../../shared/core/worker-priority.js';
 import { MAX_PKESK_PER_MESSAGE, PGP_CONFIG } from '../../shared/pgp/config.js';
 import { generateKeyPair, type GeneratedKeyPair } from '../../shared/pgp/generate-key-pair.js';
 import { createPrivateKeyPool, type PrivateKeyPool } from '../../shared/pgp/private-key-pool.js';
@@ -95,6 +97,17 @@ describe('attack: a message flooded with session key packets for our RSA key', (
     expect(jobs).toEqual([MAX_PKESK_PER_MESSAGE]);
     expect(pool.stats().started.recoverSessionKeys).toBe(before + 1);
   }, 120_000);
+
+  it('runs the worker thread below the priority of the thread serving HTTP (Linux niceness)', () => {
+    // Field 19 of /proc/<pid>/task/<tid>/stat is the niceness; the pool's worker is a thread of this process.
+    const niceness = readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    });
+    expect(pool.stats().workers).toBe(1);
+    expect(niceness.filter((n) => n === WORKER_NICENESS)).toHaveLength(1);
+    expect(niceness.filter((n) => n === 0).length).toBeGreaterThan(1);
+  });
 
   it('does not count packets for other recipients: 40 strangers and us cost one packet', async () => {
     const stranger = (await generateKey({ type: 'ecc', curve: 'curve25519Legacy', userIDs: [{ name: 's' }], format: 'object' })).publicKey;

@@ -1,5 +1,6 @@
 import { ReadableStream } from 'node:stream/web';
 import { parentPort } from 'node:worker_threads';
+import { lowerThreadPriority } from '../../core/worker-priority.js';
 import { serveTransform } from '../../core/worker-transform.js';
 import { bunzip2, outputLimits, type Bunzip2Init } from '../decompress.js';
 import { RunFailure } from '../run-failure.js';
@@ -7,6 +8,7 @@ import { RunFailure } from '../run-failure.js';
 // A flow's `compressionType: bzip2` inflate (`decompress.ts`), off the thread that serves HTTP.
 
 if (parentPort === null) throw new Error('bunzip2-worker.ts runs only as a worker thread');
+lowerThreadPriority();
 
 serveTransform(
   parentPort,

@@ -1,4 +1,5 @@
 import { parentPort } from 'node:worker_threads';
+import { lowerThreadPriority } from '../../core/worker-priority.js';
 import type { ReadableStream } from 'node:stream/web';
 import * as openpgp from 'openpgp';
 import { serveTransform } from '../../core/worker-transform.js';
@@ -8,6 +9,7 @@ import type { Bzip2Limits } from '../bzip2-inflate.js';
 // HTTP: OpenPGP.js's own inflater, with the ratio and size limits of our patch.
 
 if (parentPort === null) throw new Error('bzip2-worker.ts runs only as a worker thread');
+lowerThreadPriority();
 
 const inflater: unknown = Reflect.get(openpgp, 'cipherflowUnbzip2Stream');
 if (typeof inflater !== 'function') throw new Error('openpgp lacks the patched bzip2 inflater (patches/openpgp+6.3.2.patch)');
