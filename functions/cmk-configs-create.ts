@@ -5,7 +5,7 @@ import { CreateByokConfigRequest, createByokConfig } from '../shared/cmk/byok-co
 import { ownershipPolicy } from '../shared/cmk/key-ownership.js';
 import { keyReader } from '../shared/cmk/validate-customer-key.js';
 import { appPipeline } from '../shared/http/app-pipeline.js';
-import { systemClock } from '../shared/vault/clock.js';
+import { systemClock } from '../shared/core/clock.js';
 
 /** `POST /data/infrastructure/manager/customer/config` → 200 `{ id, config: {..., status: "NEW"}, status: "CREATED" }`. */
 export async function createCmkConfig(req: HttpRequest, ctx: InvocationContext) {

@@ -5,7 +5,7 @@ import { BYOK_CONFIG_TYPE, ByokConfigQuery, deleteByokConfig } from '../shared/c
 import { ownershipPolicy } from '../shared/cmk/key-ownership.js';
 import { appPipeline } from '../shared/http/app-pipeline.js';
 import { parseQuery } from '../shared/http/query.js';
-import { systemClock } from '../shared/vault/clock.js';
+import { systemClock } from '../shared/core/clock.js';
 
 /**
  * `DELETE /data/infrastructure/manager/customer/config/{name}?configType=BYOK_CONFIG` → 204 for a

@@ -5,7 +5,7 @@ import { BYOK_CONFIG_TYPE, ByokConfigQuery, getByokConfig } from '../shared/cmk/
 import { ownershipPolicy } from '../shared/cmk/key-ownership.js';
 import { appPipeline } from '../shared/http/app-pipeline.js';
 import { parseQuery } from '../shared/http/query.js';
-import { systemClock } from '../shared/vault/clock.js';
+import { systemClock } from '../shared/core/clock.js';
 
 /** `GET /data/infrastructure/manager/customer/config/{name}?configType=BYOK_CONFIG` → status, reason, history. */
 export async function getCmkConfig(req: HttpRequest, ctx: InvocationContext) {

@@ -9,8 +9,8 @@ import { keyReader } from '../shared/cmk/validate-customer-key.js';
 import { WAITING_FILES_TABLE } from '../shared/cmk/waiting-files.js';
 import { ingestLandedBlob } from '../shared/ingestion/ingest-landed-file.js';
 import { landedVersion, landingIngestionDeps } from '../shared/ingestion/landing-ingestion.js';
-import { systemClock } from '../shared/vault/clock.js';
-import { systemRandom } from '../shared/vault/random.js';
+import { systemClock } from '../shared/core/clock.js';
+import { systemRandom } from '../shared/core/random.js';
 
 /**
  * Advances every BYOK config one durable step at a time and watches the orgs that use a customer

@@ -2,7 +2,7 @@ import { app, type InvocationContext, type Timer } from '@azure/functions';
 import './lib/app-setup.js';
 import { appServices } from '../shared/azure/app-services.js';
 import { triggerSettings } from '../shared/trigger-settings.js';
-import { systemClock } from '../shared/vault/clock.js';
+import { systemClock } from '../shared/core/clock.js';
 import { followSystemKekRotation } from '../shared/vault/follow-system-kek.js';
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Every failure the API reports, as a stable machine code with exactly one HTTP mapping.
  *
- * To add a code (PGP_DECRYPTION_FAILED, KEY_VAULT_UNAVAILABLE, KEK_ACCESS_DENIED, ...), add one
+ * To add a code (like KEY_VAULT_UNAVAILABLE or KEK_ACCESS_DENIED), add one
  * row to {@link ERROR_TABLE}: the {@link ErrorCode} union, the problem `type` URI and
  * {@link toProblem} follow from it. There is deliberately no fallback row: an unknown code does
  * not compile.

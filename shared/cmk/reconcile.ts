@@ -1,8 +1,8 @@
 import type { TableClient } from '@azure/data-tables';
-import type { Clock } from '../vault/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { KekClient } from '../vault/kek-client.js';
 import { sameKey, type KekRef, type VersionedKeyVaultKeyId } from '../vault/key-vault-key-id.js';
-import type { Random } from '../vault/random.js';
+import type { Random } from '../core/random.js';
 import { rewrapRootKeys } from '../vault/rewrap-root-keys.js';
 import type { SandboxScope } from '../vault/sandbox-scope.js';
 import { BYOK_CONFIGS_TABLE, ORG_LOCK_ROW, parseConfigEntity, replaceConfig, type ByokConfigRecord } from './byok-config-record.js';

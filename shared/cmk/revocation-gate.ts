@@ -1,6 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import { CmkAccessRevokedError } from '../errors.js';
-import type { Clock } from '../vault/clock.js';
+import type { Clock } from '../core/clock.js';
 import { readOrgKeyState, type OrgKeyState } from './org-key-state.js';
 
 /** Called before every root key use: throws when the org's data must not be touched. */

@@ -1,11 +1,11 @@
 import type { KeyClient, KeyVaultKey } from '@azure/keyvault-keys';
 import { timingSafeEqual } from 'node:crypto';
 import { AppError } from '../errors.js';
-import type { Clock } from '../vault/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { KekClient } from '../vault/kek-client.js';
 import { toKekError } from '../vault/kek-error.js';
 import type { KeyVaultKeyId, VersionedKeyVaultKeyId } from '../vault/key-vault-key-id.js';
-import type { Random } from '../vault/random.js';
+import type { Random } from '../core/random.js';
 import { KEK_MIN_RSA_BITS } from '../vault/system-kek.js';
 import type { CmkFailure } from './config-status.js';
 import { isOperatorVault, keyProvesOwnership, notOwnedFailure, type OwnershipPolicy } from './key-ownership.js';

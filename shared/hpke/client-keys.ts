@@ -2,7 +2,7 @@ import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import { HpkeNoClientKeyError, HpkeUnsupportedSuiteError, NotFoundError, ValidationError } from '../errors.js';
 import { isNotFound } from '../storage/tenant-table.js';
-import type { Clock } from '../vault/clock.js';
+import type { Clock } from '../core/clock.js';
 import { assertOrgId } from '../vault/sandbox-scope.js';
 import type { ClientKeyCache } from './client-key-cache.js';
 import { validateClientPublicKey } from './client-public-key.js';

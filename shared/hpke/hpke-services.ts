@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { AppServices } from '../azure/app-services.js';
 import { ConfigError } from '../config.js';
-import { systemClock, type Clock } from '../vault/clock.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { createClientKeyCache } from './client-key-cache.js';
 import { CLIENT_KEYS_TABLE, type ClientKeyDeps } from './client-keys.js';
 import { DEFAULT_KEY_LIFETIME_DAYS, NEXT_LEAD_MS } from './key-lifecycle.js';

@@ -1,5 +1,5 @@
 import { HpkeDecryptFailedError, HpkeFormatUnsupportedError, HpkeTimestampSkewError, HpkeUnknownKeyError, HpkeUnsupportedSuiteError } from '../errors.js';
-import type { Clock } from '../vault/clock.js';
+import type { Clock } from '../core/clock.js';
 import { cipherSuite } from './cipher-suite.js';
 import { MAX_TIMESTAMP_SKEW_SECONDS } from './key-lifecycle.js';
 import type { ReplayCache } from './replay-cache.js';

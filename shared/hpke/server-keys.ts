@@ -4,7 +4,7 @@ import type { TableClient } from '@azure/data-tables';
 import type { CipherSuite } from '@hpke/core';
 import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
 import { isConflict, isNotFound } from '../storage/tenant-table.js';
-import type { Clock } from '../vault/clock.js';
+import type { Clock } from '../core/clock.js';
 import type { SandboxScope } from '../vault/sandbox-scope.js';
 import { cipherSuite } from './cipher-suite.js';
 import { RETIRING_GRACE_MS, acceptsRequests, keyStatus, nextKeyId, planRotation, type KeyPeriod, type KeyStatus } from './key-lifecycle.js';

@@ -4,7 +4,7 @@ import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { z } from 'zod';
 import { withTableLock } from '../storage/table-lock.js';
 import { isConflict, isNotFound, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
-import type { Random } from '../vault/random.js';
+import type { Random } from '../core/random.js';
 import { assertSandboxScope, type SandboxScope } from '../vault/sandbox-scope.js';
 import type { LandingSasSigner } from './sas-signer.js';
 

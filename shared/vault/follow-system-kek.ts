@@ -1,7 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import type { KeyVaultKey } from '@azure/keyvault-keys';
 import { KekDisabledError, KeyVaultUnavailableError } from '../errors.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/clock.js';
 import type { KekClient } from './kek-client.js';
 import { toKekError } from './kek-error.js';
 import type { KekRef, KeyVaultKeyId, VersionedKeyVaultKeyId } from './key-vault-key-id.js';

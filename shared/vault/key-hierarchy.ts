@@ -1,9 +1,9 @@
 import type { TableClient } from '@azure/data-tables';
 import { AppError } from '../errors.js';
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/clock.js';
 import type { KekClient } from './kek-client.js';
 import type { KekResolver } from './kek-resolver.js';
-import type { Random } from './random.js';
+import type { Random } from '../core/random.js';
 import { RootKeyCache } from './root-key-cache.js';
 import { statusOf } from '../storage/tenant-table.js';
 import { readRootKeyRecord, rootKeyColumns } from './root-key-record.js';

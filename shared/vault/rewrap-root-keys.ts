@@ -1,6 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import { odata } from '@azure/data-tables';
-import type { Clock } from './clock.js';
+import type { Clock } from '../core/clock.js';
 import type { KekClient } from './kek-client.js';
 import { sameKey, type KekRef, type VersionedKeyVaultKeyId } from './key-vault-key-id.js';
 import { statusOf } from '../storage/tenant-table.js';

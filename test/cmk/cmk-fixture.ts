@@ -14,7 +14,7 @@ import type { KeyReader } from '../../shared/cmk/validate-customer-key.js';
 import { createTableFactory, type TableFactory } from '../../shared/storage/tenant-table.js';
 import { createKeyHierarchy } from '../../shared/vault/key-hierarchy.js';
 import { sameKey, type KekRef } from '../../shared/vault/key-vault-key-id.js';
-import { systemRandom } from '../../shared/vault/random.js';
+import { systemRandom } from '../../shared/core/random.js';
 import { customerAdmin } from '../support/customer-vault.js';
 import { ManualClock, startVaultFixture, uniqueName, type VaultFixture } from '../vault/support.js';
 

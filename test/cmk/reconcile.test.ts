@@ -12,11 +12,11 @@ import { listWaitingFiles, recordWaitingFile, WAITING_FILES_TABLE } from '../../
 import { AppError } from '../../shared/errors.js';
 import { createEncryptedObjectStore } from '../../shared/storage/encrypted-object-store.js';
 import { createTableFactory, type TableFactory } from '../../shared/storage/tenant-table.js';
-import { systemClock } from '../../shared/vault/clock.js';
+import { systemClock } from '../../shared/core/clock.js';
 import type { KekClient } from '../../shared/vault/kek-client.js';
 import { createKeyHierarchy } from '../../shared/vault/key-hierarchy.js';
 import { sameKey, type KekRef } from '../../shared/vault/key-vault-key-id.js';
-import { systemRandom } from '../../shared/vault/random.js';
+import { systemRandom } from '../../shared/core/random.js';
 import { TableClient } from '@azure/data-tables';
 import type { KeyVaultKey } from '@azure/keyvault-keys';
 import { expectCode, readAll, startVaultFixture, uniqueName, type VaultFixture } from '../vault/support.js';

@@ -5,7 +5,7 @@ import { startAzurite, type AzuriteInstance } from '../../local/azurite.js';
 import { createClientKeyCache } from '../../shared/hpke/client-key-cache.js';
 import { CLIENT_KEY_REPLACE_DELAY_MS, deleteClientKey, putClientKey, resolveClientKey, type ClientKeyDeps } from '../../shared/hpke/client-keys.js';
 import { generateClientKeyPair } from '../../shared/hpke/client.js';
-import type { Clock } from '../../shared/vault/clock.js';
+import type { Clock } from '../../shared/core/clock.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 const ORG = 'CF0991KEYS@AdobeOrg';

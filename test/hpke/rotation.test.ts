@@ -7,7 +7,7 @@ import { NEXT_LEAD_MS, RETIRING_GRACE_MS, planRotation } from '../../shared/hpke
 import { openRequest } from '../../shared/hpke/open-request.js';
 import { rotateServerKeys } from '../../shared/hpke/server-keys.js';
 import { createTableFactory } from '../../shared/storage/tenant-table.js';
-import type { Clock } from '../../shared/vault/clock.js';
+import type { Clock } from '../../shared/core/clock.js';
 import { buildStore, startVaultFixture, type VaultFixture } from '../vault/support.js';
 
 const DAY = 86_400_000;

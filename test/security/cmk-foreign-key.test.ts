@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORG_KEYS_TABLE, readOrgKeyState } from '../../shared/cmk/org-key-state.js';
 import { reconcileByokConfigs } from '../../shared/cmk/reconcile.js';
-import { systemClock } from '../../shared/vault/clock.js';
+import { systemClock } from '../../shared/core/clock.js';
 import { rewrapRootKeys } from '../../shared/vault/rewrap-root-keys.js';
 import { DAY_SECONDS, GRACE_DAYS, installLegacyCompletedConfig, OWNER_TAG, startCmkFixture, type CmkFixture } from '../cmk/cmk-fixture.js';
 import { expectCode } from '../vault/support.js';

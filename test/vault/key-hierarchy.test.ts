@@ -4,7 +4,7 @@ import type { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyHierarchy } from '../../shared/vault/key-hierarchy.js';
 import type { KekRef } from '../../shared/vault/key-vault-key-id.js';
-import { systemRandom } from '../../shared/vault/random.js';
+import { systemRandom } from '../../shared/core/random.js';
 import { ensureSystemKek } from '../../shared/vault/system-kek.js';
 import { ManualClock, buildStore, readAll, startVaultFixture, uniqueName, uniqueOrg, type VaultFixture } from './support.js';
 

@@ -7,11 +7,11 @@ import { expect } from 'vitest';
 import type { ErrorCode } from '../../shared/errors.js';
 import { AppError } from '../../shared/errors.js';
 import { createEncryptedObjectStore, type EncryptedObjectStore } from '../../shared/storage/encrypted-object-store.js';
-import type { Clock } from '../../shared/vault/clock.js';
+import type { Clock } from '../../shared/core/clock.js';
 import { createKeyVaultKekClient, type KekClient } from '../../shared/vault/kek-client.js';
 import { createKeyHierarchy, type KeyHierarchy, type KeyHierarchyDeps } from '../../shared/vault/key-hierarchy.js';
 import type { KekRef } from '../../shared/vault/key-vault-key-id.js';
-import { systemRandom } from '../../shared/vault/random.js';
+import { systemRandom } from '../../shared/core/random.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 
 /** A clock tests move by hand, so TTLs pass without waiting. */

@@ -36,11 +36,3 @@ export function isDecompressionRatioLimit(err: unknown): boolean {
   }
   return false;
 }
-
-/** A key failed `minRSABits` / `rejectPublicKeyAlgorithms` / `rejectCurves`. */
-export function isWeakKey(err: unknown): boolean {
-  for (const e of causeChain(err)) {
-    if (/considered too weak|is disabled/.test(e.message)) return true;
-  }
-  return false;
-}

@@ -1,4 +1,4 @@
-/** Time as the vault layer sees it; tests pass a fixed or stepping clock instead of waiting. */
+/** Time as the domain sees it; tests pass a fixed or stepping clock instead of waiting. */
 export interface Clock {
   /** Milliseconds since the epoch. */
   now(): number;
