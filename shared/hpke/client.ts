@@ -25,6 +25,7 @@ import {
   responseAad,
   responseInfo,
   splitMessage,
+  type ResponseBinding,
 } from './wire-format.js';
 
 export { FORMAT_HEADER, FORMAT_VERSION, HPKE_CHUNKED_MEDIA_TYPE, HPKE_MEDIA_TYPE, HpkeClientError, type HpkeClientErrorCode };
@@ -148,19 +149,24 @@ export async function decryptResponse(options: HpkeTenant & {
       await hs.open(
         { recipientKey: { privateKey: sk, publicKey: pk }, enc: ids.enc, info: responseInfo(ids.header) },
         ids.ct,
-        responseAad({
-          method: options.method,
-          path: requestPath(options.url),
-          status: options.status,
-          org: options.org,
-          sandbox: options.sandbox,
-          ...(options.requestEnc === undefined ? {} : { requestEnc: options.requestEnc }),
-        }),
+        responseAad(responseBinding(options)),
       ),
     );
   } catch (err) {
     throw new HpkeClientError('HPKE_DECRYPT_FAILED', 'The response could not be decrypted', { cause: err });
   }
+}
+
+/** What an answer is bound to (its `aad`), from what the caller sent and got. */
+function responseBinding(options: HpkeTenant & { readonly method: string; readonly url: string; readonly status: number; readonly requestEnc?: Uint8Array }): ResponseBinding {
+  return {
+    method: options.method,
+    path: requestPath(options.url),
+    status: options.status,
+    org: options.org,
+    sandbox: options.sandbox,
+    ...(options.requestEnc === undefined ? {} : { requestEnc: options.requestEnc }),
+  };
 }
 
 /**
@@ -182,14 +188,7 @@ export function decryptResponseStream(options: HpkeTenant & {
 }): AsyncGenerator<Uint8Array<ArrayBuffer>, void, undefined> {
   return openStream({
     clientKey: options.clientKey,
-    binding: {
-      method: options.method,
-      path: requestPath(options.url),
-      status: options.status,
-      org: options.org,
-      sandbox: options.sandbox,
-      ...(options.requestEnc === undefined ? {} : { requestEnc: options.requestEnc }),
-    },
+    binding: responseBinding(options),
     body: options.body instanceof ReadableStream ? iterate(options.body) : options.body,
     ...(options.maxChunks === undefined ? {} : { maxChunks: options.maxChunks }),
   });
