@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { Problem } from '../shared/openapi/response-schemas.js';
+import { Problem } from '../shared/api/openapi/response-schemas.js';
 import type { CliConfig } from './config.js';
 import { ApiProblemError, CliError } from './errors.js';
 import { EXIT } from './exit-codes.js';

@@ -1,4 +1,4 @@
-import type { Problem } from '../shared/openapi/response-schemas.js';
+import type { Problem } from '../shared/api/openapi/response-schemas.js';
 import { EXIT, type ExitCode } from './exit-codes.js';
 
 /** A failure the CLI reports on one line (plus details) and turns into its exit code. */

@@ -1,5 +1,5 @@
 import { createHpkeFetch, generateClientKeyPair, type ClientKeyPair } from '../shared/hpke/client.js';
-import { HpkeClientKeys, HpkeServerKeys } from '../shared/openapi/response-schemas.js';
+import { HpkeClientKeys, HpkeServerKeys } from '../shared/api/openapi/response-schemas.js';
 import { ApiClient, type Fetcher } from './api-client.js';
 import { saveConfig, type CliConfig } from './config.js';
 import { ApiProblemError, CliError } from './errors.js';

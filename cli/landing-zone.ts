@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { LandingZone, LandingZoneCredential } from '../shared/openapi/response-schemas.js';
+import { LandingZone, LandingZoneCredential } from '../shared/api/openapi/response-schemas.js';
 import type { ApiClient } from './api-client.js';
 
 /** Adobe's Data Landing Zone API; `user_drop_zone` is its only zone type. */

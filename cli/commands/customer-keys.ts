@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { CustomerKeyList, CustomerKeyRegistered } from '../../shared/openapi/response-schemas.js';
+import { CustomerKeyList, CustomerKeyRegistered } from '../../shared/api/openapi/response-schemas.js';
 import type { CliContext } from '../context.js';
 
 const CUSTOMER_KEYS = '/data/foundation/connectors/encryption/customer-keys';

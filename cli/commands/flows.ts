@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { CompressionType, SourceFormat } from '../../shared/flows/source-connections.js';
-import { CatalogReferences, Flow, FlowServiceCreated, itemsOf } from '../../shared/openapi/response-schemas.js';
+import { CatalogReferences, Flow, FlowServiceCreated, itemsOf } from '../../shared/api/openapi/response-schemas.js';
 import type { ApiClient } from '../api-client.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';

@@ -6,7 +6,7 @@ import {
   EncryptionKeyCreated,
   EncryptionKeyList,
   EncryptionKeyValidation,
-} from '../../shared/openapi/response-schemas.js';
+} from '../../shared/api/openapi/response-schemas.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';
 import { EXIT } from '../exit-codes.js';

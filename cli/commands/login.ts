@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { decodeJwt } from 'jose';
-import { EncryptionKeyList } from '../../shared/openapi/response-schemas.js';
+import { EncryptionKeyList } from '../../shared/api/openapi/response-schemas.js';
 import { ApiClient } from '../api-client.js';
 import { DEFAULT_BASE_URL, saveConfig, type CliConfig } from '../config.js';
 import type { CliContext } from '../context.js';

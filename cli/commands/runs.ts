@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { FlowRun, itemsOf } from '../../shared/openapi/response-schemas.js';
+import { FlowRun, itemsOf } from '../../shared/api/openapi/response-schemas.js';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
 import { parseSeconds, pollUntil } from '../watch.js';

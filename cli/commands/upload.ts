@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { Flow, SourceConnection, itemsOf } from '../../shared/openapi/response-schemas.js';
+import { Flow, SourceConnection, itemsOf } from '../../shared/api/openapi/response-schemas.js';
 import type { ApiClient } from '../api-client.js';
 import type { CliContext } from '../context.js';
 import { CliError } from '../errors.js';

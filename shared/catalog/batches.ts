@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { isConflict, isNotFound, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
 import type { SandboxScope } from '../vault/sandbox-scope.js';
-import { parseQuery } from '../http/query.js';
 import { CATALOG_ID_PATTERN } from './datasets.js';
 
 export const BATCHES_TABLE = 'batches';
@@ -257,48 +256,6 @@ export async function getFile(deps: BatchStoreDeps, scope: SandboxScope, fileId:
   return toFile(file);
 }
 
-/** A batch in Catalog's shape (the value under its id in `GET /catalog/batches`). */
-export function catalogBatchView(batch: Batch) {
-  return {
-    imsOrg: batch.orgId,
-    sandboxName: batch.sandbox,
-    status: batch.status,
-    relatedObjects: [{ type: 'dataSet', id: batch.dataSetId }],
-    created: batch.created,
-    updated: batch.updated,
-    started: batch.created,
-    completed: batch.updated,
-    metrics: {
-      outputByteSize: batch.outputByteSize,
-      outputFileCount: batch.fileIds.length,
-      ...(batch.inputByteSize === undefined ? {} : { inputByteSize: batch.inputByteSize }),
-      ...(batch.recordCount === undefined ? {} : { recordsWritten: batch.recordCount }),
-    },
-    tags: { flowId: [batch.flowId], flowRunId: [batch.runId] },
-    version: '1.0.0',
-  };
-}
-
-/**
- * A batch's files in the Data Access API's shape (`GET /export/batches/{id}/files`), each linking
- * to its download under `apiBaseUrl`: the configured `PUBLIC_BASE_URL`, never the request's own
- * origin (its Host header is the caller's to write), or `''` for links relative to the API.
- */
-export function dataAccessFilesView(files: readonly BatchFile[], apiBaseUrl: string) {
-  return {
-    data: files.map((f) => ({
-      dataSetFileId: f.fileId,
-      dataSetViewId: f.dataSetId,
-      version: '1.0.0',
-      created: String(f.created),
-      updated: String(f.created),
-      isValid: true,
-      _links: { self: { href: `${apiBaseUrl}/data/foundation/export/files/${encodeURIComponent(f.fileId)}` } },
-    })),
-    _page: { limit: MAX_FILES_PER_BATCH, count: files.length },
-  };
-}
-
 async function readBatch(deps: BatchStoreDeps, pk: string, batchId: string) {
   const table = await deps.tables(BATCHES_TABLE);
   try {
@@ -353,24 +310,4 @@ function toFile(e: FileEntity): BatchFile {
     ...(e.records === undefined ? {} : { records: e.records }),
     created: e.created,
   };
-}
-
-const DATASET_MESSAGE = 'Must be exactly one dataset id (24 hex characters)';
-
-/** The query of `GET /data/foundation/catalog/batches`: the dataset, the only filter served. */
-export const BatchListQuery = z.object({
-  dataSet: z
-    .string({ error: DATASET_MESSAGE })
-    .regex(CATALOG_ID_PATTERN, DATASET_MESSAGE)
-    .describe('The dataset id (24 hex characters)')
-    .meta({ examples: ['5c8c3c555033b814b69f947f'] }),
-});
-
-/**
- * Reads the query of `GET /data/foundation/catalog/batches`: `dataSet={id}` is required; other
- * parameters are refused rather than ignored.
- * @throws INVALID_REQUEST naming `query.dataSet` or the unsupported parameter.
- */
-export function parseBatchListQuery(query: URLSearchParams): { dataSetId: string } {
-  return { dataSetId: parseQuery(BatchListQuery, query, 'The batches query is invalid').dataSet };
 }

@@ -171,16 +171,6 @@ export async function createByokConfig(deps: CreateByokConfigDeps, tenant: Tenan
 }
 
 /**
- * The query of the config's GET and DELETE: `configType=BYOK_CONFIG`, as Adobe's API has it (the
- * one type served).
- */
-export const ByokConfigQuery = z.object({
-  configType: z
-    .literal(BYOK_CONFIG_TYPE, { error: `Must be ${BYOK_CONFIG_TYPE}` })
-    .describe(`The configuration type: ${BYOK_CONFIG_TYPE}`),
-});
-
-/**
  * A config of the caller's org with its status, failure reason and history.
  * @throws NOT_FOUND when the org has no config of that name.
  */

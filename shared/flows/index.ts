@@ -29,7 +29,6 @@ export {
   type StartRunOutcome,
   type StartRunResult,
 } from './runs.js';
-export { parseRunsQuery } from './runs-query.js';
 export {
   CreateSourceConnectionRequest,
   createSourceConnection,

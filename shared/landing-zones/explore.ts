@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { ValidationError } from '../errors.js';
 import { ADOBE_ZONE_CONTAINER } from '../flows/source-connections.js';
 import { ensureLandingZone, type LandingZoneDeps } from './landing-zones.js';
@@ -12,23 +11,17 @@ export const DEFAULT_EXPLORE_LIMIT = 100;
 export const MAX_EXPLORE_LIMIT = 1000;
 /** Longest `object` path accepted (blob names are at most 1024 characters). */
 export const MAX_EXPLORE_PATH = 1024;
-/** The response header carrying the token of the next page (send it back as `start`). */
-export const CONTINUATION_HEADER = 'x-continuation-token';
 
-/** `GET .../connectionSpecs/{id}/explore` query. */
-export const ExploreQuery = z.object({
-  objectType: z.enum(['root', 'folder']).describe('`root`: the zone itself; `folder`: the files and folders under `object`'),
-  object: z.string().max(MAX_EXPLORE_PATH).optional().describe('With `folder`: `{containerName}/path/` or `dlz-user-container/path/`'),
-  limit: z
-    .string()
-    .regex(/^[1-9][0-9]{0,3}$/, 'Must be a whole number from 1')
-    .transform(Number)
-    .refine((n) => n <= MAX_EXPLORE_LIMIT, `Must be at most ${MAX_EXPLORE_LIMIT}`)
-    .optional()
-    .describe(`Items per page (default ${DEFAULT_EXPLORE_LIMIT})`),
-  start: z.string().max(2048).optional().describe(`The \`${CONTINUATION_HEADER}\` header of the previous page`),
-});
-export type ExploreQuery = z.output<typeof ExploreQuery>;
+/** What to list: the zone itself (`root`) or the files and folders under `object`, a page at a time. */
+export interface ExploreRequest {
+  readonly objectType: 'root' | 'folder';
+  /** With `folder`: `{containerName}/path/` or `dlz-user-container/path/`. */
+  readonly object?: string | undefined;
+  /** Items per page, 1..{@link MAX_EXPLORE_LIMIT} (default {@link DEFAULT_EXPLORE_LIMIT}). */
+  readonly limit?: number | undefined;
+  /** The continuation token of the previous page. */
+  readonly start?: string | undefined;
+}
 
 /** One entry of Adobe's explore answer. */
 export interface ExploreItem {
@@ -55,7 +48,7 @@ export interface ExplorePage {
  * @throws INVALID_REQUEST for a folder without `object`, or an `object` with `..`, `.`, empty or
  *   percent-encoded separators, a backslash, control characters, a leading `/`, or over-long.
  */
-export async function exploreLandingZone(deps: LandingZoneDeps, scope: SandboxScope, query: ExploreQuery): Promise<ExplorePage> {
+export async function exploreLandingZone(deps: LandingZoneDeps, scope: SandboxScope, query: ExploreRequest): Promise<ExplorePage> {
   const zone = await ensureLandingZone(deps, scope);
   const container = zone.containerName;
   if (query.objectType === 'root') {

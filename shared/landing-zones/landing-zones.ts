@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { z } from 'zod';
 import { withTableLock } from '../storage/table-lock.js';
 import { isConflict, isNotFound, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
 import type { Random } from '../core/random.js';
@@ -79,17 +78,6 @@ interface ContainerEntity {
   orgId: string;
   sandbox: string;
 }
-
-const zoneType = z.literal(ZONE_TYPE, { error: `Must be ${ZONE_TYPE}` }).describe(`Adobe's zone type: \`${ZONE_TYPE}\``);
-
-/** `GET .../landingzone` and `.../landingzone/credentials`: `?type=user_drop_zone`. */
-export const LandingZoneQuery = z.object({ type: zoneType });
-
-/** `POST .../landingzone/credentials?type=user_drop_zone&action=refresh`. */
-export const LandingZoneRefreshQuery = z.object({
-  type: zoneType,
-  action: z.literal('refresh', { error: 'Must be refresh' }).describe('`refresh`: revoke every earlier credential and issue a new one'),
-});
 
 /**
  * The caller's zone, created on first use: a container of its own in the landing account, with a

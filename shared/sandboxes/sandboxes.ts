@@ -21,22 +21,6 @@ export const CreateSandboxRequest = z.strictObject({
 });
 export type CreateSandboxRequest = z.output<typeof CreateSandboxRequest>;
 
-const count = (max: number) =>
-  z
-    .string()
-    .regex(/^[0-9]{1,6}$/, 'Must be a whole number')
-    .transform(Number)
-    .refine((n) => n <= max, `Must be at most ${max}`);
-
-/** `GET /data/foundation/sandbox-management/sandboxes?limit=&offset=`, Adobe's paging parameters. */
-export const SandboxListQuery = z.object({
-  limit: count(MAX_SANDBOXES_PER_ORG).refine((n) => n >= 1, 'Must be at least 1').optional().describe('Sandboxes per page (default 50)'),
-  offset: count(MAX_SANDBOXES_PER_ORG).optional().describe('Sandboxes to skip (default 0)'),
-});
-
-/** Sandboxes per page when `limit` is absent. */
-export const DEFAULT_SANDBOX_PAGE = 50;
-
 /** A sandbox as Adobe's sandbox management API shows it. */
 export interface Sandbox {
   readonly name: string;

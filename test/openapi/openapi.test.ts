@@ -3,8 +3,8 @@ import path from 'node:path';
 import { validate } from '@readme/openapi-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { buildOpenApiDocument, openApiPath } from '../../shared/openapi/document.js';
-import { ROUTES } from '../../shared/openapi/routes.js';
+import { buildOpenApiDocument, openApiPath } from '../../shared/api/openapi/document.js';
+import { OPERATIONS as ROUTES } from '../../shared/api/operations/index.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { repoRoot, startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { apiHeaders } from '../support/tokens.js';
@@ -26,21 +26,21 @@ const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'u
 
 describe('the OpenAPI document', () => {
   it('is a valid OpenAPI 3.1 document (@readme/openapi-parser)', async () => {
-    const doc = buildOpenApiDocument({ version });
+    const doc = buildOpenApiDocument(ROUTES, { version });
     expect(doc.openapi).toBe('3.1.0');
     const result = await validate(structuredClone(doc) as Parameters<typeof validate>[0]);
     expect(result.valid, JSON.stringify(result)).toBe(true);
   });
 
   it('is checked for real: the validator refuses a document with a dangling $ref', async () => {
-    const doc = structuredClone(buildOpenApiDocument()) as { components: { schemas: Json } };
+    const doc = structuredClone(buildOpenApiDocument(ROUTES)) as { components: { schemas: Json } };
     delete doc.components.schemas.Problem;
     const result = await validate(doc as unknown as Parameters<typeof validate>[0]);
     expect(result.valid).toBe(false);
   });
 
   it('generates each request body from the zod schema the route validates with', () => {
-    const doc = buildOpenApiDocument() as {
+    const doc = buildOpenApiDocument(ROUTES) as {
       components: { schemas: Json };
       paths: Record<string, Record<string, Json>>;
     };
@@ -65,7 +65,7 @@ describe('the OpenAPI document', () => {
   });
 
   it('generates each query parameter from the zod schema the function parses the query with', () => {
-    const doc = buildOpenApiDocument() as { paths: Record<string, Record<string, { parameters: Json[] }>> };
+    const doc = buildOpenApiDocument(ROUTES) as { paths: Record<string, Record<string, { parameters: Json[] }>> };
     const withQuery = ROUTES.filter((r) => r.query !== undefined);
     expect(withQuery.map((r) => r.operationId).sort()).toEqual([
       'batches-list',
@@ -105,7 +105,7 @@ describe('the OpenAPI document', () => {
   });
 
   it('documents every problem code with its status and title', () => {
-    const doc = buildOpenApiDocument() as {
+    const doc = buildOpenApiDocument(ROUTES) as {
       components: {
         'x-problem-codes': Record<string, { status: number }>;
         schemas: { Problem: { properties: { code: { enum: string[] } } } };
@@ -137,7 +137,7 @@ describe('the OpenAPI document against the live routes', () => {
     const res = await fetch(`${runtime.url}/openapi.json`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
-    expect(await res.json()).toEqual(buildOpenApiDocument({ version }));
+    expect(await res.json()).toEqual(buildOpenApiDocument(ROUTES, { version }));
   });
 
   it('documents every live route, and every documented route is registered (catch-all 404 route aside)', () => {
@@ -148,7 +148,7 @@ describe('the OpenAPI document against the live routes', () => {
   });
 
   it('answers each documented operation from its own function, with a documented status', async () => {
-    const doc = buildOpenApiDocument() as {
+    const doc = buildOpenApiDocument(ROUTES) as {
       paths: Record<string, Record<string, { responses: Record<string, { description: string }> }>>;
     };
     for (const route of ROUTES) {

@@ -5,7 +5,7 @@ import { ensureDevTls } from '../../local/dev-tls.js';
 import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
 import { DEV_CLIENT_ID } from '../../shared/auth/auth-config.js';
 import { LANDING_ZONE_CONNECTION_SPEC } from '../../shared/landing-zones/explore.js';
-import { ROUTES } from '../../shared/openapi/routes.js';
+import { OPERATIONS as ROUTES } from '../../shared/api/operations/index.js';
 import { PGP_CONFIG } from '../../shared/pgp/config.js';
 import { ApiClient, ensureSandbox, landingZone, waitForRun, type LandingZoneCredential, type Run } from '../support/api-client.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';

@@ -6,7 +6,7 @@
  * that a member added later breaks no client.
  */
 import { z } from 'zod';
-import { ERROR_TABLE, type ErrorCode } from '../errors.js';
+import { ERROR_TABLE, type ErrorCode } from '../../errors.js';
 
 const ERROR_CODES = Object.keys(ERROR_TABLE) as [ErrorCode, ...ErrorCode[]];
 

@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { ERROR_TABLE, PROBLEM_CONTENT_TYPE, problemType, type ErrorCode } from '../errors.js';
-import { HPKE_MEDIA_TYPE } from '../hpke/wire-format.js';
+import { ERROR_TABLE, PROBLEM_CONTENT_TYPE, problemType, type ErrorCode } from '../../errors.js';
+import { HPKE_MEDIA_TYPE } from '../../hpke/wire-format.js';
 import { Problem } from './response-schemas.js';
-import { ROUTES, type RouteDoc, type RouteTag } from './routes.js';
+import type { OperationSpec, OperationTag } from '../../http/operation.js';
 
 /** The OpenAPI version of the generated document (JSON Schema 2020-12 dialect). */
 export const OPENAPI_VERSION = '3.1.0';
@@ -30,7 +30,7 @@ const HPKE_BODY_PROBLEMS: readonly ErrorCode[] = [
   'HPKE_REQUIRED',
 ];
 
-const TAG_DESCRIPTIONS: Record<RouteTag, string> = {
+const TAG_DESCRIPTIONS: Record<OperationTag, string> = {
   'PGP keys': 'Key pairs files are encrypted to, and customer keys signatures are verified with',
   Catalog: 'Datasets and their batches',
   'Flow Service': 'Where files land, where they go, and the runs of each file',
@@ -55,14 +55,15 @@ export function openApiPath(route: string): string {
 }
 
 /**
- * Builds the OpenAPI 3.1 document of every operation in {@link ROUTES}. Request bodies are the
- * JSON Schema of the zod schemas the functions validate with (`z.toJSONSchema`, input side);
- * answers use `response-schemas.ts`; problems use {@link ERROR_TABLE}. Pure and deterministic.
+ * Builds the OpenAPI 3.1 document of `operations` (the API's list is `OPERATIONS` in
+ * `../operations/index.ts`). Request bodies and query parameters are the JSON Schema of the zod
+ * schemas the pipeline validates with (`z.toJSONSchema`, input side); answers are the operations'
+ * response schemas; problems use {@link ERROR_TABLE}. Pure and deterministic.
  */
-export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
+export function buildOpenApiDocument(operations: readonly OperationSpec[], options: OpenApiOptions = {}): Json {
   const schemas: Json = { Problem: componentSchema('Problem', Problem, 'output') };
   const paths: Record<string, Json> = {};
-  for (const route of ROUTES) {
+  for (const route of operations) {
     const path = openApiPath(route.route);
     const item = (paths[path] ??= {});
     item[route.method.toLowerCase()] = operation(route, schemas);
@@ -136,7 +137,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
   };
 }
 
-function operation(route: RouteDoc, schemas: Json): Json {
+function operation(route: OperationSpec, schemas: Json): Json {
   const parameters: Json[] = [];
   for (const match of route.route.matchAll(/\{\*?([A-Za-z0-9_]+)/g)) {
     parameters.push({ name: match[1], in: 'path', required: true, schema: { type: 'string' } });
@@ -202,12 +203,12 @@ function operation(route: RouteDoc, schemas: Json): Json {
 const ORG_WIDE_NOTE =
   'Organization-wide: the setting covers every sandbox of the org and is read and changed only from its production sandbox (`x-sandbox-name: prod`).';
 
-function descriptionOf(route: RouteDoc): string | undefined {
+function descriptionOf(route: OperationSpec): string | undefined {
   if (route.orgWide !== true) return route.description;
   return route.description === undefined ? ORG_WIDE_NOTE : `${route.description}\n\n${ORG_WIDE_NOTE}`;
 }
 
-function problemsByStatus(route: RouteDoc): Map<number, ErrorCode[]> {
+function problemsByStatus(route: OperationSpec): Map<number, ErrorCode[]> {
   const codes = new Set<ErrorCode>([...COMMON_PROBLEMS, ...(route.problems ?? [])]);
   if (route.auth === 'required') for (const c of AUTH_PROBLEMS) codes.add(c);
   if (route.orgWide === true) codes.add('PRODUCTION_SANDBOX_REQUIRED');

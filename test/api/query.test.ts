@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseBatchListQuery } from '../../shared/catalog/batches.js';
+import { BatchListQuery } from '../../shared/api/operations/catalog.js';
+import { RunsQuery } from '../../shared/api/operations/flows.js';
 import { AppError, type ValidationError } from '../../shared/errors.js';
-import { parseRunsQuery } from '../../shared/flows/runs-query.js';
+import { parseQuery } from '../../shared/http/query.js';
+
+/** The queries as the pipeline reads them for `runs-list` and `batches-list`. */
+const parseRunsQuery = (q: URLSearchParams) => ({ flowId: parseQuery(RunsQuery, q, 'The runs query is invalid').property });
+const parseBatchListQuery = (q: URLSearchParams) => ({ dataSetId: parseQuery(BatchListQuery, q, 'The batches query is invalid').dataSet });
 
 const FLOW = '0b6f5c8e-2f0a-4d8e-9a37-4f6f3d1e2a10';
 
