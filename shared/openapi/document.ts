@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ERROR_TABLE, PROBLEM_CONTENT_TYPE, problemType, type ErrorCode } from '../errors.js';
+import type { ErrorCode } from '../errors.js';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_TABLE, problemType } from '../http/problems.js';
 import { HPKE_MEDIA_TYPE } from '../hpke/wire-format.js';
 import { Problem } from './response-schemas.js';
 import { ROUTES, type RouteDoc, type RouteTag } from './routes.js';
@@ -57,7 +58,7 @@ export function openApiPath(route: string): string {
 /**
  * Builds the OpenAPI 3.1 document of every operation in {@link ROUTES}. Request bodies are the
  * JSON Schema of the zod schemas the functions validate with (`z.toJSONSchema`, input side);
- * answers use `response-schemas.ts`; problems use {@link ERROR_TABLE}. Pure and deterministic.
+ * answers use `response-schemas.ts`; problems use {@link PROBLEM_TABLE}. Pure and deterministic.
  */
 export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
   const schemas: Json = { Problem: componentSchema('Problem', Problem, 'output') };
@@ -127,7 +128,7 @@ export function buildOpenApiDocument(options: OpenApiOptions = {}): Json {
         },
       },
       'x-problem-codes': Object.fromEntries(
-        Object.entries(ERROR_TABLE).map(([code, { status, title }]) => [
+        Object.entries(PROBLEM_TABLE).map(([code, { status, title }]) => [
           code,
           { status, title, type: problemType(code as ErrorCode) },
         ]),
@@ -216,7 +217,7 @@ function problemsByStatus(route: RouteDoc): Map<number, ErrorCode[]> {
     for (const c of [...HPKE_PROBLEMS, ...(route.request === undefined ? [] : HPKE_BODY_PROBLEMS)]) codes.add(c);
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
-    const status = ERROR_TABLE[code].status;
+    const status = PROBLEM_TABLE[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   return new Map([...byStatus.entries()].sort(([a], [b]) => a - b));
