@@ -1,75 +1,69 @@
 /**
- * Every failure the API reports, as a stable machine code with exactly one HTTP mapping.
+ * Every failure the API reports, as a stable machine code: the closed union callers
+ * `switch (err.code)` on.
  *
- * To add a code (like KEY_VAULT_UNAVAILABLE or KEK_ACCESS_DENIED), add one
- * row to {@link ERROR_TABLE}: the {@link ErrorCode} union, the problem `type` URI and
- * {@link toProblem} follow from it. There is deliberately no fallback row: an unknown code does
- * not compile.
+ * Codes say what went wrong, never how HTTP answers it: the status, title and headers of each
+ * code are the HTTP layer's (`shared/http/problems.ts`), whose table has a row per code, so a
+ * code added here does not compile until it has its answer there. Facts an answer needs (when
+ * to retry, which methods are allowed) are typed fields of the error, not headers.
  */
-export const ERROR_TABLE = {
-  INVALID_REQUEST: { status: 400, title: 'The request is invalid' },
-  UNAUTHENTICATED: { status: 401, title: 'Authentication is required' },
-  INVALID_API_KEY: { status: 401, title: 'The API key is invalid' },
-  FORBIDDEN_ORG: { status: 403, title: 'The organization is not granted to this token' },
-  FORBIDDEN_SANDBOX: { status: 403, title: 'The sandbox is not granted to this token' },
-  PRODUCTION_SANDBOX_REQUIRED: { status: 403, title: "Organization-wide settings are managed from the organization's production sandbox" },
-  NOT_FOUND: { status: 404, title: 'The resource was not found' },
-  SANDBOX_NOT_FOUND: { status: 404, title: 'The sandbox does not exist' },
-  METHOD_NOT_ALLOWED: { status: 405, title: 'The method is not allowed on this resource' },
-  REQUEST_TIMEOUT: { status: 408, title: 'The request body did not arrive in time' },
-  CONFLICT: { status: 409, title: 'The request conflicts with the current state' },
-  SANDBOX_NOT_EMPTY: { status: 409, title: 'The sandbox still holds data' },
-  SANDBOX_NOT_DELETABLE: { status: 409, title: 'Production sandboxes cannot be deleted' },
-  PAYLOAD_TOO_LARGE: { status: 413, title: 'The request body is too large' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request content type is not supported' },
-  RATE_LIMITED: { status: 429, title: 'Too many requests for this organization' },
+export const ERROR_CODES = [
+  'INVALID_REQUEST',
+  'UNAUTHENTICATED',
+  'INVALID_API_KEY',
+  'FORBIDDEN_ORG',
+  'FORBIDDEN_SANDBOX',
+  'PRODUCTION_SANDBOX_REQUIRED',
+  'NOT_FOUND',
+  'SANDBOX_NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
+  'REQUEST_TIMEOUT',
+  'CONFLICT',
+  'SANDBOX_NOT_EMPTY',
+  'SANDBOX_NOT_DELETABLE',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'RATE_LIMITED',
   // PGP keys a caller registers (customer signature-verification keys).
-  INVALID_PUBLIC_KEY: { status: 400, title: 'The public key is not a valid OpenPGP public key' },
-  PRIVATE_KEY_NOT_ALLOWED: { status: 400, title: 'A private key was given where a public key is expected' },
-  KEY_EXPIRED: { status: 400, title: 'The key has expired' },
-  KEY_REVOKED: { status: 400, title: 'The key has been revoked' },
-  NO_SIGNING_KEY: { status: 400, title: 'The key cannot make signatures' },
-  KEY_TOO_WEAK: { status: 400, title: 'The key algorithm or size is not accepted' },
-  UNSUPPORTED_PGP_FEATURE: { status: 400, title: 'The key uses an unsupported OpenPGP feature' },
-  KEY_IN_USE: { status: 409, title: 'The key is used by an active dataflow' },
+  'INVALID_PUBLIC_KEY',
+  'PRIVATE_KEY_NOT_ALLOWED',
+  'KEY_EXPIRED',
+  'KEY_REVOKED',
+  'NO_SIGNING_KEY',
+  'KEY_TOO_WEAK',
+  'UNSUPPORTED_PGP_FEATURE',
+  'KEY_IN_USE',
   // Customer-managed keys: a refusal by the key's owner is the caller's to fix, never a retryable outage.
-  KEK_ACCESS_DENIED: { status: 403, title: 'The key-encryption key does not grant access' },
-  KEK_DISABLED: { status: 403, title: 'The key-encryption key is disabled' },
-  KEK_NOT_FOUND: { status: 422, title: 'The key-encryption key does not exist' },
+  'KEK_ACCESS_DENIED',
+  'KEK_DISABLED',
+  'KEK_NOT_FOUND',
   // The org's customer-managed key: access revoked by its owner (fail closed), and no way back to system keys.
-  CMK_ACCESS_REVOKED: { status: 403, title: "The organization's customer-managed key is not accessible" },
-  CMK_IRREVERSIBLE: { status: 409, title: 'Customer-managed keys cannot be turned off for an organization' },
+  'CMK_ACCESS_REVOKED',
+  'CMK_IRREVERSIBLE',
   // A key only its owner can vouch for: tagged cipherflow-org = the org id, never in a vault we operate.
-  CMK_KEY_NOT_OWNED: { status: 403, title: 'The key does not prove that it belongs to this organization' },
-  DECRYPTION_FAILED: { status: 422, title: 'The data could not be decrypted' },
+  'CMK_KEY_NOT_OWNED',
+  'DECRYPTION_FAILED',
   // API payload encryption (HPKE, RFC 9180). Decryption failures are one opaque code.
-  HPKE_UNKNOWN_KEY: { status: 422, title: 'The HPKE key id is not one of the current server keys' },
-  HPKE_UNSUPPORTED_SUITE: { status: 400, title: 'The HPKE cipher suite is not supported' },
-  HPKE_DECRYPT_FAILED: { status: 400, title: 'The encrypted request could not be decrypted' },
-  HPKE_REPLAY: { status: 400, title: 'The encrypted request was already received' },
-  HPKE_TIMESTAMP_SKEW: { status: 400, title: 'The x-hpke-timestamp header is missing or too far from the server time' },
-  HPKE_NO_CLIENT_KEY: { status: 406, title: 'No client key to encrypt the response to' },
-  HPKE_NOT_ACCEPTABLE: { status: 406, title: 'This response cannot be encrypted' },
-  HPKE_INVALID_PUBLIC_KEY: { status: 400, title: 'The HPKE public key is not valid' },
-  HPKE_REQUIRED: { status: 400, title: 'This organization requires encrypted requests and answers' },
-  HPKE_FORMAT_UNSUPPORTED: { status: 400, title: 'The HPKE wire format is missing or not supported' },
-  HPKE_CLIENT_KEY_REQUIRED: { status: 409, title: 'Required encryption needs a registered client key' },
-  INTERNAL_ERROR: { status: 500, title: 'An internal error occurred' },
-  AUTH_UNAVAILABLE: { status: 503, title: 'Token verification is temporarily unavailable' },
-  KEY_VAULT_UNAVAILABLE: { status: 503, title: 'The key vault is temporarily unavailable' },
-  SERVER_BUSY: { status: 503, title: 'The server is busy with private-key work; retry later' },
-  STORAGE_UNAVAILABLE: { status: 503, title: 'Storage is temporarily unavailable' },
-} as const satisfies Record<string, { readonly status: number; readonly title: string }>;
+  'HPKE_UNKNOWN_KEY',
+  'HPKE_UNSUPPORTED_SUITE',
+  'HPKE_DECRYPT_FAILED',
+  'HPKE_REPLAY',
+  'HPKE_TIMESTAMP_SKEW',
+  'HPKE_NO_CLIENT_KEY',
+  'HPKE_NOT_ACCEPTABLE',
+  'HPKE_INVALID_PUBLIC_KEY',
+  'HPKE_REQUIRED',
+  'HPKE_FORMAT_UNSUPPORTED',
+  'HPKE_CLIENT_KEY_REQUIRED',
+  'INTERNAL_ERROR',
+  'AUTH_UNAVAILABLE',
+  'KEY_VAULT_UNAVAILABLE',
+  'SERVER_BUSY',
+  'STORAGE_UNAVAILABLE',
+] as const;
 
 /** A stable machine-readable error code; callers `switch (err.code)`. */
-export type ErrorCode = keyof typeof ERROR_TABLE;
-
-const PROBLEM_TYPE_BASE = 'https://cipherflow.dev/problems/';
-
-/** The RFC 9457 `type` URI of a code: `INVALID_API_KEY` → `https://cipherflow.dev/problems/invalid-api-key`. */
-export function problemType(code: ErrorCode): string {
-  return PROBLEM_TYPE_BASE + code.toLowerCase().replaceAll('_', '-');
-}
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /** One field-level problem of a request: `field` in dotted form and `pointer` as RFC 6901. */
 export interface FieldError {
@@ -80,12 +74,15 @@ export interface FieldError {
   readonly message: string;
 }
 
-/** Options of every {@link AppError}: an internal cause and the response headers the error implies. */
+/** Options of every {@link AppError}: an internal cause, and when a passing failure is worth retrying. */
 export interface AppErrorOptions {
   readonly cause?: unknown;
-  /** Response headers the error implies (`WWW-Authenticate`, `Allow`, ...). */
-  readonly headers?: Readonly<Record<string, string>>;
+  /** The failure is passing (a busy or unreachable dependency): the same request may succeed after this many seconds. */
+  readonly retryAfterSeconds?: number;
 }
+
+/** Seconds to wait before retrying after a dependency (issuer keys, Key Vault, storage) did not answer. */
+const OUTAGE_RETRY_AFTER_SECONDS = 5;
 
 /**
  * Base of every error the API reports on purpose. `detail` is shown to the caller, so it never
@@ -94,46 +91,39 @@ export interface AppErrorOptions {
 export class AppError extends Error {
   override readonly name: string;
   readonly code: ErrorCode;
-  readonly status: number;
-  readonly title: string;
   readonly detail: string;
-  readonly headers: Readonly<Record<string, string>>;
+  /** Set when the failure is passing: seconds after which the same request may succeed. */
+  readonly retryAfterSeconds?: number;
 
   constructor(code: ErrorCode, detail: string, options: AppErrorOptions = {}) {
     super(detail, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.status = ERROR_TABLE[code].status;
-    this.title = ERROR_TABLE[code].title;
     this.detail = detail;
-    this.headers = options.headers ?? {};
+    if (options.retryAfterSeconds !== undefined) this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 
 /**
- * The caller presented no usable bearer token (RFC 6750 §3): 401 with `WWW-Authenticate: Bearer`,
- * plus `error="invalid_token"` when a token was presented but refused.
+ * The caller presented no usable bearer token (RFC 6750 §3). `tokenPresented` tells a missing
+ * token from one presented but refused: only the latter is worth refreshing.
  */
 export class AuthenticationError extends AppError {
   readonly tokenPresented: boolean;
 
   constructor(detail: string, options: { readonly tokenPresented: boolean; readonly cause?: unknown }) {
-    const challenge = options.tokenPresented
-      ? `Bearer error="invalid_token", error_description="${detail.replaceAll('"', "'")}"`
-      : 'Bearer';
-    super('UNAUTHENTICATED', detail, { cause: options.cause, headers: { 'www-authenticate': challenge } });
+    super('UNAUTHENTICATED', detail, { cause: options.cause });
     this.tokenPresented = options.tokenPresented;
   }
 }
 
 /**
  * The `x-api-key` header is missing or does not name the token's client: a missing or bad
- * credential, so 401 with a bare `WWW-Authenticate: Bearer` challenge (the token itself was fine,
- * so no `error="invalid_token"` that would send a client to refresh it).
+ * credential, while the token itself was fine (so nothing should send a client to refresh it).
  */
 export class InvalidApiKeyError extends AppError {
   constructor(detail: string) {
-    super('INVALID_API_KEY', detail, { headers: { 'www-authenticate': 'Bearer' } });
+    super('INVALID_API_KEY', detail);
   }
 }
 
@@ -181,10 +171,13 @@ export class NotFoundError extends AppError {
   }
 }
 
-/** The route exists but not for this method; sets `Allow` as RFC 9110 §15.5.6 requires. */
+/** The route exists but not for this method; `allowedMethods` are the ones it has. */
 export class MethodNotAllowedError extends AppError {
+  readonly allowedMethods: readonly string[];
+
   constructor(allowed: readonly string[]) {
-    super('METHOD_NOT_ALLOWED', `Allowed methods: ${allowed.join(', ')}`, { headers: { allow: allowed.join(', ') } });
+    super('METHOD_NOT_ALLOWED', `Allowed methods: ${allowed.join(', ')}`);
+    this.allowedMethods = Object.freeze([...allowed]);
   }
 }
 
@@ -207,42 +200,45 @@ export class PayloadTooLargeError extends AppError {
 
 /**
  * The request body took longer than `REQUEST_BODY_TIMEOUT_SECONDS` to arrive, or paused longer
- * than the idle limit: reading stopped there, and the connection is not reused (RFC 9110 §15.5.9).
+ * than the idle limit: reading stopped there, so the rest of the body is still on the way and the
+ * connection cannot carry another request (`closeConnection`, RFC 9110 §15.5.9).
  */
 export class RequestTimeoutError extends AppError {
+  readonly closeConnection = true;
+
   constructor(detail: string) {
-    super('REQUEST_TIMEOUT', detail, { headers: { connection: 'close' } });
+    super('REQUEST_TIMEOUT', detail);
   }
 }
 
-/** The request body's `Content-Type` has no codec; `Accept-Post` lists the ones that do. */
+/** The request body's `Content-Type` has no codec; `acceptedMediaTypes` are the ones that do. */
 export class UnsupportedMediaTypeError extends AppError {
+  readonly acceptedMediaTypes: readonly string[];
+
   constructor(accepted: readonly string[]) {
-    super('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${accepted.join(' or ')}`, {
-      headers: { 'accept-post': accepted.join(', ') },
-    });
+    super('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${accepted.join(' or ')}`);
+    this.acceptedMediaTypes = Object.freeze([...accepted]);
   }
 }
 
-/** The organization exceeded its request rate (`API_RATE_LIMIT_PER_ORG`): 429 with `Retry-After`. */
+/** The organization exceeded its request rate (`API_RATE_LIMIT_PER_ORG`); it may retry after `retryAfterSeconds`. */
 export class RateLimitedError extends AppError {
+  declare readonly retryAfterSeconds: number;
+
   constructor(retryAfterSeconds: number) {
-    super('RATE_LIMITED', `Too many requests for this organization; retry after ${retryAfterSeconds} s`, {
-      headers: { 'retry-after': String(retryAfterSeconds) },
-    });
+    super('RATE_LIMITED', `Too many requests for this organization; retry after ${retryAfterSeconds} s`, { retryAfterSeconds });
   }
 }
 
 /**
  * Every private-key worker is busy and enough requests already wait for one (`PRIVATE_KEY_WAITING`):
- * answered at once rather than held, with `Retry-After`.
+ * answered at once rather than held, with when to retry.
  */
 export class ServerBusyError extends AppError {
+  declare readonly retryAfterSeconds: number;
+
   constructor(retryAfterSeconds: number, options: { readonly cause?: unknown } = {}) {
-    super('SERVER_BUSY', `Every private-key worker is busy; retry after ${retryAfterSeconds} s`, {
-      ...options,
-      headers: { 'retry-after': String(retryAfterSeconds) },
-    });
+    super('SERVER_BUSY', `Every private-key worker is busy; retry after ${retryAfterSeconds} s`, { ...options, retryAfterSeconds });
   }
 }
 
@@ -251,7 +247,7 @@ export class AuthUnavailableError extends AppError {
   constructor(options: { readonly cause?: unknown } = {}) {
     super('AUTH_UNAVAILABLE', 'The access token could not be verified right now; retry later', {
       ...options,
-      headers: { 'retry-after': '5' },
+      retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS,
     });
   }
 }
@@ -290,32 +286,9 @@ export class DecryptionFailedError extends AppError {
 /** Key Vault (or the credential to reach it) did not answer: retryable, not the caller's fault. */
 export class KeyVaultUnavailableError extends AppError {
   constructor(options: { readonly cause?: unknown } = {}) {
-    super('KEY_VAULT_UNAVAILABLE', 'The key vault is temporarily unavailable; retry later', { ...options, headers: { 'retry-after': '5' } });
+    super('KEY_VAULT_UNAVAILABLE', 'The key vault is temporarily unavailable; retry later', { ...options, retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS });
   }
 }
-
-/** An RFC 9457 problem document, with our `code` and `requestId` extension members. */
-export interface ProblemDocument {
-  readonly type: string;
-  readonly title: string;
-  readonly status: number;
-  readonly detail: string;
-  readonly code: ErrorCode;
-  readonly requestId: string;
-  readonly errors?: readonly FieldError[];
-}
-
-/** A problem ready for the edge: status, headers (with the problem content type) and document. */
-export interface Problem {
-  readonly status: number;
-  readonly headers: Readonly<Record<string, string>>;
-  readonly body: ProblemDocument;
-}
-
-/** RFC 9457 §3 media type of every error response. */
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
-
-const INTERNAL_DETAIL = 'The server could not complete the request; quote the requestId when reporting it';
 
 /**
  * Whether an Azure SDK error says the storage service is down or unreachable (no answer, a
@@ -329,31 +302,9 @@ export function isStorageOutage(err: unknown): boolean {
 
 /** Storage (Azure Storage, Azurite) did not answer; the request can be retried. */
 export class StorageUnavailableError extends AppError {
-  constructor(options: AppErrorOptions = {}) {
-    super('STORAGE_UNAVAILABLE', 'Storage is temporarily unavailable; retry later', { ...options, headers: { 'retry-after': '5' } });
+  constructor(options: { readonly cause?: unknown } = {}) {
+    super('STORAGE_UNAVAILABLE', 'Storage is temporarily unavailable; retry later', { ...options, retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS });
   }
-}
-
-/**
- * Maps any thrown value to an RFC 9457 problem. An {@link AppError} keeps its code, detail and
- * headers; a storage outage becomes 503 `STORAGE_UNAVAILABLE` with `Retry-After`; anything else
- * becomes a 500 `INTERNAL_ERROR` with a fixed detail, so no message, stack or data of an
- * unexpected failure reaches the caller.
- */
-export function toProblem(err: unknown, requestId: string): Problem {
-  const known = err instanceof AppError ? err : isStorageOutage(err) ? new StorageUnavailableError({ cause: err }) : undefined;
-  const code: ErrorCode = known?.code ?? 'INTERNAL_ERROR';
-  const { status, title } = ERROR_TABLE[code];
-  const body: ProblemDocument = {
-    type: problemType(code),
-    title,
-    status,
-    detail: known?.detail ?? INTERNAL_DETAIL,
-    code,
-    requestId,
-    ...(known instanceof ValidationError && known.errors.length > 0 ? { errors: known.errors } : {}),
-  };
-  return { status, headers: { ...known?.headers, 'content-type': PROBLEM_CONTENT_TYPE }, body };
 }
 
 /** Codes of a customer public key that cannot be registered. */

@@ -5,7 +5,7 @@ import { isConflict, isNotFound } from './tenant-table.js';
 export interface TableLockOptions {
   /** How long a holder may keep the lock before another may break it (a crashed holder). */
   readonly leaseMs: number;
-  /** How long to wait for the lock before giving up with 503 STORAGE_UNAVAILABLE. */
+  /** How long to wait for the lock before giving up with STORAGE_UNAVAILABLE. */
   readonly waitMs: number;
   /** Epoch milliseconds. */
   readonly now?: () => number;
@@ -15,7 +15,7 @@ export interface TableLockOptions {
 /** The lock stayed taken for the whole wait: busy, try again. */
 export class LockBusyError extends AppError {
   constructor() {
-    super('STORAGE_UNAVAILABLE', 'Another change of this resource is in progress; retry shortly', { headers: { 'retry-after': '2' } });
+    super('STORAGE_UNAVAILABLE', 'Another change of this resource is in progress; retry shortly', { retryAfterSeconds: 2 });
   }
 }
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServerBusyError, toProblem } from '../../shared/errors.js';
+import { ServerBusyError } from '../../shared/errors.js';
+import { toProblem } from '../../shared/http/problems.js';
 import { createPrivateKeyPool, parsePrivateKeyPoolSettings, SERVER_BUSY_RETRY_AFTER_SECONDS, type PrivateKeyPool } from '../../shared/pgp/private-key-pool.js';
 import { ApiClient } from '../support/api-client.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { ERROR_TABLE, PROBLEM_CONTENT_TYPE, problemType, type ErrorCode } from '../../errors.js';
+import type { ErrorCode } from '../../errors.js';
+import { PROBLEM_CONTENT_TYPE, PROBLEM_TABLE, problemType } from '../../http/problems.js';
 import { HPKE_MEDIA_TYPE } from '../../hpke/wire-format.js';
 import { Problem } from './response-schemas.js';
 import type { OperationSpec, OperationTag } from '../../http/operation.js';
@@ -58,7 +59,7 @@ export function openApiPath(route: string): string {
  * Builds the OpenAPI 3.1 document of `operations` (the API's list is `OPERATIONS` in
  * `../operations/index.ts`). Request bodies and query parameters are the JSON Schema of the zod
  * schemas the pipeline validates with (`z.toJSONSchema`, input side); answers are the operations'
- * response schemas; problems use {@link ERROR_TABLE}. Pure and deterministic.
+ * response schemas; problems use {@link PROBLEM_TABLE}. Pure and deterministic.
  */
 export function buildOpenApiDocument(operations: readonly OperationSpec[], options: OpenApiOptions = {}): Json {
   const schemas: Json = { Problem: componentSchema('Problem', Problem, 'output') };
@@ -128,7 +129,7 @@ export function buildOpenApiDocument(operations: readonly OperationSpec[], optio
         },
       },
       'x-problem-codes': Object.fromEntries(
-        Object.entries(ERROR_TABLE).map(([code, { status, title }]) => [
+        Object.entries(PROBLEM_TABLE).map(([code, { status, title }]) => [
           code,
           { status, title, type: problemType(code as ErrorCode) },
         ]),
@@ -217,7 +218,7 @@ function problemsByStatus(route: OperationSpec): Map<number, ErrorCode[]> {
     for (const c of [...HPKE_PROBLEMS, ...(route.request === undefined ? [] : HPKE_BODY_PROBLEMS)]) codes.add(c);
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of codes) {
-    const status = ERROR_TABLE[code].status;
+    const status = PROBLEM_TABLE[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
   return new Map([...byStatus.entries()].sort(([a], [b]) => a - b));

@@ -6,11 +6,12 @@
  * that a member added later breaks no client.
  */
 import { z } from 'zod';
-import { ERROR_TABLE, type ErrorCode } from '../../errors.js';
+import type { ErrorCode } from '../../errors.js';
+import { PROBLEM_TABLE } from '../../http/problems.js';
 
-const ERROR_CODES = Object.keys(ERROR_TABLE) as [ErrorCode, ...ErrorCode[]];
+const ERROR_CODES = Object.keys(PROBLEM_TABLE) as [ErrorCode, ...ErrorCode[]];
 
-/** RFC 9457 problem document with our `code` and `requestId` members (`shared/errors.ts`). */
+/** RFC 9457 problem document with our `code` and `requestId` members (`shared/http/problems.ts`). */
 export const Problem = z.looseObject({
   type: z.string().describe('https://cipherflow.dev/problems/{code in kebab case}'),
   title: z.string().describe('Fixed per code'),
