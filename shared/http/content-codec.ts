@@ -1,5 +1,6 @@
 import type { HeaderReader } from '../auth/authenticate.js';
 import type { Tenant } from '../auth/tenant.js';
+import type { Suite } from '../hpke/suites.js';
 import type { ApiResponse } from './api-response.js';
 
 export interface CodecContext {
@@ -10,11 +11,18 @@ export interface CodecContext {
   readonly method: string;
   /** The request path as the client sent it, without the query string. */
   readonly path: string;
-  /**
-   * One object per request that codecs may key their own state on (in a WeakMap), e.g. the
-   * request's HPKE `enc` that its response is bound to.
-   */
-  readonly exchange: object;
+}
+
+/** A sealed request's encapsulation and suite: its answer is bound to the `enc` and sealed with the same suite. */
+export interface SealedRequest {
+  readonly enc: Uint8Array;
+  readonly suite: Suite;
+}
+
+/** What a request codec gives back: the JSON bytes, and how the body was sealed, if it was. */
+export interface DecodedBody {
+  readonly json: Uint8Array;
+  readonly sealed?: SealedRequest;
 }
 
 /**
@@ -28,7 +36,7 @@ export interface ContentCodec {
   /** Lowercase media type without parameters, e.g. `application/json`. */
   readonly mediaType: string;
   /** Returns the JSON bytes carried by `body`. Throws an AppError (opaque for crypto failures). */
-  decodeRequest(body: Uint8Array, ctx: CodecContext): Promise<Uint8Array>;
+  decodeRequest(body: Uint8Array, ctx: CodecContext): Promise<DecodedBody>;
   /** Encodes a successful response for the caller; error problems are never passed here. */
   encodeResponse(response: ApiResponse, ctx: CodecContext): Promise<ApiResponse>;
   /** Bytes an encoding adds to a body; the route's body limit is raised by this much. */
@@ -47,21 +55,30 @@ export interface ResponseCodec {
   readonly alternateMediaTypes?: readonly string[];
   /**
    * Runs right after authentication, before the body is read or the handler runs, so a response
-   * that could not be encoded (no client key) is refused before any side effect.
+   * that could not be encoded (no client key) is refused before any side effect. Gives back this
+   * request's encoder.
    */
-  prepare(ctx: CodecContext): Promise<void>;
+  prepare(ctx: CodecContext): Promise<ResponseEncoder>;
   /**
    * Runs instead of {@link prepare} when the caller did not ask for this encoding: throws to refuse
    * an unencoded answer (an org that requires encryption) before the body is read or the handler runs.
    */
   refuseUnencoded?(ctx: CodecContext): Promise<void>;
-  /** Encodes the final response (success or problem+json). Throws an AppError if it cannot. */
-  encodeResponse(response: ApiResponse, ctx: CodecContext): Promise<ApiResponse>;
+}
+
+/** One request's response encoding, as {@link ResponseCodec.prepare} resolved it. */
+export interface ResponseEncoder {
+  /**
+   * Encodes the final response (success or problem+json), bound to how the request was sealed
+   * (`sealed`, absent for a plaintext request or one whose body was never read). Throws an
+   * AppError if it cannot.
+   */
+  encode(response: ApiResponse, sealed: SealedRequest | undefined): Promise<ApiResponse>;
 }
 
 /** Plain JSON: bodies pass through unchanged. */
 export const JSON_CODEC: ContentCodec = {
   mediaType: 'application/json',
-  decodeRequest: (body) => Promise.resolve(body),
+  decodeRequest: (body) => Promise.resolve({ json: body }),
   encodeResponse: (response) => Promise.resolve(response),
 };

@@ -5,7 +5,7 @@ import { assertFormat, openRequest } from '../hpke/open-request.js';
 import { resolveClientKey, type ResolvedClientKey } from '../hpke/client-keys.js';
 import { sealResponse } from '../hpke/seal-response.js';
 import { sealStream } from '../hpke/seal-stream.js';
-import { DEFAULT_SUITE, type Suite } from '../hpke/suites.js';
+import { DEFAULT_SUITE } from '../hpke/suites.js';
 import {
   CLIENT_KEY_ID_HEADER,
   FORMAT_HEADER,
@@ -18,14 +18,7 @@ import {
   type TenantBinding,
 } from '../hpke/wire-format.js';
 import type { ApiResponse } from './api-response.js';
-import { JSON_CODEC, type CodecContext, type ContentCodec, type ResponseCodec } from './content-codec.js';
-
-/** What a request's decoding leaves for its response. */
-interface ExchangeState {
-  requestEnc?: Uint8Array;
-  requestSuite?: Suite;
-  clientKey?: ResolvedClientKey;
-}
+import { JSON_CODEC, type CodecContext, type ContentCodec, type ResponseCodec, type ResponseEncoder, type SealedRequest } from './content-codec.js';
 
 /** The request and response codecs of `application/octet-stream+hpke`, and the plaintext policy. */
 export interface HpkeCodecs {
@@ -68,15 +61,6 @@ function clientKeyIdOf(ctx: CodecContext): number | undefined {
  * sealed stream for streamed bodies ({@link sealStream}).
  */
 export function createHpkeCodecs(services: () => Promise<HpkeServices>): HpkeCodecs {
-  const states = new WeakMap<object, ExchangeState>();
-  const state = (ctx: CodecContext): ExchangeState => {
-    let s = states.get(ctx.exchange);
-    if (s === undefined) {
-      s = {};
-      states.set(ctx.exchange, s);
-    }
-    return s;
-  };
   const requiresEncryption = async (ctx: CodecContext): Promise<boolean> =>
     ctx.tenant !== null && (await (await services()).settings.get(ctx.tenant.orgId)).requireEncryption;
 
@@ -85,7 +69,7 @@ export function createHpkeCodecs(services: () => Promise<HpkeServices>): HpkeCod
       ...JSON_CODEC,
       async decodeRequest(body, ctx) {
         if (await requiresEncryption(ctx)) throw new HpkeRequiredError();
-        return body;
+        return { json: body };
       },
     },
     request: {
@@ -112,10 +96,7 @@ export function createHpkeCodecs(services: () => Promise<HpkeServices>): HpkeCod
         if (clientKeyId !== undefined && !accepted.includes(HPKE_MEDIA_TYPE) && !accepted.includes(HPKE_CHUNKED_MEDIA_TYPE)) {
           throw new HpkeRequiredError(STRIPPED_ACCEPT_DETAIL);
         }
-        const st = state(ctx);
-        st.requestEnc = opened.enc;
-        st.requestSuite = opened.suite;
-        return opened.plaintext;
+        return { json: opened.plaintext, sealed: { enc: opened.enc, suite: opened.suite } };
       },
       encodeResponse: (response) => Promise.resolve(response),
     },
@@ -123,43 +104,51 @@ export function createHpkeCodecs(services: () => Promise<HpkeServices>): HpkeCod
       mediaType: HPKE_MEDIA_TYPE,
       alternateMediaTypes: [HPKE_CHUNKED_MEDIA_TYPE],
       async prepare(ctx) {
-        if (ctx.tenant === null) return;
+        if (ctx.tenant === null) return UNENCODED;
         assertFormat(ctx.headers.get(FORMAT_HEADER));
-        state(ctx).clientKey = await resolveClientKey((await services()).clientKeys, ctx.tenant.orgId, clientKeyIdOf(ctx));
+        const clientKey = await resolveClientKey((await services()).clientKeys, ctx.tenant.orgId, clientKeyIdOf(ctx));
+        return { encode: (response, sealed) => sealAnswer(ctx, clientKey, response, sealed) };
       },
       async refuseUnencoded(ctx) {
         if (await requiresEncryption(ctx)) throw new HpkeRequiredError(REQUIRED_ANSWER_DETAIL);
       },
-      async encodeResponse(response, ctx) {
-        const st = state(ctx);
-        // A 204 or 304 has no body to protect (and may not carry one).
-        if (st.clientKey === undefined || response.status === 204 || response.status === 304) return response;
-        const suite = st.requestSuite ?? DEFAULT_SUITE;
-        const binding: ResponseBinding = {
-          method: ctx.method,
-          path: ctx.path,
-          status: response.status,
-          ...tenantOf(ctx),
-          ...(st.requestEnc === undefined ? {} : { requestEnc: st.requestEnc }),
-        };
-        const accepted = acceptedTypes(ctx.headers.get('accept'));
-        const body = response.body;
-        const stream = body === undefined || typeof body === 'string' || body instanceof Uint8Array ? undefined : body;
-        if (stream !== undefined || !accepted.includes(HPKE_MEDIA_TYPE)) {
-          if (!accepted.includes(HPKE_CHUNKED_MEDIA_TYPE)) {
-            if (stream instanceof Readable) stream.destroy();
-            else if (stream !== undefined) await stream.cancel().catch(() => undefined);
-            throw new HpkeNotAcceptableError();
-          }
-          const source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
-            stream === undefined ? [bytesOf(body)] : stream instanceof Readable ? stream : Readable.fromWeb(stream);
-          return { status: response.status, headers: sealedHeaders(response.headers, HPKE_CHUNKED_MEDIA_TYPE), body: sealStream(st.clientKey, suite.kdf, suite.aead, binding, source) };
-        }
-        const sealed = await sealResponse(st.clientKey, suite.kdf, suite.aead, binding, bytesOf(body));
-        return { status: response.status, headers: sealedHeaders(response.headers, HPKE_MEDIA_TYPE), body: sealed };
-      },
     },
   };
+}
+
+const UNENCODED: ResponseEncoder = { encode: (response) => Promise.resolve(response) };
+
+/**
+ * Seals one answer to the client key: bound to the org, sandbox, method, path, status and the
+ * request's `enc`, with the request's suite; one message, or a sealed stream for streamed bodies
+ * (and for callers that accept only the chunked form).
+ */
+async function sealAnswer(ctx: CodecContext, clientKey: ResolvedClientKey, response: ApiResponse, sealed: SealedRequest | undefined): Promise<ApiResponse> {
+  // A 204 or 304 has no body to protect (and may not carry one).
+  if (response.status === 204 || response.status === 304) return response;
+  const suite = sealed?.suite ?? DEFAULT_SUITE;
+  const binding: ResponseBinding = {
+    method: ctx.method,
+    path: ctx.path,
+    status: response.status,
+    ...tenantOf(ctx),
+    ...(sealed === undefined ? {} : { requestEnc: sealed.enc }),
+  };
+  const accepted = acceptedTypes(ctx.headers.get('accept'));
+  const body = response.body;
+  const stream = body === undefined || typeof body === 'string' || body instanceof Uint8Array ? undefined : body;
+  if (stream !== undefined || !accepted.includes(HPKE_MEDIA_TYPE)) {
+    if (!accepted.includes(HPKE_CHUNKED_MEDIA_TYPE)) {
+      if (stream instanceof Readable) stream.destroy();
+      else if (stream !== undefined) await stream.cancel().catch(() => undefined);
+      throw new HpkeNotAcceptableError();
+    }
+    const source: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
+      stream === undefined ? [bytesOf(body)] : stream instanceof Readable ? stream : Readable.fromWeb(stream);
+    return { status: response.status, headers: sealedHeaders(response.headers, HPKE_CHUNKED_MEDIA_TYPE), body: sealStream(clientKey, suite.kdf, suite.aead, binding, source) };
+  }
+  const sealedBody = await sealResponse(clientKey, suite.kdf, suite.aead, binding, bytesOf(body));
+  return { status: response.status, headers: sealedHeaders(response.headers, HPKE_MEDIA_TYPE), body: sealedBody };
 }
 
 /** The bytes of a text or byte body (a stream was handled before). */

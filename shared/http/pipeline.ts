@@ -9,7 +9,7 @@ import type { ApiRequest } from './api-request.js';
 import type { ApiResponse, ApiResult } from './api-response.js';
 import type { AnyOperation } from './operation.js';
 import { parseQuery } from './query.js';
-import { JSON_CODEC, type CodecContext, type ContentCodec, type ResponseCodec } from './content-codec.js';
+import { JSON_CODEC, type CodecContext, type ContentCodec, type ResponseCodec, type ResponseEncoder, type SealedRequest } from './content-codec.js';
 import { fieldErrors } from './field-errors.js';
 import { parseJson } from './parse-json.js';
 import { toProblem } from './problems.js';
@@ -114,7 +114,8 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
     let log = deps.logger.child(fields);
     let response: ApiResponse;
     let failure: unknown;
-    let ctx: CodecContext | undefined;
+    let encoder: ResponseEncoder | undefined;
+    let sealed: SealedRequest | undefined;
     const responseCodec = responseCodecFor(req.headers.get('accept'));
     try {
       if (options.auth === 'required') {
@@ -125,8 +126,8 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
         if (options.orgWide === true && tenant.sandbox !== DEFAULT_SANDBOX) throw new ProductionSandboxRequiredError(DEFAULT_SANDBOX);
         await deps.sandboxGate?.check(tenant);
       }
-      ctx = { headers: req.headers, tenant, requestId, method, path: pathOf(req.url), exchange: {} };
-      if (responseCodec !== undefined && tenant !== null) await responseCodec.prepare(ctx);
+      const ctx: CodecContext = { headers: req.headers, tenant, requestId, method, path: pathOf(req.url) };
+      if (responseCodec !== undefined && tenant !== null) encoder = await responseCodec.prepare(ctx);
       else if (tenant !== null) for (const c of responseCodecs) await c.refuseUnencoded?.(ctx);
       let codec = JSON_CODEC;
       let body: unknown = undefined;
@@ -134,7 +135,9 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
         codec = codecFor(req.headers.get('content-type'));
         const limit = (options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES) + (codec.overheadBytes ?? 0);
         const raw = await readBody(req.body, req.headers.get('content-length'), limit, deps.bodyTimeouts ?? DEFAULT_BODY_TIMEOUTS);
-        const parsed = options.schema.safeParse(parseJson(await codec.decodeRequest(raw, ctx)));
+        const decoded = await codec.decodeRequest(raw, ctx);
+        sealed = decoded.sealed;
+        const parsed = options.schema.safeParse(parseJson(decoded.json));
         if (!parsed.success) throw new ValidationError('The request body is invalid', fieldErrors(parsed.error.issues));
         body = parsed.data;
       }
@@ -147,9 +150,9 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
     }
     // Once the tenant is known, problems are encoded as the caller asked, like successes; a
     // response that cannot be encoded becomes the (plaintext) problem saying why.
-    if (responseCodec !== undefined && ctx !== undefined && ctx.tenant !== null) {
+    if (encoder !== undefined) {
       try {
-        response = await responseCodec.encodeResponse(response, ctx);
+        response = await encoder.encode(response, sealed);
       } catch (err) {
         destroyBody(response);
         failure = err;

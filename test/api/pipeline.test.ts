@@ -167,7 +167,7 @@ describe('content codecs (extension point for encrypted bodies)', () => {
     // A stand-in for application/octet-stream+hpke: base64 "encryption".
     const codec: ContentCodec = {
       mediaType: 'application/x-test-wrapped',
-      decodeRequest: (body: Uint8Array) => Promise.resolve(Buffer.from(Buffer.from(body).toString(), 'base64')),
+      decodeRequest: (body: Uint8Array) => Promise.resolve({ json: Buffer.from(Buffer.from(body).toString(), 'base64') }),
       encodeResponse: (r: ApiResponse) => Promise.resolve({ ...r, headers: { ...r.headers, 'content-type': 'application/x-test-wrapped' }, body: Buffer.from(textOf(r.body)).toString('base64') }),
     };
     const api = createApiPipeline({
