@@ -1,7 +1,7 @@
 import { app } from '@azure/functions';
 import { appServices } from '../../shared/azure/app-services.js';
 import { appPipeline } from '../../shared/http/app-pipeline.js';
-import type { AnyOperation } from '../../shared/http/operation.js';
+import { serveOperation, type AnyOperation } from '../../shared/http/operation.js';
 import type { AppServices } from '../../shared/azure/app-services.js';
 import './app-setup.js';
 
@@ -15,6 +15,6 @@ export function registerHttp(operation: AnyOperation<AppServices>): void {
     methods: [operation.method],
     route: operation.route,
     authLevel: 'anonymous',
-    handler: (req, ctx) => appPipeline().serve(operation, req, appServices, { invocationId: ctx.invocationId }),
+    handler: (req, ctx) => serveOperation(appPipeline(), operation, req, appServices, { invocationId: ctx.invocationId }),
   });
 }

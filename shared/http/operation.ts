@@ -7,9 +7,10 @@
  */
 import type { z } from 'zod';
 import type { ErrorCode } from '../errors.js';
-import type { ApiBody } from './api-response.js';
-import type { ApiCall, AuthMode } from './pipeline.js';
-import type { QuerySchema } from './query.js';
+import type { ApiRequest } from './api-request.js';
+import type { ApiBody, ApiResponse } from './api-response.js';
+import type { ApiCall, ApiPipeline, AuthMode, RouteOptions } from './pipeline.js';
+import { parseQuery, type QuerySchema } from './query.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -149,3 +150,42 @@ export type AnyOperation<Services> = Operation<
   QuerySchema | undefined,
   z.ZodType
 >;
+
+/**
+ * Runs one request of a declared operation through `pipeline`: {@link ApiPipeline.handle} with
+ * the declaration's settings, then the route parameters checked, the query parsed with its schema,
+ * and the services (built on first use) handed to its handler.
+ */
+export function serveOperation<Services>(
+  pipeline: ApiPipeline,
+  operation: AnyOperation<Services>,
+  req: ApiRequest,
+  services: () => Promise<Services>,
+  options: { readonly invocationId?: string } = {},
+): Promise<ApiResponse> {
+  const route: RouteOptions<AuthMode, z.ZodType | undefined> = {
+    route: operation.operationId,
+    auth: operation.auth,
+    ...(options.invocationId === undefined ? {} : { invocationId: options.invocationId }),
+    ...(operation.request === undefined ? {} : { schema: operation.request.schema }),
+    ...(operation.bodyLimit === undefined ? {} : { bodyLimit: operation.bodyLimit }),
+    ...(operation.orgWide === true ? { orgWide: true } : {}),
+  };
+  return pipeline.handle(req, route, async (call) => {
+    const params = req.params ?? {};
+    operation.checkParams?.(params);
+    const query =
+      operation.query === undefined
+        ? undefined
+        : parseQuery(operation.query, searchParamsOf(req.url), operation.queryInvalid ?? 'The query is invalid');
+    return operation.handler({ ...call, query, params }, await services());
+  });
+}
+
+function searchParamsOf(url: string): URLSearchParams {
+  try {
+    return new URL(url, 'http://localhost').searchParams;
+  } catch {
+    return new URLSearchParams();
+  }
+}

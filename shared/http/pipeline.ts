@@ -7,8 +7,6 @@ import type { Logger } from '../logging/logger.js';
 import { serializeError } from '../logging/serialize-error.js';
 import type { ApiRequest } from './api-request.js';
 import type { ApiResponse, ApiResult } from './api-response.js';
-import type { AnyOperation } from './operation.js';
-import { parseQuery } from './query.js';
 import { JSON_CODEC, type CodecContext, type ContentCodec, type ResponseCodec, type ResponseEncoder, type SealedRequest } from './content-codec.js';
 import { fieldErrors } from './field-errors.js';
 import { parseJson } from './parse-json.js';
@@ -64,11 +62,6 @@ export interface ApiPipeline {
     options: RouteOptions<A, S>,
     handler: (call: ApiCall<A, S>) => Promise<ApiResult>,
   ): Promise<ApiResponse>;
-  /**
-   * Runs one request of a declared operation: {@link handle} with the declaration's settings, the
-   * query parsed with its schema, and the services (built on first use) handed to its handler.
-   */
-  serve<Services>(operation: AnyOperation<Services>, req: ApiRequest, services: () => Promise<Services>, options?: { readonly invocationId?: string }): Promise<ApiResponse>;
   /** The catch-all for unknown routes: 404 `NOT_FOUND` problem+json, logged like any request. */
   notFound(req: ApiRequest, options?: { readonly invocationId?: string }): Promise<ApiResponse>;
 }
@@ -183,44 +176,12 @@ export function createApiPipeline(deps: ApiPipelineDeps): ApiPipeline {
     return codec;
   }
 
-  function serve<Services>(
-    operation: AnyOperation<Services>,
-    req: ApiRequest,
-    services: () => Promise<Services>,
-    options: { readonly invocationId?: string } = {},
-  ): Promise<ApiResponse> {
-    const route: RouteOptions<AuthMode, z.ZodType | undefined> = {
-      route: operation.operationId,
-      auth: operation.auth,
-      ...(options.invocationId === undefined ? {} : { invocationId: options.invocationId }),
-      ...(operation.request === undefined ? {} : { schema: operation.request.schema }),
-      ...(operation.bodyLimit === undefined ? {} : { bodyLimit: operation.bodyLimit }),
-      ...(operation.orgWide === true ? { orgWide: true } : {}),
-    };
-    return handle(req, route, async (call) => {
-      const params = req.params ?? {};
-      operation.checkParams?.(params);
-      const query =
-        operation.query === undefined ? undefined : parseQuery(operation.query, searchParamsOf(req.url), operation.queryInvalid ?? 'The query is invalid');
-      return operation.handler({ ...call, query, params }, await services());
-    });
-  }
-
   return {
     handle,
-    serve,
     async notFound(req, options = {}) {
       return handle(req, { route: 'not-found', auth: 'none', ...options }, () => Promise.reject(new NotFoundError('No API route matches this path')));
     },
   };
-}
-
-function searchParamsOf(url: string): URLSearchParams {
-  try {
-    return new URL(url, 'http://localhost').searchParams;
-  } catch {
-    return new URLSearchParams();
-  }
 }
 
 function pathOf(url: string): string {

@@ -17,7 +17,7 @@ import { statusOf, type TableFactory } from '../storage/tenant-table.js';
 import { ByteCounter } from './byte-counter.js';
 import { asDecompressionFailure, decompressor } from './decompress.js';
 import { classifyFileName, type LandedFile } from './landed-file.js';
-import { recordCounterFor } from './record-counter.js';
+import { recordCounterFor } from './record-counters.js';
 import { RunFailure, runErrorOf } from './run-failure.js';
 
 export interface IngestionDeps {

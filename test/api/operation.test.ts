@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { OPERATIONS } from '../../shared/api/operations/index.js';
 import { NotFoundError } from '../../shared/errors.js';
 import type { ApiRequest } from '../../shared/http/api-request.js';
-import { defineOperation } from '../../shared/http/operation.js';
+import { defineOperation, serveOperation } from '../../shared/http/operation.js';
 import { authHeaders, harness, mint, problemOf, textOf, type Harness } from './support.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -65,7 +65,8 @@ describe('a declared operation', () => {
       built += 1;
       return Promise.resolve({ sizes: [3, 5, 8] });
     };
-    const res = await h.api.serve(
+    const res = await serveOperation(
+      h.api,
       listThings,
       get('things/top?limit=2', { headers: authHeaders(token), params: { shelf: 'top' } }),
       services,
@@ -86,7 +87,8 @@ describe('a declared operation', () => {
       built += 1;
       return Promise.resolve({ sizes: [] });
     };
-    const res = await h.api.serve(
+    const res = await serveOperation(
+      h.api,
       listThings,
       get('things/top?limit=two&colour=red', { headers: authHeaders(token) }),
       services,
@@ -108,7 +110,8 @@ describe('a declared operation', () => {
         if (shelf !== 'top') throw new NotFoundError('No such shelf');
       },
     };
-    const res = await h.api.serve(
+    const res = await serveOperation(
+      h.api,
       shelved,
       get('things/low?colour=red', { headers: authHeaders(token), params: { shelf: 'low' } }),
       () => Promise.resolve({ sizes: [] }),
@@ -119,7 +122,7 @@ describe('a declared operation', () => {
 
   it('authenticates as declared: no token, 401 and no services built', async () => {
     let built = 0;
-    const res = await h.api.serve(listThings, get('things/top'), () => {
+    const res = await serveOperation(h.api, listThings, get('things/top'), () => {
       built += 1;
       return Promise.resolve({ sizes: [] });
     });
@@ -142,7 +145,8 @@ describe('a declared operation', () => {
       handler: ({ body }, _services: null) => Promise.resolve({ json: { size: body.size } }),
     });
     const put = (sandbox: string, body: string) =>
-      h.api.serve(
+      serveOperation(
+        h.api,
         setThing,
         get('things', {
           method: 'PUT',

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DelimitedRecordCounter } from '../../shared/ingestion/delimited-record-counter.js';
 import { JsonRecordCounter } from '../../shared/ingestion/json-record-counter.js';
-import { recordCounterFor, type RecordCounter } from '../../shared/ingestion/record-counter.js';
+import type { RecordCounter } from '../../shared/ingestion/record-counter.js';
+import { recordCounterFor } from '../../shared/ingestion/record-counters.js';
 
 /** Feeds `text` in pieces cut at `cuts` (byte offsets), as a stream would deliver it. */
 function count(counter: RecordCounter, text: string | Buffer, cuts: readonly number[] = []): number {
