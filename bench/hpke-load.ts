@@ -5,7 +5,7 @@ import { apiHeaders } from '../local/api-client.js';
 import { repoRoot, startRuntime } from '../local/runtime-process.js';
 import { startLocalStack } from '../local/stack.js';
 import { generateClientKeyPair, type ServerKeyInfo } from '../shared/hpke/client.js';
-import { MAX_RATE_LIMIT_PER_ORG } from '../shared/http/rate-limit.js';
+import { MAX_RATE_LIMIT_PER_ORG } from '../shared/config/defaults.js';
 import type { LoadConfig, LoadResult } from './load-generator.js';
 import { cpuSeconds, rounded } from './measure.js';
 import { figure, type Figure } from './report.js';

@@ -1,5 +1,5 @@
 import { ContainerClient } from '@azure/storage-blob';
-import { DEV_CLIENT_ID } from '../shared/auth/auth-config.js';
+import { DEV_CLIENT_ID } from '../shared/config/defaults.js';
 import type { LandingZoneCredential } from '../shared/landing-zones/landing-zones.js';
 import { issueDevToken } from './dev-issuer.js';
 

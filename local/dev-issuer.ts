@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT, calculateJwkThumbprint, exportJWK, type JWK } from 'jose';
-import { DEV_AUDIENCE, DEV_CLIENT_ID, DEV_ISSUER, DEV_JWKS_PATH } from '../shared/auth/auth-config.js';
+import { DEV_AUDIENCE, DEV_CLIENT_ID, DEV_ISSUER, DEV_JWKS_PATH } from '../shared/config/defaults.js';
 
 /** The development issuer's signing algorithm (P-256). */
 export const DEV_ISSUER_ALGORITHM = 'ES256';

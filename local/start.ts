@@ -17,7 +17,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startAzurite, stopChild } from './azurite.js';
-import { DEV_ISSUER_PORT } from '../shared/auth/auth-config.js';
+import { DEV_ISSUER_PORT } from '../shared/config/defaults.js';
 import { startDevIssuer } from './dev-issuer.js';
 import { APP_PROCESS_ENV } from './runtime-process.js';
 import { ensureDevTls } from './dev-tls.js';

@@ -15,7 +15,7 @@ import { EXIT } from '../cli/exit-codes.js';
 import { getZoneCredential } from '../cli/landing-zone.js';
 import { createProgress } from '../cli/progress.js';
 import { uploadToZone, zoneBlobPath } from '../cli/upload.js';
-import { DEV_CLIENT_ID } from '../shared/auth/auth-config.js';
+import { DEV_CLIENT_ID } from '../shared/config/defaults.js';
 
 const USAGE = 'usage: npm run upload -- FILE BLOB_PATH --org ORG [--sandbox prod] [--base-url URL]';
 

@@ -37,7 +37,7 @@ export function registerLogin(program: Command, ctx: CliContext): void {
         org: opts.org,
         sandbox: opts.sandbox,
         apiKey:
-          opts.apiKey ?? (local ? (await import('../../shared/auth/auth-config.js')).DEV_CLIENT_ID : clientIdOfToken()),
+          opts.apiKey ?? (local ? (await import('../../shared/config/defaults.js')).DEV_CLIENT_ID : clientIdOfToken()),
         mode: local ? 'local' : 'token',
       };
       await new ApiClient(config).json('GET', '/data/foundation/connectors/encryption/keys', EncryptionKeyList);

@@ -10,7 +10,8 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseBodyTimeouts } from '../../shared/http/read-body.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
+import { bodyTimeouts } from '../../shared/http/read-body.js';
 import { CoreApi } from './core-api.js';
 import type { TriggerListener } from './host.js';
 import { startHttpHost, type HttpHost } from './http-host.js';
@@ -48,7 +49,7 @@ async function main(): Promise<void> {
     if (proxyUri === undefined) {
       throw new Error('HTTP functions need HTTP streaming: call app.setup({ enableHttpStream: true }) in the app.');
     }
-    http = await startHttpHost(core, proxyUri, { port, host, logger, bodyTimeouts: parseBodyTimeouts(settings) });
+    http = await startHttpHost(core, proxyUri, { port, host, logger, bodyTimeouts: bodyTimeouts(loadConfigPart('http', settings).requestBodyTimeoutSeconds) });
   }
   const hostId = settings.AzureFunctionsJobHost__id ?? 'cipherflow-local';
   const context = { core, settings, logger, hostId };

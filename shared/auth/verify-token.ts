@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, customFetch, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { AuthenticationError, AuthUnavailableError } from '../errors.js';
-import type { AuthConfig } from './auth-config.js';
+import type { AuthConfig } from '../config/app-config.js';
 import { jwksFetch } from './lib/jwks-fetch.js';
 
 /** The identity a verified bearer token carries; nothing else about the caller is trusted. */

@@ -1,12 +1,10 @@
 import type { TableClient } from '@azure/data-tables';
 import { customerKekResolver } from '../cmk/customer-kek-resolver.js';
 import { guardCustomerKek } from '../cmk/customer-kek-guard.js';
-import { parseCmkSettings, type CmkSettings } from '../cmk/cmk-settings.js';
 import { ORG_KEYS_TABLE } from '../cmk/org-key-state.js';
 import { createRevocationGate } from '../cmk/revocation-gate.js';
 import type { KeyReader } from '../cmk/validate-customer-key.js';
-import type { AppConfig } from '../config.js';
-import { appConfig, ConfigError } from '../config.js';
+import { appConfig, type AppConfig, type CmkSettings } from '../config/app-config.js';
 import { BATCHES_TABLE } from '../catalog/batches.js';
 import { DATASETS_TABLE } from '../catalog/datasets.js';
 import { FLOW_RUNS_TABLE } from '../flows/runs.js';
@@ -15,8 +13,9 @@ import { SOURCE_CONNECTIONS_TABLE } from '../flows/source-connections.js';
 import { TARGET_CONNECTIONS_TABLE } from '../flows/target-connections.js';
 import { CUSTOMER_KEYS_TABLE } from '../pgp-keys/customer-keys.js';
 import { ENCRYPTION_KEYS_TABLE } from '../pgp-keys/encryption-keys.js';
+import { createPrivateKeyPool, type PrivateKeyPool } from '../pgp/private-key-pool.js';
 import { deleteLandingZone, landingZoneHasFiles, type LandingZoneDeps } from '../landing-zones/landing-zones.js';
-import { createSasSigner, sharedKeyOf } from '../landing-zones/sas-signer.js';
+import { createSasSigner } from '../landing-zones/sas-signer.js';
 import { backfillSandboxes, type SandboxDeps, type SandboxHolding } from '../sandboxes/sandboxes.js';
 import { createEncryptedObjectStore, type EncryptedObjectStore } from '../storage/encrypted-object-store.js';
 import { createTableFactory, partitionHasRows, type TableFactory } from '../storage/tenant-table.js';
@@ -33,6 +32,7 @@ import { armAccountKey } from './landing-account-key.js';
 
 /** What the functions hand to the domain: configuration, clients, tables and the key hierarchy. */
 export interface AppServices {
+  /** The one configuration, parsed at start. */
   readonly config: AppConfig;
   readonly clients: AzureClients;
   readonly tables: TableFactory;
@@ -48,6 +48,8 @@ export interface AppServices {
    * key hierarchy and the system-KEK rotation timer so they never both create it.
    */
   readonly systemKek: () => Promise<KekRef>;
+  /** The worker threads of every private-key operation (`PRIVATE_KEY_WORKERS`, `PRIVATE_KEY_WAITING`). */
+  readonly privateKeys: PrivateKeyPool;
 }
 
 /** What the CMK functions (API and reconciler) need besides the tables. */
@@ -93,7 +95,6 @@ async function build(): Promise<AppServices> {
     return ensured;
   };
   const resolveKek: KekResolver = () => systemKek();
-  const cmkSettings = parseCmkSettings(process.env);
   const vault = createKeyVaultKekClient({ credential: clients.credential, allowLoopback: local });
   const rootKeys = await tables(ROOT_KEYS_TABLE);
   const orgKeys = await tables(ORG_KEYS_TABLE);
@@ -111,7 +112,7 @@ async function build(): Promise<AppServices> {
     maxStaleSeconds: config.keyCache.maxStaleSeconds,
   });
   const cmk: CmkServices = {
-    settings: cmkSettings,
+    settings: config.cmk,
     vault,
     readKey: (key) => clients.keys(key.vaultUrl).getKey(key.name),
     rootKeys,
@@ -134,6 +135,7 @@ async function build(): Promise<AppServices> {
     sandboxes: sandboxDeps(tables, landing),
     landing,
     systemKek,
+    privateKeys: createPrivateKeyPool(config.privateKeyPool),
   };
 }
 
@@ -141,9 +143,7 @@ async function build(): Promise<AppServices> {
 function landingSigner(config: AppConfig, clients: AzureClients) {
   const storage = config.landing.storage;
   if (storage.kind === 'identity') return createSasSigner(storage.accountName, armAccountKey(clients.credential, storage.accountResourceId));
-  const shared = sharedKeyOf(storage.connectionString);
-  if (shared === undefined) throw new ConfigError('Invalid configuration: LandingStorage must name AccountName and AccountKey (it signs the landing zones\' SAS)');
-  return createSasSigner(shared.accountName, () => Promise.resolve(shared.accountKey));
+  return createSasSigner(storage.accountName, () => Promise.resolve(storage.accountKey));
 }
 
 /**

@@ -2,7 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import { ClientAssertionCredential, DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
 import { BlobServiceClient } from '@azure/storage-blob';
-import type { AppConfig } from '../config.js';
+import type { AppConfig } from '../config/app-config.js';
 import { isLoopbackUrl } from './loopback.js';
 import { tenantRoutingCredential } from './tenant-routing-credential.js';
 

@@ -1,4 +1,4 @@
-import type { CmkSettings } from './cmk-settings.js';
+import type { CmkSettings } from '../config/app-config.js';
 
 /** The answer of `GET /data/infrastructure/manager/byok/app-registration`, Adobe's shape. */
 export interface AppRegistration {

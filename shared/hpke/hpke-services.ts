@@ -1,10 +1,7 @@
-import { z } from 'zod';
 import type { AppServices } from '../azure/app-services.js';
-import { ConfigError } from '../config.js';
 import { systemClock, type Clock } from '../core/clock.js';
 import { createClientKeyCache } from './client-key-cache.js';
 import { CLIENT_KEYS_TABLE, type ClientKeyDeps } from './client-keys.js';
-import { DEFAULT_KEY_LIFETIME_DAYS, NEXT_LEAD_MS } from './key-lifecycle.js';
 import { createOrgSettingsStore, ORG_SETTINGS_TABLE, type OrgSettingsStore } from './org-settings.js';
 import { createReplayCache, REPLAY_TABLE, type ReplayCache } from './replay-cache.js';
 import { createServerKeyRing, SERVER_KEYS_TABLE, type ServerKeyDeps, type ServerKeyRing } from './server-keys.js';
@@ -19,18 +16,6 @@ export interface HpkeServices {
   readonly settings: OrgSettingsStore;
   /** `HPKE_KEY_LIFETIME_DAYS` in ms. */
   readonly lifetimeMs: number;
-}
-
-const DAY_MS = 86_400_000;
-const Env = z.object({
-  HPKE_KEY_LIFETIME_DAYS: z.coerce.number().int().min(Math.ceil(NEXT_LEAD_MS / DAY_MS) + 1).max(3650).default(DEFAULT_KEY_LIFETIME_DAYS),
-});
-
-/** @throws ConfigError when `HPKE_KEY_LIFETIME_DAYS` is not an integer 31..3650. */
-export function parseHpkeLifetimeMs(env: Readonly<Record<string, string | undefined>>): number {
-  const parsed = Env.safeParse(env);
-  if (!parsed.success) throw new ConfigError(`Invalid configuration: HPKE_KEY_LIFETIME_DAYS: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
-  return parsed.data.HPKE_KEY_LIFETIME_DAYS * DAY_MS;
 }
 
 /** Builds the HPKE services over the app's tables and encrypted object store. */
@@ -50,10 +35,10 @@ export function createHpkeServices(services: Pick<AppServices, 'tables' | 'objec
 
 let cached: Promise<HpkeServices> | undefined;
 
-/** The process's HPKE services, built on first use from {@link appServices}. */
+/** The process's HPKE services, built on first use from {@link appServices} and its configuration (`HPKE_KEY_LIFETIME_DAYS`). */
 export async function hpkeServices(appServices: () => Promise<AppServices>): Promise<HpkeServices> {
   cached ??= appServices()
-    .then((s) => createHpkeServices(s, { lifetimeMs: parseHpkeLifetimeMs(process.env) }))
+    .then((s) => createHpkeServices(s, { lifetimeMs: s.config.hpke.keyLifetimeMs }))
     .catch((err: unknown) => {
       cached = undefined;
       throw err;

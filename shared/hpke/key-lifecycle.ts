@@ -12,8 +12,6 @@ export const NEXT_LEAD_MS = 30 * DAY_MS;
 export const RETIRING_GRACE_MS = 7 * DAY_MS;
 /** Largest distance between `x-hpke-timestamp` and server time. */
 export const MAX_TIMESTAMP_SKEW_SECONDS = 300;
-/** Default of `HPKE_KEY_LIFETIME_DAYS`. */
-export const DEFAULT_KEY_LIFETIME_DAYS = 365;
 
 export type KeyStatus = 'next' | 'active' | 'retiring' | 'expired';
 

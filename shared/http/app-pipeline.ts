@@ -1,13 +1,13 @@
-import { parseAuthConfig } from '../auth/auth-config.js';
 import { createAuthenticator } from '../auth/authenticate.js';
 import { createTokenVerifier } from '../auth/verify-token.js';
 import { appServices } from '../azure/app-services.js';
+import { appConfig } from '../config/app-config.js';
 import { hpkeServices } from '../hpke/hpke-services.js';
 import { createLogger } from '../logging/logger.js';
 import { createHpkeCodecs } from './hpke-codec.js';
 import { createApiPipeline, type ApiPipeline } from './pipeline.js';
-import { parseBodyTimeouts } from './read-body.js';
-import { createRateLimiter, parseRateLimit } from './rate-limit.js';
+import { bodyTimeouts } from './read-body.js';
+import { createRateLimiter } from './rate-limit.js';
 import { createSandboxGate, type SandboxGate } from '../sandboxes/sandbox-gate.js';
 import { sandboxExists } from '../sandboxes/sandboxes.js';
 
@@ -17,23 +17,25 @@ let cached: ApiPipeline | undefined;
 const SANDBOX_GATE_TTL_MS = 30_000;
 
 /**
- * The process's pipeline, built on first use from `process.env`: remote JWKS verifier, stdout
- * logger, JSON and HPKE (`application/octet-stream+hpke`) bodies, the per-org rate limit
- * (`API_RATE_LIMIT_PER_ORG`), the request body timeout (`REQUEST_BODY_TIMEOUT_SECONDS`). Call it
- * once at start-up so a bad auth configuration stops the start.
+ * The process's pipeline, built on first use from the one configuration ({@link appConfig}):
+ * remote JWKS verifier (`AUTH_*`), stdout logger (`LOG_LEVEL`), JSON and HPKE
+ * (`application/octet-stream+hpke`) bodies, the per-org rate limit (`API_RATE_LIMIT_PER_ORG`),
+ * the request body timeout (`REQUEST_BODY_TIMEOUT_SECONDS`). Call it once at start-up: it parses
+ * every setting, so any bad one stops the start.
  *
- * @throws ConfigError naming a missing or malformed auth, rate-limit or body-timeout setting (e.g. no `AUTH_JWKS_URL` outside local mode).
+ * @throws ConfigError naming every missing or malformed setting (e.g. no `AUTH_JWKS_URL` outside local mode).
  */
 export function appPipeline(): ApiPipeline {
   if (cached === undefined) {
+    const config = appConfig();
     const hpke = createHpkeCodecs(() => hpkeServices(appServices));
     cached = createApiPipeline({
-      authenticate: createAuthenticator(createTokenVerifier(parseAuthConfig(process.env))),
-      logger: createLogger(),
+      authenticate: createAuthenticator(createTokenVerifier(config.auth)),
+      logger: createLogger({ level: config.logging.level }),
       codecs: [hpke.json, hpke.request],
       responseCodecs: [hpke.response],
-      rateLimit: createRateLimiter({ ratePerSecond: parseRateLimit(process.env) }),
-      bodyTimeouts: parseBodyTimeouts(process.env),
+      rateLimit: createRateLimiter({ ratePerSecond: config.http.rateLimitPerOrg }),
+      bodyTimeouts: bodyTimeouts(config.http.requestBodyTimeoutSeconds),
       sandboxGate: sandboxGate(),
     });
   }

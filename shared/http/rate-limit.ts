@@ -1,9 +1,3 @@
-import { ConfigError } from '../config.js';
-
-/** Requests per second an org may make to one instance when `API_RATE_LIMIT_PER_ORG` is not set. */
-export const DEFAULT_RATE_LIMIT_PER_ORG = 200;
-/** The most `API_RATE_LIMIT_PER_ORG` may be. */
-export const MAX_RATE_LIMIT_PER_ORG = 100_000;
 /** Orgs tracked at once; the least recently seen is forgotten first (it then starts with a full bucket). */
 const MAX_TRACKED_ORGS = 10_000;
 
@@ -52,19 +46,4 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return Math.max(1, Math.ceil((1 - bucket.tokens) / rate));
     },
   };
-}
-
-/**
- * `API_RATE_LIMIT_PER_ORG` (requests per second per org and instance, 1..100000; default
- * {@link DEFAULT_RATE_LIMIT_PER_ORG}).
- * @throws ConfigError for a value that is not such an integer.
- */
-export function parseRateLimit(env: Readonly<Record<string, string | undefined>>): number {
-  const raw = env.API_RATE_LIMIT_PER_ORG;
-  if (raw === undefined || raw === '') return DEFAULT_RATE_LIMIT_PER_ORG;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_RATE_LIMIT_PER_ORG) {
-    throw new ConfigError(`API_RATE_LIMIT_PER_ORG must be an integer from 1 to ${MAX_RATE_LIMIT_PER_ORG} (requests per second per org)`);
-  }
-  return n;
 }

@@ -1,14 +1,10 @@
 import type { ReadableStream, ReadableStreamDefaultReader } from 'node:stream/web';
-import { ConfigError } from '../config.js';
+import { DEFAULT_REQUEST_BODY_TIMEOUT_SECONDS } from '../config/defaults.js';
 import { PayloadTooLargeError, RequestTimeoutError, ValidationError } from '../errors.js';
 
 /** Default byte limit of a request body when a route sets none. */
 export const DEFAULT_BODY_LIMIT_BYTES = 1024 * 1024;
 
-/** How long a whole request body may take to arrive when `REQUEST_BODY_TIMEOUT_SECONDS` is not set. */
-export const DEFAULT_BODY_TIMEOUT_SECONDS = 60;
-/** The most `REQUEST_BODY_TIMEOUT_SECONDS` may be. */
-export const MAX_BODY_TIMEOUT_SECONDS = 3600;
 /** The longest a body may pause between two chunks (never more than the total timeout). */
 export const BODY_IDLE_TIMEOUT_SECONDS = 10;
 
@@ -23,24 +19,8 @@ export function bodyTimeouts(totalSeconds: number): BodyTimeouts {
   return { totalMs: totalSeconds * 1000, idleMs: Math.min(totalSeconds, BODY_IDLE_TIMEOUT_SECONDS) * 1000 };
 }
 
-/** {@link bodyTimeouts} of {@link DEFAULT_BODY_TIMEOUT_SECONDS}. */
-export const DEFAULT_BODY_TIMEOUTS: BodyTimeouts = bodyTimeouts(DEFAULT_BODY_TIMEOUT_SECONDS);
-
-/**
- * `REQUEST_BODY_TIMEOUT_SECONDS` (whole seconds, 1..3600; default {@link DEFAULT_BODY_TIMEOUT_SECONDS}):
- * how long a request body may take to arrive in all; it may pause for at most
- * {@link BODY_IDLE_TIMEOUT_SECONDS} (or the whole timeout, if shorter).
- * @throws ConfigError for a value that is not such an integer.
- */
-export function parseBodyTimeouts(env: Readonly<Record<string, string | undefined>>): BodyTimeouts {
-  const raw = env.REQUEST_BODY_TIMEOUT_SECONDS;
-  if (raw === undefined || raw === '') return DEFAULT_BODY_TIMEOUTS;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > MAX_BODY_TIMEOUT_SECONDS) {
-    throw new ConfigError(`REQUEST_BODY_TIMEOUT_SECONDS must be an integer from 1 to ${MAX_BODY_TIMEOUT_SECONDS} (seconds a request body may take to arrive)`);
-  }
-  return bodyTimeouts(n);
-}
+/** {@link bodyTimeouts} of `REQUEST_BODY_TIMEOUT_SECONDS`'s default (60 s). */
+export const DEFAULT_BODY_TIMEOUTS: BodyTimeouts = bodyTimeouts(DEFAULT_REQUEST_BODY_TIMEOUT_SECONDS);
 
 /**
  * Reads a request body into memory, refusing it as soon as it passes `limitBytes`: a declared

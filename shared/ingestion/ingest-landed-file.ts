@@ -10,6 +10,7 @@ import { findLandingZoneOwner } from '../landing-zones/landing-zones.js';
 import { compressionAllowance, MAX_COMPRESSION_RATIO, MAX_FILE_BYTES } from '../pgp/config.js';
 import { decryptStream } from '../pgp/decrypt-stream.js';
 import { PgpError } from '../pgp/errors.js';
+import type { PrivateKeyPool } from '../pgp/private-key-pool.js';
 import { loadVerificationKey } from '../pgp-keys/customer-keys.js';
 import { loadDecryptionKey, type EncryptionKeyDeps } from '../pgp-keys/encryption-keys.js';
 import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
@@ -38,6 +39,8 @@ export interface IngestionDeps {
   readonly maxCompressionRatio?: number;
   /** Session key packets tried per message at most (`MAX_PKESK_PER_MESSAGE`, default 16). */
   readonly maxSessionKeyPackets?: number;
+  /** Where session keys are decrypted; default the process's private-key pool with default settings. */
+  readonly privateKeys?: Pick<PrivateKeyPool, 'recoverSessionKeys'>;
   /** Structured log of outcomes; never given file contents or keys. */
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
   /**
@@ -236,6 +239,7 @@ async function runFlow(
       maxBytes,
       maxCompressionRatio: maxRatio,
       ...(deps.maxSessionKeyPackets === undefined ? {} : { maxSessionKeyPackets: deps.maxSessionKeyPackets }),
+      ...(deps.privateKeys === undefined ? {} : { privateKeys: deps.privateKeys }),
     });
     const recordCounter = type.format === 'parquet' ? undefined : recordCounterFor(flow.source.format);
     // The ratio also holds for the whole file: each inflate is checked on its own, and a bomb

@@ -1,7 +1,6 @@
 import type { AppServices } from '../azure/app-services.js';
 import { recordWaitingFile, WAITING_FILES_TABLE } from '../cmk/waiting-files.js';
 import { pgpKeyDeps } from '../pgp-keys/key-deps.js';
-import { triggerSettings } from '../trigger-settings.js';
 import type { IngestionDeps, LandedBlobVersion } from './ingest-landed-file.js';
 import { parkFile, PARKED_FILES_TABLE } from './parked-files.js';
 
@@ -9,9 +8,8 @@ import { parkFile, PARKED_FILES_TABLE } from './parked-files.js';
  * The ingestion's collaborators as every function that ingests landed blobs wires them (the blob
  * trigger, the retry timer, the CMK reconciler): a revoked customer key puts the blob in
  * `cmkwaiting` for the reconciler, an unavailable vault parks it in `ingestparked` for the retry timer.
- * Files are limited to the `MAX_FILE_BYTES` and `MAX_COMPRESSION_RATIO` app settings.
- *
- * @throws Error naming a malformed app setting (the app's start already refused it).
+ * Files are limited by the `MAX_FILE_BYTES`, `MAX_COMPRESSION_RATIO` and `MAX_PKESK_PER_MESSAGE`
+ * settings, and decrypted by the app's private-key pool.
  */
 export async function landingIngestionDeps(
   services: AppServices,
@@ -23,9 +21,10 @@ export async function landingIngestionDeps(
     tables: services.tables,
     objects: services.objects,
     keys: pgpKeyDeps(services),
-    maxFileBytes: triggerSettings().maxFileBytes,
-    maxCompressionRatio: triggerSettings().maxCompressionRatio,
-    maxSessionKeyPackets: triggerSettings().maxSessionKeyPackets,
+    privateKeys: services.privateKeys,
+    maxFileBytes: services.config.triggers.maxFileBytes,
+    maxCompressionRatio: services.config.triggers.maxCompressionRatio,
+    maxSessionKeyPackets: services.config.triggers.maxSessionKeyPackets,
     log,
     wait: async (file, reason) => {
       if (reason === 'cmk-access-revoked') await recordWaitingFile(waiting, file, new Date());

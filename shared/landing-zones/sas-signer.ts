@@ -27,11 +27,3 @@ export function createSasSigner(accountName: string, key: AccountKeySource): Lan
     },
   };
 }
-
-/** The account name and key of a connection string (`AccountName=...;AccountKey=...`). */
-export function sharedKeyOf(connectionString: string): { readonly accountName: string; readonly accountKey: string } | undefined {
-  const field = (name: string) => new RegExp(`(?:^|;)\\s*${name}=([^;]+)`, 'i').exec(connectionString)?.[1];
-  const accountName = field('AccountName');
-  const accountKey = field('AccountKey');
-  return accountName === undefined || accountKey === undefined ? undefined : { accountName, accountKey };
-}

@@ -1,5 +1,5 @@
 import { pino, stdTimeFunctions, type DestinationStream, type Logger } from 'pino';
-import { z } from 'zod';
+import type { LogLevel } from '../config/settings.js';
 import { serializeError } from './serialize-error.js';
 
 export type { Logger } from 'pino';
@@ -46,31 +46,20 @@ export const LOG_REDACT_PATHS: readonly string[] = SECRET_FIELDS.flatMap((field)
 
 export const REDACTED = '[REDACTED]';
 
-const LogLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-
 export interface LoggerOptions {
   /** Where JSON lines go; default stdout, which the Functions host collects. Tests pass a capture. */
   readonly destination?: DestinationStream;
-  /** Settings to read `LOG_LEVEL` from (default `process.env`); an explicit `level` wins. */
-  readonly env?: Readonly<Record<string, string | undefined>>;
-  readonly level?: z.infer<typeof LogLevel>;
+  /** The least severe level written (the app passes `LOG_LEVEL`); default `info`. */
+  readonly level?: LogLevel;
 }
 
 /**
  * Creates the app's structured JSON logger: ISO timestamps, level names, secret fields redacted,
  * errors reduced by {@link serializeError}.
- *
- * @throws Error naming `LOG_LEVEL` when it is not a pino level.
  */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const env = options.env ?? process.env;
-  const parsed = LogLevel.safeParse(env.LOG_LEVEL ?? 'info');
-  if (options.level === undefined && !parsed.success) {
-    throw new Error(`Invalid configuration: LOG_LEVEL must be one of ${LogLevel.options.join(', ')}`);
-  }
-  const level = options.level ?? (parsed.success ? parsed.data : 'info');
   const config = {
-    level,
+    level: options.level ?? 'info',
     base: { service: 'cipherflow' },
     timestamp: stdTimeFunctions.isoTime,
     formatters: { level: (label: string) => ({ level: label }) },

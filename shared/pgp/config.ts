@@ -1,14 +1,15 @@
 import { config as libraryDefaults, enums, type Config } from 'openpgp';
+import { DEFAULT_MAX_COMPRESSION_RATIO, DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PKESK_PER_MESSAGE } from '../config/defaults.js';
 import { inflateBzip2InWorker } from './bzip2-inflate.js';
 
 /**
  * Default plaintext limit for one file (1 GiB, Adobe's): the default of the `MAX_FILE_BYTES` app
- * setting the ingestion reads (`shared/trigger-settings.ts`), and of `decryptStream`'s `maxBytes`.
+ * setting the ingestion reads (`shared/config/settings.ts`), and of `decryptStream`'s `maxBytes`.
  */
-export const MAX_FILE_BYTES = 1024 ** 3;
+export const MAX_FILE_BYTES: number = DEFAULT_MAX_FILE_BYTES;
 
 /**
- * Default of the `MAX_COMPRESSION_RATIO` app setting (`shared/trigger-settings.ts`) and of
+ * Default of the `MAX_COMPRESSION_RATIO` app setting (`shared/config/settings.ts`) and of
  * `decryptStream`'s `maxCompressionRatio`: the most bytes any inflate (a PGP Compressed Data packet,
  * a flow's `compressionType`) may produce per compressed byte it has consumed. Measured on 64 MiB
  * of CSV, deflate level 6 (gpg's ZLIB default) / bzip2 -9: the bench's generator 3.3 / 3.6 (its
@@ -17,7 +18,7 @@ export const MAX_FILE_BYTES = 1024 ** 3;
  * empty columns 109 (170 at deflate level 9) / 124; one line repeated 343 / 8,090. A bomb reaches
  * ~1,000 with deflate and ~1,000,000 with bzip2 (45.9 MB of zeros in a 72-byte stream).
  */
-export const MAX_COMPRESSION_RATIO = 250;
+export const MAX_COMPRESSION_RATIO: number = DEFAULT_MAX_COMPRESSION_RATIO;
 
 /**
  * Output every inflate may produce whatever its ratio (4 MiB): the ratio is checked only past it,
@@ -42,7 +43,7 @@ export function compressionAllowance(ratio: number, compressedBytes: number): nu
  * key packets naming our key or a hidden recipient that one message may carry. Each is a
  * private-key operation (~80 ms of pure-JS RSA-4096); a real file has one per recipient.
  */
-export const MAX_PKESK_PER_MESSAGE = 16;
+export const MAX_PKESK_PER_MESSAGE: number = DEFAULT_MAX_PKESK_PER_MESSAGE;
 
 export const MIN_KEY_EXPIRY_DAYS = 1;
 export const MAX_KEY_EXPIRY_DAYS = 730;

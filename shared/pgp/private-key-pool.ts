@@ -1,5 +1,5 @@
-import { availableParallelism } from 'node:os';
-import { z } from 'zod';
+import type { PrivateKeyPoolSettings } from '../config/app-config.js';
+import { DEFAULT_PRIVATE_KEY_WAITING, defaultPrivateKeyWorkers } from '../config/defaults.js';
 import { createWorkerPool, WorkerJobError, WorkerPoolBusyError, type WhenBusy, type WorkerPool, type WorkerPoolStats } from '../core/worker-pool.js';
 import { workerModuleUrl } from '../core/worker-module.js';
 import { ServerBusyError } from '../errors.js';
@@ -27,38 +27,12 @@ export interface PrivateKeyPool {
   close(): Promise<void>;
 }
 
-/** `PRIVATE_KEY_WORKERS` and `PRIVATE_KEY_WAITING`. */
-export interface PrivateKeyPoolSettings {
-  /** Worker threads at most (default: the cores less one for HTTP, at least 1, at most 4). */
-  readonly workers: number;
-  /** HTTP requests that may wait for a worker before the next is answered 503 SERVER_BUSY (default 8). */
-  readonly maxWaiting: number;
-}
-
 /** Seconds a refused caller is told to wait (`Retry-After`): about one RSA-4096 key generation. */
 export const SERVER_BUSY_RETRY_AFTER_SECONDS = 5;
 /** Heap of each worker: the work holds keys and session key packets, never file data. */
 const WORKER_HEAP_MB = 64;
 
-const count = (max: number) => z.string().trim().regex(/^[0-9]{1,4}$/, 'must be a whole number').transform(Number).refine((n) => n <= max, `must be at most ${max}`);
-const Env = z.object({
-  PRIVATE_KEY_WORKERS: count(64).refine((n) => n >= 1, 'must be at least 1').optional(),
-  PRIVATE_KEY_WAITING: count(10_000).optional(),
-});
-
-/** @throws Error naming a malformed setting. */
-export function parsePrivateKeyPoolSettings(env: Readonly<Record<string, string | undefined>>): PrivateKeyPoolSettings {
-  const result = Env.safeParse(env);
-  if (!result.success) {
-    throw new Error(`Invalid configuration: ${result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  return {
-    workers: result.data.PRIVATE_KEY_WORKERS ?? Math.min(4, Math.max(1, availableParallelism() - 1)),
-    maxWaiting: result.data.PRIVATE_KEY_WAITING ?? 8,
-  };
-}
-
-/** Starts a pool (workers start on first use and stop when idle). */
+/** Starts a pool (workers start on first use and stop when idle), sized by `PRIVATE_KEY_WORKERS` / `PRIVATE_KEY_WAITING`. */
 export function createPrivateKeyPool(settings: PrivateKeyPoolSettings): PrivateKeyPool {
   const pool = createWorkerPool({
     script: workerModuleUrl(import.meta.url, './private-key-worker.js', 2),
@@ -76,9 +50,12 @@ export function createPrivateKeyPool(settings: PrivateKeyPoolSettings): PrivateK
 
 let shared: PrivateKeyPool | undefined;
 
-/** The process's pool, from `PRIVATE_KEY_WORKERS` / `PRIVATE_KEY_WAITING`. */
+/**
+ * A pool with the settings' defaults, for callers handed none (tests, tools). The app passes the
+ * pool its services build from the configuration (`AppServices.privateKeys`) instead.
+ */
 export function privateKeyPool(): PrivateKeyPool {
-  shared ??= createPrivateKeyPool(parsePrivateKeyPoolSettings(process.env));
+  shared ??= createPrivateKeyPool({ workers: defaultPrivateKeyWorkers(), maxWaiting: DEFAULT_PRIVATE_KEY_WAITING });
   return shared;
 }
 

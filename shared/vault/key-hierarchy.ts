@@ -1,4 +1,5 @@
 import type { TableClient } from '@azure/data-tables';
+import { DEFAULT_KEY_CACHE_TTL_SECONDS } from '../config/defaults.js';
 import { AppError } from '../errors.js';
 import type { Clock } from '../core/clock.js';
 import type { KekClient } from './kek-client.js';
@@ -11,8 +12,6 @@ import { assertSandboxScope, scopeKey, type SandboxScope } from './sandbox-scope
 
 /** AES-256 root keys. */
 export const ROOT_KEY_BYTES = 32;
-/** `KEY_CACHE_TTL_SECONDS` default. */
-export const DEFAULT_KEY_CACHE_TTL_SECONDS = 300;
 
 export interface KeyHierarchyDeps {
   /** The `rootkeys` table. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DEV_AUDIENCE, DEV_ISSUER, DEV_ISSUER_PORT, parseAuthConfig } from '../../shared/auth/auth-config.js';
-import { ConfigError } from '../../shared/config.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
+import { ConfigError } from '../../shared/config/config-error.js';
+import { DEV_AUDIENCE, DEV_ISSUER, DEV_ISSUER_PORT } from '../../shared/config/defaults.js';
 
 const PRODUCTION = {
   AUTH_ISSUER: 'https://ims.example.com',
@@ -10,7 +11,7 @@ const PRODUCTION = {
 
 describe('auth settings', () => {
   it('reads a production configuration with default claim names', () => {
-    expect(parseAuthConfig(PRODUCTION)).toEqual({
+    expect(loadConfigPart('auth', PRODUCTION)).toEqual({
       issuer: 'https://ims.example.com',
       audience: 'cipherflow',
       jwksUrl: new URL('https://ims.example.com/keys'),
@@ -20,26 +21,26 @@ describe('auth settings', () => {
   });
 
   it('takes the claim names from AUTH_CLIENT_ID_CLAIM and AUTH_ORG_CLAIM', () => {
-    const c = parseAuthConfig({ ...PRODUCTION, AUTH_CLIENT_ID_CLAIM: 'azp', AUTH_ORG_CLAIM: 'orgs' });
+    const c = loadConfigPart('auth', { ...PRODUCTION, AUTH_CLIENT_ID_CLAIM: 'azp', AUTH_ORG_CLAIM: 'orgs' });
     expect(c).toMatchObject({ clientIdClaim: 'azp', orgClaim: 'orgs' });
   });
 
   it('refuses to start in production without AUTH_JWKS_URL, naming it', () => {
     const { AUTH_JWKS_URL: _omit, ...rest } = PRODUCTION;
-    expect(() => parseAuthConfig(rest)).toThrow(ConfigError);
-    expect(() => parseAuthConfig(rest)).toThrow(/AUTH_JWKS_URL/);
+    expect(() => loadConfigPart('auth', rest)).toThrow(ConfigError);
+    expect(() => loadConfigPart('auth', rest)).toThrow(/AUTH_JWKS_URL/);
   });
 
   it('refuses a plain-http JWKS URL outside local mode', () => {
-    expect(() => parseAuthConfig({ ...PRODUCTION, AUTH_JWKS_URL: 'http://ims.example.com/keys' })).toThrow(/https/);
+    expect(() => loadConfigPart('auth', { ...PRODUCTION, AUTH_JWKS_URL: 'http://ims.example.com/keys' })).toThrow(/https/);
   });
 
   it('refuses the development issuer outside local mode', () => {
-    expect(() => parseAuthConfig({ ...PRODUCTION, AUTH_ISSUER: DEV_ISSUER })).toThrow(/local mode/);
+    expect(() => loadConfigPart('auth', { ...PRODUCTION, AUTH_ISSUER: DEV_ISSUER })).toThrow(/local mode/);
   });
 
   it('defaults to the development issuer on loopback in local mode', () => {
-    expect(parseAuthConfig({ CIPHERFLOW_ENV: 'local' })).toMatchObject({
+    expect(loadConfigPart('auth', { CIPHERFLOW_ENV: 'local' })).toMatchObject({
       issuer: DEV_ISSUER,
       audience: DEV_AUDIENCE,
       jwksUrl: new URL(`http://127.0.0.1:${DEV_ISSUER_PORT}/.well-known/jwks.json`),

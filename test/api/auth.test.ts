@@ -1,6 +1,6 @@
 import { base64url, exportSPKI, importJWK, SignJWT } from 'jose';
 import { describe, expect, it, beforeAll } from 'vitest';
-import { parseAuthConfig } from '../../shared/auth/auth-config.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
 import { createAuthenticator } from '../../shared/auth/authenticate.js';
 import { createTokenVerifier } from '../../shared/auth/verify-token.js';
 import { createApiPipeline } from '../../shared/http/pipeline.js';
@@ -203,7 +203,7 @@ describe('organization and sandbox', () => {
 
 describe('configured claim names', () => {
   // The claim names as an operator sets them: AUTH_CLIENT_ID_CLAIM and AUTH_ORG_CLAIM.
-  const config = parseAuthConfig({
+  const config = loadConfigPart('auth', {
     AUTH_ISSUER: ISSUER,
     AUTH_AUDIENCE: AUDIENCE,
     AUTH_JWKS_URL: AUTH_CONFIG.jwksUrl.href,

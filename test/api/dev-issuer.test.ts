@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAuthConfig } from '../../shared/auth/auth-config.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
 import { createAuthenticator } from '../../shared/auth/authenticate.js';
 import { createTokenVerifier } from '../../shared/auth/verify-token.js';
 import { issueDevToken, startDevIssuer } from '../../local/dev-issuer.js';
@@ -25,7 +25,7 @@ describe('development issuer', () => {
     const issuer = await startDevIssuer({ port: 0, dir, env: { CIPHERFLOW_ENV: 'local' } });
     try {
       const token = await issueDevToken({ org: ['ORG1@AdobeOrg', 'ORG2@AdobeOrg'], clientId: 'my-client', dir });
-      const config = parseAuthConfig({ CIPHERFLOW_ENV: 'local', AUTH_JWKS_URL: issuer.jwksUrl });
+      const config = loadConfigPart('auth', { CIPHERFLOW_ENV: 'local', AUTH_JWKS_URL: issuer.jwksUrl });
       const authenticate = createAuthenticator(createTokenVerifier(config));
       const headers = new Headers({ authorization: `Bearer ${token}`, 'x-api-key': 'my-client', 'x-gw-ims-org-id': 'ORG2@AdobeOrg' });
       expect(await authenticate(headers)).toEqual({ orgId: 'ORG2@AdobeOrg', sandbox: 'prod', clientId: 'my-client', subject: 'my-client' });

@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseAuthConfig } from '../../shared/auth/auth-config.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
 import { jwksFetch, MAX_JWKS_BYTES } from '../../shared/auth/lib/jwks-fetch.js';
 import { createTokenVerifier } from '../../shared/auth/verify-token.js';
 import { ensureDevTls } from '../../local/dev-tls.js';
@@ -33,7 +33,7 @@ describe('the JWKS fetch over node:https', () => {
       res.setHeader('content-type', 'application/json');
       res.end(JSON.stringify({ keys: [jwk] }));
     }, true);
-    const config = parseAuthConfig({
+    const config = loadConfigPart('auth', {
       AUTH_JWKS_URL: `${base}/keys`,
       AUTH_ISSUER: 'https://issuer.test',
       AUTH_AUDIENCE: 'cipherflow',

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { loadConfigPart } from '../../shared/config/app-config.js';
 import { createLogger } from '../../shared/logging/logger.js';
 
 describe('logger', () => {
   it('takes its level from LOG_LEVEL and writes JSON lines with level names to the injected destination', () => {
     const raw: string[] = [];
-    const log = createLogger({ env: { LOG_LEVEL: 'warn' }, destination: { write: (l: string) => void raw.push(l) } });
+    const log = createLogger({ level: loadConfigPart('logging', { LOG_LEVEL: 'warn' }).level, destination: { write: (l: string) => void raw.push(l) } });
     log.info('dropped');
     log.warn({ requestId: 'r1' }, 'kept');
     expect(raw).toHaveLength(1);
@@ -12,7 +13,7 @@ describe('logger', () => {
   });
 
   it('refuses an unknown LOG_LEVEL, naming the setting', () => {
-    expect(() => createLogger({ env: { LOG_LEVEL: 'verbose' } })).toThrow(/LOG_LEVEL/);
+    expect(() => loadConfigPart('logging', { LOG_LEVEL: 'verbose' })).toThrow(/LOG_LEVEL/);
   });
 
   it('logs an error as type, message, code and stack only, dropping attached request data', () => {

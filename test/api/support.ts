@@ -1,5 +1,5 @@
 import { createLocalJWKSet, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
-import type { AuthConfig } from '../../shared/auth/auth-config.js';
+import type { AuthConfig } from '../../shared/config/app-config.js';
 import { createAuthenticator } from '../../shared/auth/authenticate.js';
 import { createTokenVerifier } from '../../shared/auth/verify-token.js';
 import type { ApiRequest } from '../../shared/http/api-request.js';

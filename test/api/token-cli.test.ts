@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAuthConfig } from '../../shared/auth/auth-config.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
 import { createAuthenticator } from '../../shared/auth/authenticate.js';
 import { createTokenVerifier } from '../../shared/auth/verify-token.js';
 import { startDevIssuer, type DevIssuer } from '../../local/dev-issuer.js';
@@ -35,7 +35,7 @@ describe('npm run token', () => {
   });
 
   function authenticate(token: string, headers: Record<string, string>) {
-    const config = parseAuthConfig({ CIPHERFLOW_ENV: 'local', AUTH_JWKS_URL: issuer.jwksUrl });
+    const config = loadConfigPart('auth', { CIPHERFLOW_ENV: 'local', AUTH_JWKS_URL: issuer.jwksUrl });
     return createAuthenticator(createTokenVerifier(config))(
       new Headers({ authorization: `Bearer ${token}`, ...headers }),
     );

@@ -1,7 +1,7 @@
 import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 import { describe, expect, it } from 'vitest';
 import { tenantRoutingCredential } from '../../shared/azure/tenant-routing-credential.js';
-import { parseConfig } from '../../shared/config.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
 
 const HOME = '11111111-1111-4111-8111-111111111111';
 const CUSTOMER = '22222222-2222-4222-8222-222222222222';
@@ -41,9 +41,9 @@ describe('cross-tenant configuration', () => {
   };
 
   it('is set only when both our tenant and the CMK app are configured', () => {
-    expect(parseConfig(base).crossTenant).toBeUndefined();
-    expect(parseConfig({ ...base, AZURE_TENANT_ID: HOME }).crossTenant).toBeUndefined();
-    expect(parseConfig({ ...base, AZURE_TENANT_ID: HOME, CMK_APP_CLIENT_ID: CUSTOMER, AZURE_CLIENT_ID: HOME }).crossTenant).toEqual({
+    expect(loadConfigPart('core', base).crossTenant).toBeUndefined();
+    expect(loadConfigPart('core', { ...base, AZURE_TENANT_ID: HOME }).crossTenant).toBeUndefined();
+    expect(loadConfigPart('core', { ...base, AZURE_TENANT_ID: HOME, CMK_APP_CLIENT_ID: CUSTOMER, AZURE_CLIENT_ID: HOME }).crossTenant).toEqual({
       homeTenantId: HOME,
       appClientId: CUSTOMER,
       managedIdentityClientId: HOME,
@@ -51,6 +51,6 @@ describe('cross-tenant configuration', () => {
   });
 
   it('refuses a tenant id that is not a GUID, naming it', () => {
-    expect(() => parseConfig({ ...base, AZURE_TENANT_ID: 'contoso' })).toThrow(/AZURE_TENANT_ID/);
+    expect(() => loadConfigPart('core', { ...base, AZURE_TENANT_ID: 'contoso' })).toThrow(/AZURE_TENANT_ID/);
   });
 });

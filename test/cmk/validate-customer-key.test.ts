@@ -1,7 +1,7 @@
 import type { KeyVaultKey } from '@azure/keyvault-keys';
 import { describe, expect, it } from 'vitest';
 import { appRegistration } from '../../shared/cmk/app-registration.js';
-import { parseCmkSettings } from '../../shared/cmk/cmk-settings.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
 import { checkProperties } from '../../shared/cmk/validate-customer-key.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
@@ -48,9 +48,9 @@ describe('checkProperties', () => {
 
 describe('CMK settings and app registration', () => {
   it('requires the app registration outside local mode and refuses the crash hook there', () => {
-    expect(() => parseCmkSettings({})).toThrow(/CMK_APP_CLIENT_ID/);
+    expect(() => loadConfigPart('cmk', {})).toThrow(/CMK_APP_CLIENT_ID/);
     const prod = { CMK_APP_CLIENT_ID: 'e463a445-c6ac-4ca2-b36a-b5146fcf6a52', CMK_APP_NAME: 'cf-cmk', CMK_APP_URI: 'https://cipherflow.dev/cmk' };
-    expect(parseCmkSettings(prod)).toEqual({
+    expect(loadConfigPart('cmk', prod)).toEqual({
       appClientId: prod.CMK_APP_CLIENT_ID,
       appName: 'cf-cmk',
       appUri: prod.CMK_APP_URI,
@@ -58,22 +58,22 @@ describe('CMK settings and app registration', () => {
       operatorVaultUrls: [],
       unreachableGiveUpMinutes: 60,
     });
-    expect(() => parseCmkSettings({ ...prod, CMK_TEST_CRASH_AFTER_SANDBOXES: '2' })).toThrow(/test hook/);
-    expect(parseCmkSettings({ CIPHERFLOW_ENV: 'local', CMK_TEST_CRASH_AFTER_SANDBOXES: '2' }).testCrashAfterSandboxes).toBe(2);
+    expect(() => loadConfigPart('cmk', { ...prod, CMK_TEST_CRASH_AFTER_SANDBOXES: '2' })).toThrow(/test hook/);
+    expect(loadConfigPart('cmk', { CIPHERFLOW_ENV: 'local', CMK_TEST_CRASH_AFTER_SANDBOXES: '2' }).testCrashAfterSandboxes).toBe(2);
   });
 
   it('reads the ownership grace, the operator vaults and the give-up time, refusing malformed values', () => {
     const local = { CIPHERFLOW_ENV: 'local' };
-    const parsed = parseCmkSettings({
+    const parsed = loadConfigPart('cmk', {
       ...local,
       CMK_OWNERSHIP_GRACE_DAYS: '0',
       CMK_OPERATOR_VAULT_URLS: ' https://ops-a.vault.azure.net/ , https://OPS-B.vault.azure.net',
       CMK_UNREACHABLE_GIVE_UP_MINUTES: '15',
     });
     expect(parsed).toMatchObject({ ownershipGraceDays: 0, operatorVaultUrls: ['https://ops-a.vault.azure.net', 'https://ops-b.vault.azure.net'], unreachableGiveUpMinutes: 15 });
-    expect(() => parseCmkSettings({ ...local, CMK_OWNERSHIP_GRACE_DAYS: '-1' })).toThrow(/CMK_OWNERSHIP_GRACE_DAYS/);
-    expect(() => parseCmkSettings({ ...local, CMK_UNREACHABLE_GIVE_UP_MINUTES: '0' })).toThrow(/CMK_UNREACHABLE_GIVE_UP_MINUTES/);
-    expect(() => parseCmkSettings({ ...local, CMK_OPERATOR_VAULT_URLS: 'http://ops.vault.azure.net' })).toThrow(/CMK_OPERATOR_VAULT_URLS/);
+    expect(() => loadConfigPart('cmk', { ...local, CMK_OWNERSHIP_GRACE_DAYS: '-1' })).toThrow(/CMK_OWNERSHIP_GRACE_DAYS/);
+    expect(() => loadConfigPart('cmk', { ...local, CMK_UNREACHABLE_GIVE_UP_MINUTES: '0' })).toThrow(/CMK_UNREACHABLE_GIVE_UP_MINUTES/);
+    expect(() => loadConfigPart('cmk', { ...local, CMK_OPERATOR_VAULT_URLS: 'http://ops.vault.azure.net' })).toThrow(/CMK_OPERATOR_VAULT_URLS/);
   });
 
   it('builds the consent URL of the multi-tenant app', () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_CLIENT_ID } from '../../shared/auth/auth-config.js';
+import { DEV_CLIENT_ID } from '../../shared/config/defaults.js';
 import { ensureSandbox } from '../support/api-client.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
@@ -162,8 +162,18 @@ describe('API conventions through the local runtime', () => {
 
   it('refuses to start with a production configuration that has no AUTH_JWKS_URL, naming it', async () => {
     const { AUTH_JWKS_URL: _devIssuer, ...local } = stack.env;
-    const production = { ...local, CIPHERFLOW_ENV: 'production', AUTH_ISSUER: 'https://ims.example.com', AUTH_AUDIENCE: 'cipherflow' };
-    // The app's modules load before the host starts: the auth settings are checked then.
+    // Every other setting production requires is set, so the missing AUTH_JWKS_URL is the one cause.
+    const production = {
+      ...local,
+      CIPHERFLOW_ENV: 'production',
+      AUTH_ISSUER: 'https://ims.example.com',
+      AUTH_AUDIENCE: 'cipherflow',
+      PUBLIC_BASE_URL: 'https://api.example.com',
+      CMK_APP_CLIENT_ID: 'e463a445-c6ac-4ca2-b36a-b5146fcf6a52',
+      CMK_APP_NAME: 'cipherflow-cmk',
+      CMK_APP_URI: 'https://cipherflow.example/cmk',
+    };
+    // The app's modules load before the host starts: every setting is checked then.
     const outcome = await startRuntime(production).then(
       async (unexpected) => {
         await unexpected.stop();

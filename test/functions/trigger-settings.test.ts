@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { triggerSettings } from '../../shared/trigger-settings.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
 
 describe('trigger settings', () => {
   it('defaults to the landing-events queue, an hourly landing TTL, a one-minute reconciler, hourly HPKE and system KEK rotations and a 15 s retry of parked files', () => {
-    expect(triggerSettings({})).toEqual({
+    expect(loadConfigPart('triggers', {})).toEqual({
       landingEventsQueue: 'landing-events',
       landingTtlSchedule: '0 30 * * * *',
       cmkReconcileSchedule: '0 */1 * * * *',
@@ -18,7 +18,7 @@ describe('trigger settings', () => {
 
   it('takes app settings over the defaults', () => {
     expect(
-      triggerSettings({
+      loadConfigPart('triggers', {
         LANDING_EVENTS_QUEUE: 'blob-created',
         LANDING_TTL_SCHEDULE: '0 0 */6 * * *',
         CMK_RECONCILE_SCHEDULE: '*/10 * * * * *',
@@ -33,22 +33,22 @@ describe('trigger settings', () => {
   });
 
   it('no longer reads LANDING_CONTAINER: tenancy comes from each landing zone', () => {
-    expect(triggerSettings({ LANDING_CONTAINER: 'Bad_Name' })).not.toHaveProperty('landingContainer');
+    expect(loadConfigPart('triggers', { LANDING_CONTAINER: 'Bad_Name' })).not.toHaveProperty('landingContainer');
   });
 
   it('refuses a malformed queue name or schedule, naming the setting', () => {
-    expect(() => triggerSettings({ LANDING_EVENTS_QUEUE: 'Bad_Name' })).toThrow(/LANDING_EVENTS_QUEUE/);
-    expect(() => triggerSettings({ LANDING_EVENTS_QUEUE: 'a--b' })).toThrow(/LANDING_EVENTS_QUEUE/);
-    expect(() => triggerSettings({ LANDING_TTL_SCHEDULE: 'hourly' })).toThrow(/LANDING_TTL_SCHEDULE/);
-    expect(() => triggerSettings({ HPKE_ROTATE_SCHEDULE: '* * * * *' })).toThrow(/HPKE_ROTATE_SCHEDULE/);
-    expect(() => triggerSettings({ INGEST_RETRY_SCHEDULE: 'soon' })).toThrow(/INGEST_RETRY_SCHEDULE/);
-    expect(() => triggerSettings({ SYSTEM_KEK_ROTATE_SCHEDULE: '@hourly' })).toThrow(/SYSTEM_KEK_ROTATE_SCHEDULE/);
+    expect(() => loadConfigPart('triggers', { LANDING_EVENTS_QUEUE: 'Bad_Name' })).toThrow(/LANDING_EVENTS_QUEUE/);
+    expect(() => loadConfigPart('triggers', { LANDING_EVENTS_QUEUE: 'a--b' })).toThrow(/LANDING_EVENTS_QUEUE/);
+    expect(() => loadConfigPart('triggers', { LANDING_TTL_SCHEDULE: 'hourly' })).toThrow(/LANDING_TTL_SCHEDULE/);
+    expect(() => loadConfigPart('triggers', { HPKE_ROTATE_SCHEDULE: '* * * * *' })).toThrow(/HPKE_ROTATE_SCHEDULE/);
+    expect(() => loadConfigPart('triggers', { INGEST_RETRY_SCHEDULE: 'soon' })).toThrow(/INGEST_RETRY_SCHEDULE/);
+    expect(() => loadConfigPart('triggers', { SYSTEM_KEK_ROTATE_SCHEDULE: '@hourly' })).toThrow(/SYSTEM_KEK_ROTATE_SCHEDULE/);
   });
 
   it('reads MAX_FILE_BYTES as a whole number of bytes', () => {
-    expect(triggerSettings({ MAX_FILE_BYTES: '1048576' }).maxFileBytes).toBe(1_048_576);
-    expect(triggerSettings({ MAX_FILE_BYTES: ' 5368709120 ' }).maxFileBytes).toBe(5 * 1024 ** 3);
-    expect(triggerSettings({ MAX_FILE_BYTES: String(Number.MAX_SAFE_INTEGER) }).maxFileBytes).toBe(Number.MAX_SAFE_INTEGER);
+    expect(loadConfigPart('triggers', { MAX_FILE_BYTES: '1048576' }).maxFileBytes).toBe(1_048_576);
+    expect(loadConfigPart('triggers', { MAX_FILE_BYTES: ' 5368709120 ' }).maxFileBytes).toBe(5 * 1024 ** 3);
+    expect(loadConfigPart('triggers', { MAX_FILE_BYTES: String(Number.MAX_SAFE_INTEGER) }).maxFileBytes).toBe(Number.MAX_SAFE_INTEGER);
   });
 
   it.each([
@@ -61,21 +61,21 @@ describe('trigger settings', () => {
     ['a unit', '1GiB'],
     ['beyond 2^53 - 1', '9007199254740993'],
   ])('refuses a %s MAX_FILE_BYTES, naming the setting', (_label, value) => {
-    expect(() => triggerSettings({ MAX_FILE_BYTES: value })).toThrow(/Invalid configuration: MAX_FILE_BYTES: must be/);
+    expect(() => loadConfigPart('triggers', { MAX_FILE_BYTES: value })).toThrow(/Invalid configuration: MAX_FILE_BYTES: must be/);
   });
 
   it('reads MAX_PKESK_PER_MESSAGE as a whole number from 1 to 999, and refuses anything else naming the setting', () => {
-    expect(triggerSettings({ MAX_PKESK_PER_MESSAGE: '4' }).maxSessionKeyPackets).toBe(4);
+    expect(loadConfigPart('triggers', { MAX_PKESK_PER_MESSAGE: '4' }).maxSessionKeyPackets).toBe(4);
     for (const value of ['0', '-1', '1000', '1.5', 'x', '']) {
-      expect(() => triggerSettings({ MAX_PKESK_PER_MESSAGE: value }), value).toThrow(/Invalid configuration: MAX_PKESK_PER_MESSAGE: must be/);
+      expect(() => loadConfigPart('triggers', { MAX_PKESK_PER_MESSAGE: value }), value).toThrow(/Invalid configuration: MAX_PKESK_PER_MESSAGE: must be/);
     }
   });
 
   it('reads MAX_COMPRESSION_RATIO as a whole number, and refuses anything else naming the setting', () => {
-    expect(triggerSettings({ MAX_COMPRESSION_RATIO: '100' }).maxCompressionRatio).toBe(100);
-    expect(triggerSettings({ MAX_COMPRESSION_RATIO: ' 1000 ' }).maxCompressionRatio).toBe(1000);
+    expect(loadConfigPart('triggers', { MAX_COMPRESSION_RATIO: '100' }).maxCompressionRatio).toBe(100);
+    expect(loadConfigPart('triggers', { MAX_COMPRESSION_RATIO: ' 1000 ' }).maxCompressionRatio).toBe(1000);
     for (const value of ['0', '-5', '', '2.5', '1e3', 'off', '1000000000']) {
-      expect(() => triggerSettings({ MAX_COMPRESSION_RATIO: value }), value).toThrow(/Invalid configuration: MAX_COMPRESSION_RATIO: must be/);
+      expect(() => loadConfigPart('triggers', { MAX_COMPRESSION_RATIO: value }), value).toThrow(/Invalid configuration: MAX_COMPRESSION_RATIO: must be/);
     }
   });
 });

@@ -1,10 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { APP_PROCESS_ENV } from '../../local/runtime-process.js';
-import { parseAuthConfig } from '../../shared/auth/auth-config.js';
-import { parseCmkSettings } from '../../shared/cmk/cmk-settings.js';
-import { parseConfig } from '../../shared/config.js';
-import { triggerSettings } from '../../shared/trigger-settings.js';
+import { loadConfig, loadConfigPart } from '../../shared/config/app-config.js';
 import {
   bicepFiles,
   blockAt,
@@ -242,9 +239,9 @@ describe('infra/resources.bicep: app settings', () => {
     expect(Object.values(env).filter((v) => v.startsWith('<unresolved'))).toEqual([]);
   });
 
-  it('starts the app in production mode: every settings parser of the app accepts them', () => {
+  it('starts the app in production mode: the app\'s configuration accepts them', () => {
     expect(env.CIPHERFLOW_ENV).toBe('production');
-    const config = parseConfig(env);
+    const config = loadConfig(env);
     expect(config.environment).toBe('production');
     expect(config.publicBaseUrl).toBe('https://func-abcdefghijklm.azurewebsites.net');
     expect(config.storage).toEqual({
@@ -252,9 +249,9 @@ describe('infra/resources.bicep: app settings', () => {
       blobServiceUri: 'https://stabcdefghijklm.blob.core.windows.net',
       tableServiceUri: 'https://stabcdefghijklm.table.core.windows.net',
     });
-    expect(parseAuthConfig(env).issuer).toBe('https://issuer.example');
-    expect(parseCmkSettings(env).appClientId).toBe('e463a445-c6ac-4ca2-b36a-b5146fcf6a52');
-    expect(triggerSettings(env)).toEqual(triggerSettings({}));
+    expect(config.auth.issuer).toBe('https://issuer.example');
+    expect(config.cmk.appClientId).toBe('e463a445-c6ac-4ca2-b36a-b5146fcf6a52');
+    expect(config.triggers).toEqual(loadConfigPart('triggers', {}));
   });
 
   it('runs the app process with the same process settings as the local runtime', () => {
@@ -552,7 +549,7 @@ describe('the app matches the template (functions/, shared/)', () => {
     const queueName = property(call, 'queueName')?.replace(/,$/, '');
     expect(["'%LANDING_EVENTS_QUEUE%'", 'triggerSettings().landingEventsQueue']).toContain(queueName);
     if (queueName === 'triggerSettings().landingEventsQueue') {
-      expect(triggerSettings(appEnv())).toMatchObject({ landingEventsQueue: 'landing-events' });
+      expect(loadConfig(appEnv()).triggers).toMatchObject({ landingEventsQueue: 'landing-events' });
     }
   });
 
@@ -565,7 +562,7 @@ describe('the app matches the template (functions/, shared/)', () => {
 
   it('parses the landing settings as the template sets them', () => {
     // toMatchObject, not a typed read: AppConfig's landing part belongs to the app.
-    expect(parseConfig(appEnv())).toMatchObject({
+    expect(loadConfig(appEnv())).toMatchObject({
       landing: {
         storage: {
           kind: 'identity',

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { ContainerClient } from '@azure/storage-blob';
 import { describe, expect, it } from 'vitest';
 import { createHpkeFetch, generateClientKeyPair, type ServerKeyInfo } from '../../shared/hpke/client.js';
-import { createRateLimiter, parseRateLimit } from '../../shared/http/rate-limit.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
+import { createRateLimiter } from '../../shared/http/rate-limit.js';
 import { apiHeaders, type ApiClient } from '../support/api-client.js';
 import { startRuntime } from '../support/runtime-process.js';
 import {
@@ -213,8 +214,8 @@ describe('per-org token bucket', () => {
   });
 
   it('reads API_RATE_LIMIT_PER_ORG, refusing nonsense', () => {
-    expect(parseRateLimit({})).toBe(200);
-    expect(parseRateLimit({ API_RATE_LIMIT_PER_ORG: '50' })).toBe(50);
-    for (const bad of ['0', '-1', '1.5', 'many', '1000000']) expect(() => parseRateLimit({ API_RATE_LIMIT_PER_ORG: bad }), bad).toThrow(/API_RATE_LIMIT_PER_ORG/);
+    expect(loadConfigPart('http', {}).rateLimitPerOrg).toBe(200);
+    expect(loadConfigPart('http', { API_RATE_LIMIT_PER_ORG: '50' }).rateLimitPerOrg).toBe(50);
+    for (const bad of ['0', '-1', '1.5', 'many', '1000000']) expect(() => loadConfigPart('http', { API_RATE_LIMIT_PER_ORG: bad }).rateLimitPerOrg, bad).toThrow(/API_RATE_LIMIT_PER_ORG/);
   });
 });

@@ -3,7 +3,7 @@ import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevTls } from '../../local/dev-tls.js';
 import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
-import { DEV_CLIENT_ID } from '../../shared/auth/auth-config.js';
+import { DEV_CLIENT_ID } from '../../shared/config/defaults.js';
 import { LANDING_ZONE_CONNECTION_SPEC } from '../../shared/landing-zones/explore.js';
 import { OPERATIONS as ROUTES } from '../../shared/api/operations/index.js';
 import { PGP_CONFIG } from '../../shared/pgp/config.js';

@@ -1,7 +1,8 @@
 import type { KeyClient } from '@azure/keyvault-keys';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from '../../shared/config.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
+import { ConfigError } from '../../shared/config/config-error.js';
 import { cacheHealthCheck } from '../../shared/health/cached-health-check.js';
 import { checkHealth } from '../../shared/health/check-health.js';
 import { createLogger } from '../../shared/logging/logger.js';
@@ -142,12 +143,12 @@ describe('HEALTH_PROBE_SECONDS', () => {
   const base = { CIPHERFLOW_ENV: 'local', AzureWebJobsStorage: 'UseDevelopmentStorage=true', LandingStorage: 'UseDevelopmentStorage=true', SYSTEM_KEY_VAULT_URL: 'https://127.0.0.1:8443' };
 
   it('defaults to 10 s and takes whole seconds up to an hour', () => {
-    expect(parseConfig(base).healthProbeSeconds).toBe(10);
-    expect(parseConfig({ ...base, HEALTH_PROBE_SECONDS: '60' }).healthProbeSeconds).toBe(60);
+    expect(loadConfigPart('core', base).healthProbeSeconds).toBe(10);
+    expect(loadConfigPart('core', { ...base, HEALTH_PROBE_SECONDS: '60' }).healthProbeSeconds).toBe(60);
   });
 
   it.each(['0', '-1', '1.5', 'ten', '3601'])('refuses %s, naming the setting (0 would probe on every request again)', (value) => {
-    expect(() => parseConfig({ ...base, HEALTH_PROBE_SECONDS: value })).toThrow(ConfigError);
-    expect(() => parseConfig({ ...base, HEALTH_PROBE_SECONDS: value })).toThrow(/HEALTH_PROBE_SECONDS/);
+    expect(() => loadConfigPart('core', { ...base, HEALTH_PROBE_SECONDS: value })).toThrow(ConfigError);
+    expect(() => loadConfigPart('core', { ...base, HEALTH_PROBE_SECONDS: value })).toThrow(/HEALTH_PROBE_SECONDS/);
   });
 });

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevTls } from '../../local/dev-tls.js';
 import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
 import { createHpkeFetch, encryptRequest, generateClientKeyPair, type ServerKeyInfo } from '../../shared/hpke/client.js';
-import { DEV_CLIENT_ID } from '../../shared/auth/auth-config.js';
+import { DEV_CLIENT_ID } from '../../shared/config/defaults.js';
 import type { LandingZoneCredential } from '../support/api-client.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServerBusyError } from '../../shared/errors.js';
 import { toProblem } from '../../shared/http/problems.js';
-import { createPrivateKeyPool, parsePrivateKeyPoolSettings, SERVER_BUSY_RETRY_AFTER_SECONDS, type PrivateKeyPool } from '../../shared/pgp/private-key-pool.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
+import { createPrivateKeyPool, SERVER_BUSY_RETRY_AFTER_SECONDS, type PrivateKeyPool } from '../../shared/pgp/private-key-pool.js';
 import { ApiClient } from '../support/api-client.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
@@ -54,12 +55,12 @@ describe('attack: more private-key work than the pool holds', () => {
   });
 
   it('reads PRIVATE_KEY_WORKERS and PRIVATE_KEY_WAITING, refusing nonsense', () => {
-    expect(parsePrivateKeyPoolSettings({ PRIVATE_KEY_WORKERS: '3', PRIVATE_KEY_WAITING: '0' })).toEqual({ workers: 3, maxWaiting: 0 });
-    const defaults = parsePrivateKeyPoolSettings({});
+    expect(loadConfigPart('privateKeyPool', { PRIVATE_KEY_WORKERS: '3', PRIVATE_KEY_WAITING: '0' })).toEqual({ workers: 3, maxWaiting: 0 });
+    const defaults = loadConfigPart('privateKeyPool', {});
     expect(defaults.workers).toBeGreaterThanOrEqual(1);
     expect(defaults.maxWaiting).toBe(8);
-    expect(() => parsePrivateKeyPoolSettings({ PRIVATE_KEY_WORKERS: '0' })).toThrow(/PRIVATE_KEY_WORKERS/);
-    expect(() => parsePrivateKeyPoolSettings({ PRIVATE_KEY_WAITING: '-1' })).toThrow(/PRIVATE_KEY_WAITING/);
+    expect(() => loadConfigPart('privateKeyPool', { PRIVATE_KEY_WORKERS: '0' })).toThrow(/PRIVATE_KEY_WORKERS/);
+    expect(() => loadConfigPart('privateKeyPool', { PRIVATE_KEY_WAITING: '-1' })).toThrow(/PRIVATE_KEY_WAITING/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { parseAuthConfig } from '../../shared/auth/auth-config.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
 import { createAuthenticator } from '../../shared/auth/authenticate.js';
 import { createTokenVerifier } from '../../shared/auth/verify-token.js';
 import { createApiPipeline, type ApiPipeline } from '../../shared/http/pipeline.js';
@@ -71,8 +71,8 @@ describe('attack: a token for one sandbox used in another', () => {
 
   it('reads the claim name from AUTH_SANDBOX_CLAIM, unset by default', () => {
     const local = { CIPHERFLOW_ENV: 'local' };
-    expect(parseAuthConfig(local).sandboxClaim).toBeUndefined();
-    expect(parseAuthConfig({ ...local, AUTH_SANDBOX_CLAIM: 'sandboxes' }).sandboxClaim).toBe('sandboxes');
-    expect(() => parseAuthConfig({ ...local, AUTH_SANDBOX_CLAIM: 'bad claim' })).toThrow(/AUTH_SANDBOX_CLAIM/);
+    expect(loadConfigPart('auth', local).sandboxClaim).toBeUndefined();
+    expect(loadConfigPart('auth', { ...local, AUTH_SANDBOX_CLAIM: 'sandboxes' }).sandboxClaim).toBe('sandboxes');
+    expect(() => loadConfigPart('auth', { ...local, AUTH_SANDBOX_CLAIM: 'bad claim' })).toThrow(/AUTH_SANDBOX_CLAIM/);
   });
 });

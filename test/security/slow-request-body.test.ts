@@ -1,12 +1,13 @@
 import { ReadableStream } from 'node:stream/web';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { DEV_CLIENT_ID } from '../../shared/auth/auth-config.js';
+import { DEV_CLIENT_ID } from '../../shared/config/defaults.js';
 import { createAuthenticator } from '../../shared/auth/authenticate.js';
 import { createTokenVerifier } from '../../shared/auth/verify-token.js';
 import type { ApiRequest } from '../../shared/http/api-request.js';
 import { createApiPipeline, type ApiPipeline } from '../../shared/http/pipeline.js';
-import { parseBodyTimeouts } from '../../shared/http/read-body.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
+import { bodyTimeouts } from '../../shared/http/read-body.js';
 import { AUTH_CONFIG, authHeaders, captureLogs, makeKeys, mint, problemOf } from '../api/support.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
@@ -133,12 +134,12 @@ describe('the app: a request body that trickles or stalls', () => {
   });
 
   it('reads REQUEST_BODY_TIMEOUT_SECONDS once, refusing nonsense', () => {
-    expect(parseBodyTimeouts({})).toEqual({ totalMs: 60_000, idleMs: 10_000 });
-    expect(parseBodyTimeouts({ REQUEST_BODY_TIMEOUT_SECONDS: '30' })).toEqual({ totalMs: 30_000, idleMs: 10_000 });
+    expect(bodyTimeouts(loadConfigPart('http', {}).requestBodyTimeoutSeconds)).toEqual({ totalMs: 60_000, idleMs: 10_000 });
+    expect(bodyTimeouts(loadConfigPart('http', { REQUEST_BODY_TIMEOUT_SECONDS: '30' }).requestBodyTimeoutSeconds)).toEqual({ totalMs: 30_000, idleMs: 10_000 });
     // The idle limit is never longer than the total.
-    expect(parseBodyTimeouts({ REQUEST_BODY_TIMEOUT_SECONDS: '2' })).toEqual({ totalMs: 2_000, idleMs: 2_000 });
+    expect(bodyTimeouts(loadConfigPart('http', { REQUEST_BODY_TIMEOUT_SECONDS: '2' }).requestBodyTimeoutSeconds)).toEqual({ totalMs: 2_000, idleMs: 2_000 });
     for (const bad of ['0', '-1', '1.5', 'soon', '3601']) {
-      expect(() => parseBodyTimeouts({ REQUEST_BODY_TIMEOUT_SECONDS: bad }), bad).toThrow(
+      expect(() => bodyTimeouts(loadConfigPart('http', { REQUEST_BODY_TIMEOUT_SECONDS: bad }).requestBodyTimeoutSeconds), bad).toThrow(
         /REQUEST_BODY_TIMEOUT_SECONDS/,
       );
     }

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { SignJWT, calculateJwkThumbprint, exportJWK } from 'jose';
-import { DEV_AUDIENCE, DEV_CLIENT_ID, DEV_ISSUER } from '../../shared/auth/auth-config.js';
+import { DEV_AUDIENCE, DEV_CLIENT_ID, DEV_ISSUER } from '../../shared/config/defaults.js';
 import { defaultDevIssuerDir, issueDevToken } from '../../local/dev-issuer.js';
 
 export { issueDevToken };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { KekDisabledError, KeyVaultUnavailableError } from '../../shared/errors.js';
-import { parseKeyCacheSettings } from '../../shared/vault/key-cache-settings.js';
+import { loadConfigPart } from '../../shared/config/app-config.js';
 import { RootKeyCache } from '../../shared/vault/root-key-cache.js';
 import { ManualClock } from './support.js';
 
@@ -59,16 +59,16 @@ describe('RootKeyCache', () => {
   });
 });
 
-describe('parseKeyCacheSettings', () => {
+describe("loadConfigPart('keyCache')", () => {
   it('defaults to a 300 s TTL and a 3600 s stale window', () => {
-    expect(parseKeyCacheSettings({})).toEqual({ cacheTtlSeconds: 300, maxStaleSeconds: 3600 });
+    expect(loadConfigPart('keyCache', {})).toEqual({ cacheTtlSeconds: 300, maxStaleSeconds: 3600 });
   });
 
   it('reads both settings', () => {
-    expect(parseKeyCacheSettings({ KEY_CACHE_TTL_SECONDS: '60', KEY_CACHE_MAX_STALE_SECONDS: '900' })).toEqual({ cacheTtlSeconds: 60, maxStaleSeconds: 900 });
+    expect(loadConfigPart('keyCache', { KEY_CACHE_TTL_SECONDS: '60', KEY_CACHE_MAX_STALE_SECONDS: '900' })).toEqual({ cacheTtlSeconds: 60, maxStaleSeconds: 900 });
   });
 
   it.each(['-1', 'abc', '1.5', '86401'])('refuses KEY_CACHE_TTL_SECONDS=%s', (value) => {
-    expect(() => parseKeyCacheSettings({ KEY_CACHE_TTL_SECONDS: value })).toThrow();
+    expect(() => loadConfigPart('keyCache', { KEY_CACHE_TTL_SECONDS: value })).toThrow();
   });
 });
