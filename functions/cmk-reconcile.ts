@@ -22,8 +22,6 @@ export async function reconcileCmk(_timer: Timer, ctx: InvocationContext): Promi
   const log = (event: string, fields: Record<string, unknown>): void => ctx.log(JSON.stringify({ event, ...fields }));
   const waiting = await services.tables(WAITING_FILES_TABLE);
   const ingestion = await landingIngestionDeps(services, log);
-  const crashAfter = services.cmk.settings.testCrashAfterSandboxes;
-  let settled = 0;
   const summary = await reconcileByokConfigs({
     tables: services.tables,
     rootKeys: services.cmk.rootKeys,
@@ -49,15 +47,6 @@ export async function reconcileCmk(_timer: Timer, ctx: InvocationContext): Promi
         orgId,
       );
     },
-    ...(crashAfter === undefined
-      ? {}
-      : {
-          // Test hook (CMK_TEST_CRASH_AFTER_SANDBOXES, local only): die like a killed instance would.
-          onSandboxSettled: () => {
-            settled += 1;
-            if (settled >= crashAfter) process.kill(process.pid, 'SIGKILL');
-          },
-        }),
   });
   if (summary.transitions > 0) log('cmk-reconcile-cycle', { ...summary });
 }

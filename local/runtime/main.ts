@@ -6,7 +6,8 @@
  *
  * Settings: local.settings.json `Values`, overridden by the environment. `CIPHERFLOW_APP_ROOT`
  * (default: this repository) names the app; `PORT` (default 7071) the HTTP port, 0 for a free one;
- * `REQUEST_BODY_TIMEOUT_SECONDS` (default 60), read by the app too, how long a request body may take.
+ * `REQUEST_BODY_TIMEOUT_SECONDS` (default 60), read by the app too, how long a request body may take;
+ * `CIPHERFLOW_KILL_AT=<event>:<n>` (crash tests) kills the process at the app's n-th `<event>` log line.
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import { CoreApi } from './core-api.js';
 import type { TriggerListener } from './host.js';
 import { startHttpHost, type HttpHost } from './http-host.js';
 import { installCoreModule, loadApp } from './load-app.js';
+import { killSwitch, parseKillAt } from './kill-switch.js';
 import { createRuntimeLogger } from './logger.js';
 import { startQueueTriggers } from './queue-trigger.js';
 import { loadSettings } from './settings.js';
@@ -26,7 +28,12 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 async function main(): Promise<void> {
   const appRoot = path.resolve(process.env.CIPHERFLOW_APP_ROOT ?? repoRoot);
   const settings = await loadSettings(appRoot);
-  const logger = createRuntimeLogger();
+  const killAt = parseKillAt(settings.CIPHERFLOW_KILL_AT);
+  const watch = killAt === undefined ? undefined : killSwitch(killAt);
+  const logger = createRuntimeLogger('information', (line) => {
+    process.stdout.write(`${line}\n`);
+    watch?.(line);
+  });
   const core = new CoreApi((level, category, message) => logger.write(level, category, message));
   installCoreModule(core);
   await loadApp(appRoot, core);

@@ -33,7 +33,7 @@ export interface ReconcileDeps {
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
   /** Ingests an org's waiting files again; called each cycle while the org's key is usable. */
   readonly resumeWaitingFiles?: (orgId: string) => Promise<void>;
-  /** Called after each sandbox is settled by a re-wrap, before its checkpoint is written (tests crash or revoke here). */
+  /** Called after each sandbox is settled by a re-wrap, before its checkpoint is written (tests revoke here). */
   readonly onSandboxSettled?: (scope: SandboxScope) => void | Promise<void>;
 }
 
@@ -200,6 +200,7 @@ async function updateExistingResources(ctx: Ctx, initial: ByokConfigRecord): Pro
         ...(r.checkpoint === undefined ? {} : { after: { orgId: r.orgId, sandbox: r.checkpoint } }),
         onProgress: async (scope) => {
           await ctx.onSandboxSettled?.(scope);
+          ctx.log?.('cmk-sandbox-rewrapped', { orgId: r.orgId, config: r.name, sandbox: scope.sandbox });
           const next = await replaceConfig(ctx.table, r, { ...r, checkpoint: scope.sandbox, rewrapped: r.rewrapped + 1, updatedAt: isoNow(ctx) });
           if (next === undefined) throw new LostRace();
           r = next;

@@ -136,11 +136,6 @@ export interface CmkSettings {
    * KEY_VAULT_UNREACHABLE, so the org can send another.
    */
   readonly unreachableGiveUpMinutes: number;
-  /**
-   * `CMK_TEST_CRASH_AFTER_SANDBOXES`: tests only, off when absent. The reconciler's process dies
-   * (SIGKILL) after re-wrapping this many sandboxes, to prove the re-wrap resumes after a crash.
-   */
-  readonly testCrashAfterSandboxes?: number;
 }
 
 /**
@@ -248,9 +243,6 @@ const PARTS: { readonly [P in ConfigPartName]: (r: SettingsReader) => ConfigPart
       ownershipGraceDays: v.CMK_OWNERSHIP_GRACE_DAYS,
       operatorVaultUrls: v.CMK_OPERATOR_VAULT_URLS ?? [],
       unreachableGiveUpMinutes: v.CMK_UNREACHABLE_GIVE_UP_MINUTES,
-      ...(v.CMK_TEST_CRASH_AFTER_SANDBOXES === undefined
-        ? {}
-        : { testCrashAfterSandboxes: v.CMK_TEST_CRASH_AFTER_SANDBOXES }),
     };
   },
   triggers: (r) => {

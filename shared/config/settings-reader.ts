@@ -22,7 +22,7 @@ const DECLARATIONS = Object.entries(SETTINGS) as [SettingName, SettingDeclaratio
 /**
  * Reads settings from one env record, collecting every problem instead of stopping at the first,
  * so a start that fails names all of them. Local mode (`CIPHERFLOW_ENV=local`) is known first:
- * it decides the local defaults, what is required and which test hooks are allowed.
+ * it decides the local defaults, what is required.
  */
 export class SettingsReader {
   readonly #env: SettingsEnv;
@@ -46,7 +46,7 @@ export class SettingsReader {
 
   /**
    * The typed values of every setting of `part`, defaults applied; undefined when any is
-   * malformed or a test hook outside local mode. A setting missing while required is recorded
+   * malformed. A setting missing while required is recorded
    * and left undefined (its type allows it: it has no default), so the part's other checks
    * still run and report their problems in the same start.
    */
@@ -65,11 +65,6 @@ export class SettingsReader {
       }
       const parsed = this.#parse(name, declaration, raw);
       if (!parsed.ok) {
-        ok = false;
-        continue;
-      }
-      if (declaration.localOnly === true && !this.local) {
-        this.problem([name], `${name} is a test hook, allowed only with CIPHERFLOW_ENV=local`);
         ok = false;
         continue;
       }

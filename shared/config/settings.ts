@@ -40,8 +40,6 @@ export interface SettingDeclaration {
   readonly required: Requirement;
   /** A blank value counts as absent. */
   readonly blankIsAbsent?: true;
-  /** A test hook: refused outside local mode. */
-  readonly localOnly?: true;
 }
 
 /** The levels `LOG_LEVEL` takes (pino's). */
@@ -361,14 +359,6 @@ export const SETTINGS = {
     default: '60',
     required: 'optional',
     blankIsAbsent: true,
-  },
-  CMK_TEST_CRASH_AFTER_SANDBOXES: {
-    part: 'cmk',
-    description: "tests only: the reconciler's process SIGKILLs itself after re-wrapping this many sandboxes",
-    parse: z.coerce.number().int().min(1),
-    required: 'optional',
-    blankIsAbsent: true,
-    localOnly: true,
   },
 
   // Triggers and ingestion.

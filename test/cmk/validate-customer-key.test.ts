@@ -58,8 +58,6 @@ describe('CMK settings and app registration', () => {
       operatorVaultUrls: [],
       unreachableGiveUpMinutes: 60,
     });
-    expect(() => loadConfigPart('cmk', { ...prod, CMK_TEST_CRASH_AFTER_SANDBOXES: '2' })).toThrow(/test hook/);
-    expect(loadConfigPart('cmk', { CIPHERFLOW_ENV: 'local', CMK_TEST_CRASH_AFTER_SANDBOXES: '2' }).testCrashAfterSandboxes).toBe(2);
   });
 
   it('reads the ownership grace, the operator vaults and the give-up time, refusing malformed values', () => {

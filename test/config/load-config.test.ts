@@ -81,7 +81,6 @@ describe('loadConfig', () => {
       PRIVATE_KEY_WORKERS: '0',
       HPKE_KEY_LIFETIME_DAYS: '7',
       LOG_LEVEL: 'verbose',
-      CMK_TEST_CRASH_AFTER_SANDBOXES: '2',
     });
     expect(err.message).toMatch(/^Invalid configuration: /);
     expect([...err.settings].sort()).toEqual(
@@ -94,7 +93,6 @@ describe('loadConfig', () => {
         'PRIVATE_KEY_WORKERS',
         'HPKE_KEY_LIFETIME_DAYS',
         'LOG_LEVEL',
-        'CMK_TEST_CRASH_AFTER_SANDBOXES',
         'PUBLIC_BASE_URL',
         'AUTH_ISSUER',
         'AUTH_AUDIENCE',
@@ -106,9 +104,6 @@ describe('loadConfig', () => {
     );
     expect(err.message).toContain(
       'AUTH_ISSUER, AUTH_AUDIENCE, AUTH_JWKS_URL required outside local mode (CIPHERFLOW_ENV=local)',
-    );
-    expect(err.message).toContain(
-      'CMK_TEST_CRASH_AFTER_SANDBOXES is a test hook, allowed only with CIPHERFLOW_ENV=local',
     );
   });
 

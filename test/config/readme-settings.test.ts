@@ -59,7 +59,6 @@ function defaultCell(d: SettingDeclaration): string {
 
 /** The Required column as the README states a declaration's requirement. */
 function requiredCell(d: SettingDeclaration): string {
-  if (d.localOnly === true) return 'refused outside local mode';
   return { always: 'yes', production: 'outside local mode', 'one-way': 'one of two ways', optional: 'no' }[d.required];
 }
 

@@ -335,7 +335,7 @@ describe('customer-managed keys (BYOK)', () => {
     await runtime.stop();
 
     customerVault.resetRequestCounts();
-    const crashing = await startRuntime({ ...runtimeEnv, CMK_TEST_CRASH_AFTER_SANDBOXES: '2' });
+    const crashing = await startRuntime({ ...runtimeEnv, CIPHERFLOW_KILL_AT: 'cmk-sandbox-rewrapped:2' });
     const client = new ApiClient(crashing.url, org);
     await client.json('POST', CONFIG, configBody(org, 'crash', kid));
     await new Promise<void>((resolve) => {
