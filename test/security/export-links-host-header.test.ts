@@ -2,8 +2,6 @@ import { request as httpRequest } from 'node:http';
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { batchFileId, createBatch } from '../../shared/catalog/batches.js';
-import { loadConfigPart } from '../../shared/config/app-config.js';
-import { ConfigError } from '../../shared/config/config-error.js';
 import { createTableFactory } from '../../shared/storage/tenant-table.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
@@ -77,33 +75,5 @@ describe('attack: a forged Host header echoed into the answer', () => {
     const res = await forged(path, authenticated ? await apiHeaders(ORG, 'prod') : {});
     expect(res.status).toBeGreaterThan(0);
     expect(res.text).not.toContain(EVIL);
-  });
-});
-
-describe('PUBLIC_BASE_URL', () => {
-  const base = { AzureWebJobsStorage: 'UseDevelopmentStorage=true', LandingStorage: 'UseDevelopmentStorage=true', SYSTEM_KEY_VAULT_URL: 'https://vault.example.net' };
-  const production = { ...base, CIPHERFLOW_ENV: 'production' };
-  const local = { ...base, CIPHERFLOW_ENV: 'local' };
-
-  it('is required outside local mode, naming it', () => {
-    expect(() => loadConfigPart('core', production)).toThrow(ConfigError);
-    expect(() => loadConfigPart('core', production)).toThrow(/PUBLIC_BASE_URL/);
-  });
-
-  it('takes an https origin, or one with a path prefix, without its trailing slash', () => {
-    expect(loadConfigPart('core', { ...production, PUBLIC_BASE_URL: 'https://api.example.com/' }).publicBaseUrl).toBe('https://api.example.com');
-    expect(loadConfigPart('core', { ...production, PUBLIC_BASE_URL: 'https://gw.example.com/cipherflow/' }).publicBaseUrl).toBe('https://gw.example.com/cipherflow');
-  });
-
-  it.each(['http://api.example.com', 'api.example.com', 'https://user:pw@api.example.com', 'https://api.example.com/?x=1', 'https://api.example.com/#top', 'javascript:alert(1)'])(
-    'refuses %s outside local mode',
-    (value) => {
-      expect(() => loadConfigPart('core', { ...production, PUBLIC_BASE_URL: value })).toThrow(/PUBLIC_BASE_URL/);
-    },
-  );
-
-  it('is optional in local mode (links are relative then), and may be http there', () => {
-    expect(loadConfigPart('core', local).publicBaseUrl).toBeUndefined();
-    expect(loadConfigPart('core', { ...local, PUBLIC_BASE_URL: 'http://127.0.0.1:7071' }).publicBaseUrl).toBe('http://127.0.0.1:7071');
   });
 });
