@@ -1,10 +1,5 @@
-import { app, type InvocationContext } from '@azure/functions';
-import './lib/app-setup.js';
-import { appServices } from '../shared/azure/app-services.js';
-import { parseBlobCreatedEvent } from '../shared/ingestion/blob-created-event.js';
-import { ingestLandedBlob } from '../shared/ingestion/ingest-landed-file.js';
-import { landedVersion, landingIngestionDeps } from '../shared/ingestion/landing-ingestion.js';
-import { triggerSettings } from '../shared/trigger-settings.js';
+import { ingestLandingJob } from '../shared/jobs/ingestion.js';
+import { registerQueue } from './lib/register.js';
 
 /**
  * Decrypts and ingests each file that lands in a landing zone: the landing account's Event Grid
@@ -17,20 +12,4 @@ import { triggerSettings } from '../shared/trigger-settings.js';
  * fifth failed attempt (the host's `maxDequeueCount`, after which it moves the message to
  * `{queue}-poison`).
  */
-export async function ingestLanding(message: unknown, ctx: InvocationContext): Promise<void> {
-  const event = parseBlobCreatedEvent(message);
-  if (event === undefined) {
-    ctx.log(JSON.stringify({ event: 'ingestion-event-ignored', reason: 'not-a-blob-created-event' }));
-    return;
-  }
-  const services = await appServices();
-  const deps = await landingIngestionDeps(services, (name, fields) => ctx.log(JSON.stringify({ event: name, ...fields })));
-  const outcome = await ingestLandedBlob(deps, landedVersion(services, { container: event.container, blobName: event.blobName, etag: event.etag }));
-  ctx.log(JSON.stringify({ event: 'ingestion-outcome', container: event.container, blob: event.blobName, ...outcome }));
-}
-
-app.storageQueue('ingest-landing', {
-  queueName: triggerSettings().landingEventsQueue,
-  connection: 'AzureWebJobsStorage',
-  handler: ingestLanding,
-});
+registerQueue(ingestLandingJob);

@@ -1,9 +1,5 @@
-import { app, type InvocationContext, type Timer } from '@azure/functions';
-import './lib/app-setup.js';
-import { appServices } from '../shared/azure/app-services.js';
-import { triggerSettings } from '../shared/trigger-settings.js';
-import { systemClock } from '../shared/core/clock.js';
-import { followSystemKekRotation } from '../shared/vault/follow-system-kek.js';
+import { rotateSystemKekJob } from '../shared/jobs/cmk.js';
+import { registerTimer } from './lib/register.js';
 
 /**
  * Follows a rotation of our system KEK (`SYSTEM_KEK_ROTATE_SCHEDULE`, hourly; not at start-up, which
@@ -13,22 +9,4 @@ import { followSystemKekRotation } from '../shared/vault/follow-system-kek.js';
  * the CMK reconciler. The host runs one listener at a time; the re-wrap's conditional writes make
  * a second one harmless anyway.
  */
-export async function rotateSystemKek(_timer: Timer, ctx: InvocationContext): Promise<void> {
-  const services = await appServices();
-  // The hierarchy's own resolution: created when absent in local mode (once per process), only named in production.
-  const systemKek = await services.systemKek();
-  const result = await followSystemKekRotation({
-    rootKeys: services.cmk.rootKeys,
-    vault: services.cmk.vault,
-    readKey: services.cmk.readKey,
-    clock: systemClock,
-    systemKek,
-  });
-  ctx.log(JSON.stringify({ event: 'system-kek-followed', ...result }));
-}
-
-app.timer('system-kek-rotate', {
-  schedule: triggerSettings().systemKekRotateSchedule,
-  runOnStartup: false,
-  handler: rotateSystemKek,
-});
+registerTimer(rotateSystemKekJob);

@@ -1,5 +1,5 @@
 import { app } from '@azure/functions';
-import { appPipeline } from '../../shared/http/app-pipeline.js';
+import { appPipeline } from '../../shared/app/pipeline.js';
 
 // HTTP streaming: request and response bodies flow as streams between the host and the worker,
 // so a large download or upload is never buffered whole (needs Functions host 4.28+).

@@ -3,7 +3,7 @@ import { ClientAssertionCredential, DefaultAzureCredential, ManagedIdentityCrede
 import { KeyClient } from '@azure/keyvault-keys';
 import { BlobServiceClient } from '@azure/storage-blob';
 import type { AppConfig } from '../config/app-config.js';
-import { isLoopbackUrl } from './loopback.js';
+import { isLoopbackUrl } from '../core/loopback.js';
 import { tenantRoutingCredential } from './tenant-routing-credential.js';
 
 /** The Azure SDK clients the app uses, built once per process. */

@@ -5,6 +5,7 @@ import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { isConflict, isNotFound, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
 import type { SandboxScope } from '../vault/sandbox-scope.js';
 import { CATALOG_ID_PATTERN } from './datasets.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 export const BATCHES_TABLE = 'batches';
 export const BATCH_FILES_TABLE = 'batchfiles';
@@ -19,7 +20,7 @@ export const FILE_ID_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 export interface BatchStoreDeps {
   readonly tables: TableFactory;
-  readonly clock?: () => Date;
+  readonly clock?: Clock;
 }
 
 /** One file of a batch as the ingestion records it: the at-rest object holding its (encrypted) bytes. */
@@ -158,7 +159,7 @@ export async function createBatch(deps: BatchStoreDeps, scope: SandboxScope, inp
   const existing = await readBatch(deps, pk, input.batchId);
   if (existing !== undefined) return toBatch(scope, existing);
 
-  const now = (deps.clock?.() ?? new Date()).getTime();
+  const now = (deps.clock ?? systemClock).now();
   const files = await deps.tables(BATCH_FILES_TABLE);
   for (const f of checked.data.files) {
     const entity: FileEntity = {

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Tenant } from '../auth/tenant.js';
 import { NotFoundError } from '../errors.js';
 import { findTenantEntity, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 export const DATASETS_TABLE = 'datasets';
 
@@ -31,7 +32,7 @@ export interface Dataset {
 
 export interface CatalogDeps {
   readonly tables: TableFactory;
-  readonly clock?: () => Date;
+  readonly clock?: Clock;
 }
 
 interface DatasetEntity {
@@ -48,7 +49,7 @@ interface DatasetEntity {
 /** Creates a dataset in the caller's org and sandbox. */
 export async function createDataset(deps: CatalogDeps, tenant: Tenant, input: CreateDatasetRequest): Promise<Dataset> {
   const table = await deps.tables(DATASETS_TABLE);
-  const now = (deps.clock?.() ?? new Date()).getTime();
+  const now = (deps.clock ?? systemClock).now();
   const entity: DatasetEntity = {
     partitionKey: tenantPartitionKey(tenant),
     rowKey: randomBytes(12).toString('hex'),

@@ -1,5 +1,5 @@
 import type { KeyVaultKey } from '@azure/keyvault-keys';
-import { isLoopbackUrl } from '../azure/loopback.js';
+import { isLoopbackUrl } from '../core/loopback.js';
 import type { CmkFailure } from './config-status.js';
 
 /**

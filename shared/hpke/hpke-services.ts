@@ -1,5 +1,6 @@
-import type { AppServices } from '../azure/app-services.js';
 import { systemClock, type Clock } from '../core/clock.js';
+import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
+import type { TableFactory } from '../storage/tenant-table.js';
 import { createClientKeyCache } from './client-key-cache.js';
 import { CLIENT_KEYS_TABLE, type ClientKeyDeps } from './client-keys.js';
 import { createOrgSettingsStore, ORG_SETTINGS_TABLE, type OrgSettingsStore } from './org-settings.js';
@@ -19,7 +20,7 @@ export interface HpkeServices {
 }
 
 /** Builds the HPKE services over the app's tables and encrypted object store. */
-export function createHpkeServices(services: Pick<AppServices, 'tables' | 'objects'>, options: { clock?: Clock; lifetimeMs: number }): HpkeServices {
+export function createHpkeServices(services: { readonly tables: TableFactory; readonly objects: EncryptedObjectStore }, options: { clock?: Clock; lifetimeMs: number }): HpkeServices {
   const clock = options.clock ?? systemClock;
   const serverKeys: ServerKeyDeps = { table: () => services.tables(SERVER_KEYS_TABLE), objects: services.objects, clock };
   return {
@@ -31,17 +32,4 @@ export function createHpkeServices(services: Pick<AppServices, 'tables' | 'objec
     settings: createOrgSettingsStore(() => services.tables(ORG_SETTINGS_TABLE), () => clock.now()),
     lifetimeMs: options.lifetimeMs,
   };
-}
-
-let cached: Promise<HpkeServices> | undefined;
-
-/** The process's HPKE services, built on first use from {@link appServices} and its configuration (`HPKE_KEY_LIFETIME_DAYS`). */
-export async function hpkeServices(appServices: () => Promise<AppServices>): Promise<HpkeServices> {
-  cached ??= appServices()
-    .then((s) => createHpkeServices(s, { lifetimeMs: s.config.hpke.keyLifetimeMs }))
-    .catch((err: unknown) => {
-      cached = undefined;
-      throw err;
-    });
-  return cached;
 }

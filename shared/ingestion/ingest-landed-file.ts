@@ -20,12 +20,13 @@ import { asDecompressionFailure, decompressor } from './decompress.js';
 import { classifyFileName, type LandedFile } from './landed-file.js';
 import { recordCounterFor } from './record-counters.js';
 import { RunFailure, runErrorOf } from './run-failure.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 export interface IngestionDeps {
   readonly tables: TableFactory;
   readonly objects: EncryptedObjectStore;
   readonly keys: EncryptionKeyDeps;
-  readonly clock?: () => Date;
+  readonly clock?: Clock;
   /**
    * Plaintext (and landed file) size limit; default {@link MAX_FILE_BYTES} (1 GiB, Adobe's). The
    * functions pass the `MAX_FILE_BYTES` app setting (see `landingIngestionDeps`).
@@ -221,7 +222,7 @@ async function runFlow(
       throw new RunFailure('FILE_TOO_LARGE', `The file is larger than the limit of ${maxBytes} bytes.`);
     }
     const key = await loadKey(deps, file, flow.encryption.publicKeyId);
-    if (key.expiresAt.getTime() <= (deps.clock?.() ?? new Date()).getTime()) {
+    if (key.expiresAt.getTime() <= (deps.clock ?? systemClock).now()) {
       throw new RunFailure('ENCRYPTION_KEY_EXPIRED', `The dataflow's encryption key ${flow.encryption.publicKeyId} has expired.`);
     }
     const verificationKeys = flow.encryption.signVerificationKeyId === undefined

@@ -1,6 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import type { IngestOutcome } from './ingest-landed-file.js';
 import { dueParkedFiles, parkFile, unparkFile, type ParkedFile } from './parked-files.js';
+import type { Clock } from '../core/clock.js';
 
 /** Most parked files one cycle tries. */
 export const MAX_RETRIED_PER_CYCLE = 200;
@@ -17,7 +18,7 @@ export interface RetryParkedFilesDeps {
    * still unavailable it parks the blob again itself (one more attempt, a longer wait).
    */
   readonly ingest: (file: ParkedFile) => Promise<IngestOutcome>;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   readonly random?: () => number;
   readonly log?: (event: string, fields: Record<string, unknown>) => void;
 }
@@ -39,7 +40,7 @@ export interface RetryCycleSummary {
  * fails for good after the limit), so nothing is retried in a tight loop and nothing is dropped.
  */
 export async function retryParkedFiles(deps: RetryParkedFilesDeps): Promise<RetryCycleSummary> {
-  const due = await dueParkedFiles(deps.table, deps.clock(), MAX_RETRIED_PER_CYCLE);
+  const due = await dueParkedFiles(deps.table, new Date(deps.clock.now()), MAX_RETRIED_PER_CYCLE);
   let next = 0;
   let tried = 0;
   let settled = 0;
@@ -57,7 +58,7 @@ export async function retryParkedFiles(deps: RetryParkedFilesDeps): Promise<Retr
       } catch (err) {
         stillWaiting += 1;
         deps.log?.('ingestion-retry-failed', { orgId: file.orgId, blob: file.blobName, error: err instanceof Error ? err.name : 'unknown' });
-        await parkFile(deps.table, file, deps.clock(), deps.random);
+        await parkFile(deps.table, file, new Date(deps.clock.now()), deps.random);
         continue;
       }
       if (outcome.kind === 'waiting' && outcome.reason === 'key-vault-unavailable') {

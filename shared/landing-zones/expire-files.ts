@@ -1,6 +1,7 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 import { statusOf, type TableFactory } from '../storage/tenant-table.js';
 import { listLandingZones } from './landing-zones.js';
+import type { Clock } from '../core/clock.js';
 
 /** A landed file the TTL removed. */
 export interface ExpiredFile {
@@ -15,7 +16,7 @@ export interface ExpireLandingFilesDeps {
   readonly tables: TableFactory;
   /** The landing account. */
   readonly blobs: BlobServiceClient;
-  readonly clock: () => Date;
+  readonly clock: Clock;
   /** `LANDING_ZONE_TTL_DAYS`. */
   readonly ttlDays: number;
   /** Told of each file deleted (after the delete), so work waiting on it can end. */
@@ -35,7 +36,7 @@ export interface ExpirySummary {
  * uploaded again meanwhile stays. Runs and batches are kept: they live in internal storage.
  */
 export async function expireLandingFiles(deps: ExpireLandingFilesDeps): Promise<ExpirySummary> {
-  const cutoff = deps.clock().getTime() - deps.ttlDays * 86_400_000;
+  const cutoff = deps.clock.now() - deps.ttlDays * 86_400_000;
   let zones = 0;
   let deleted = 0;
   for await (const zone of listLandingZones(deps.tables)) {

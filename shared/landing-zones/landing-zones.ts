@@ -6,6 +6,7 @@ import { isConflict, isNotFound, tenantPartitionKey, type TableFactory } from '.
 import type { Random } from '../core/random.js';
 import { assertSandboxScope, type SandboxScope } from '../vault/sandbox-scope.js';
 import type { LandingSasSigner } from './sas-signer.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 /** One row per zone: PartitionKey = `{org}|{sandbox}`, RowKey = the zone type. */
 export const LANDING_ZONES_TABLE = 'landingzones';
@@ -25,7 +26,7 @@ export interface LandingZoneDeps {
   readonly blobs: BlobServiceClient;
   readonly signer: LandingSasSigner;
   readonly random: Random;
-  readonly clock?: () => Date;
+  readonly clock?: Clock;
   /** `LANDING_ZONE_SAS_DAYS`: a credential's life. */
   readonly sasDays: number;
   /** `LANDING_ZONE_TTL_DAYS`: how long a file stays in a zone. */
@@ -286,6 +287,6 @@ async function deleteIfPresent(table: TableClient, partitionKey: string, rowKey:
   }
 }
 
-function now(deps: { readonly clock?: () => Date }): number {
-  return (deps.clock?.() ?? new Date()).getTime();
+function now(deps: { readonly clock?: Clock }): number {
+  return (deps.clock ?? systemClock).now();
 }

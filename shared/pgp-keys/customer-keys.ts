@@ -6,6 +6,7 @@ import { isPgpError } from '../pgp/errors.js';
 import { MAX_ARMORED_KEY_LENGTH, validateCustomerKey } from '../pgp/validate-customer-key.js';
 import { findTenantEntity, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
 import { escapeOData } from './encryption-keys.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 export const CUSTOMER_KEYS_TABLE = 'customerkeys';
 
@@ -34,7 +35,7 @@ export interface CustomerKey {
 
 export interface CustomerKeyDeps {
   readonly tables: TableFactory;
-  readonly clock?: () => Date;
+  readonly clock?: Clock;
 }
 
 interface CustomerKeyEntity {
@@ -65,7 +66,7 @@ export async function registerCustomerKey(deps: CustomerKeyDeps, tenant: Tenant,
     ]);
   }
   const armored = Buffer.from(input.publicKey, 'base64').toString('utf8');
-  const now = deps.clock?.() ?? new Date();
+  const now = new Date((deps.clock ?? systemClock).now());
   let info;
   try {
     info = await validateCustomerKey(armored, { now });

@@ -8,6 +8,7 @@ import { DEFAULT_KEY_EXPIRY_DAYS, MAX_KEY_EXPIRY_DAYS, MIN_KEY_EXPIRY_DAYS } fro
 import { privateKeyPool, type PrivateKeyPool } from '../pgp/private-key-pool.js';
 import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
 import { findTenantEntity, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 export const ENCRYPTION_KEYS_TABLE = 'encryptionkeys';
 
@@ -55,7 +56,7 @@ export interface DecryptionKey {
 export interface EncryptionKeyDeps {
   readonly tables: TableFactory;
   readonly objects: EncryptedObjectStore;
-  readonly clock?: () => Date;
+  readonly clock?: Clock;
   /** Where key pairs are generated (default the process's private-key worker pool). */
   readonly privateKeys?: Pick<PrivateKeyPool, 'generateKeyPair'>;
   /** Ids of the active flows that decrypt with a key (deleting such a key is refused). */
@@ -94,7 +95,7 @@ export async function createEncryptionKey(
   tenant: Tenant,
   input: CreateEncryptionKeyRequest,
 ): Promise<EncryptionKey> {
-  const now = deps.clock?.() ?? new Date();
+  const now = new Date((deps.clock ?? systemClock).now());
   const keyType = input.params.keyType ?? 'Curve25519';
   const publicKeyId = randomUUID();
   const pair = await (deps.privateKeys ?? privateKeyPool()).generateKeyPair(
@@ -131,7 +132,7 @@ export async function createEncryptionKey(
 /** The sandbox's keys (several may be active at once: rotation with overlap). */
 export async function listEncryptionKeys(deps: EncryptionKeyDeps, tenant: Tenant): Promise<EncryptionKey[]> {
   const table = await deps.tables(ENCRYPTION_KEYS_TABLE);
-  const now = deps.clock?.() ?? new Date();
+  const now = new Date((deps.clock ?? systemClock).now());
   const keys: EncryptionKey[] = [];
   const entities = table.listEntities<EncryptionKeyEntity>({
     queryOptions: { filter: `PartitionKey eq '${escapeOData(tenantPartitionKey(tenant))}' and status eq 'active'` },
@@ -142,7 +143,7 @@ export async function listEncryptionKeys(deps: EncryptionKeyDeps, tenant: Tenant
 
 /** @throws NOT_FOUND when the key is not in the caller's sandbox (or was deleted). */
 export async function getEncryptionKey(deps: EncryptionKeyDeps, tenant: Tenant, publicKeyId: string): Promise<EncryptionKey> {
-  return toEncryptionKey(await readEntity(deps, tenant, publicKeyId), deps.clock?.() ?? new Date());
+  return toEncryptionKey(await readEntity(deps, tenant, publicKeyId), new Date((deps.clock ?? systemClock).now()));
 }
 
 /**

@@ -4,6 +4,7 @@ import { DEFAULT_SANDBOX, SANDBOX_NAME_PATTERN } from '../auth/tenant.js';
 import { AppError, ConflictError } from '../errors.js';
 import { isConflict, isNotFound, rowExists, type TableFactory } from '../storage/tenant-table.js';
 import { assertOrgId, type SandboxScope } from '../vault/sandbox-scope.js';
+import { systemClock, type Clock } from '../core/clock.js';
 
 /** One row per sandbox: PartitionKey = org id, RowKey = sandbox name. */
 export const SANDBOXES_TABLE = 'sandboxes';
@@ -55,7 +56,7 @@ export interface SandboxHolding {
 
 export interface SandboxDeps {
   readonly tables: TableFactory;
-  readonly clock?: () => Date;
+  readonly clock?: Clock;
   /** What a sandbox can hold (the composition root lists every tenant-partitioned store). */
   readonly holdings?: readonly SandboxHolding[];
   /**
@@ -257,7 +258,7 @@ function adobeDate(ms: number): string {
 }
 
 function now(deps: SandboxDeps): number {
-  return (deps.clock?.() ?? new Date()).getTime();
+  return (deps.clock ?? systemClock).now();
 }
 
 // A name from a path is the caller's input: keep it short and printable before it goes in a detail.

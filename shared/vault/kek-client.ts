@@ -1,6 +1,6 @@
 import type { TokenCredential } from '@azure/identity';
 import { CryptographyClient, type CryptographyClientOptions, type KeyVaultKey } from '@azure/keyvault-keys';
-import { isLoopbackUrl } from '../azure/loopback.js';
+import { isLoopbackUrl } from '../core/loopback.js';
 import { KeyVaultUnavailableError } from '../errors.js';
 import { toKekError } from './kek-error.js';
 import {

@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.js';
-import { isLoopbackUrl } from '../azure/loopback.js';
+import { isLoopbackUrl } from '../core/loopback.js';
 
 /** A Key Vault key, by vault, name and (optionally) version: `https://{vault}/keys/{name}[/{version}]`. */
 export interface KeyVaultKeyId {

@@ -209,6 +209,15 @@ describe('the API declarations', () => {
     }
   });
 
+  it('are, with the timer and queue jobs and the catch-all, all that functions/ registers: one registrar call per file, none of @azure/functions', () => {
+    const files = readdirSync(path.join(repo, 'functions')).filter((f) => f.endsWith('.ts'));
+    for (const file of files) {
+      const source = readFileSync(path.join(repo, 'functions', file), 'utf8');
+      expect(source.match(/^register(Http|Timer|Queue|CatchAll)\(/gm), file).toHaveLength(1);
+      expect(source, file).not.toMatch(/@azure\/functions/);
+    }
+  });
+
   it('keep shared/ free of @azure/functions: only functions/ registers anything', () => {
     const offenders: string[] = [];
     const walk = (dir: string): void => {

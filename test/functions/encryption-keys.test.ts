@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../shared/auth/tenant.js';
-import { appServices } from '../../shared/azure/app-services.js';
+import { appServices } from '../../shared/app/services.js';
 import { ingestLandedBlob } from '../../shared/ingestion/ingest-landed-file.js';
 import { getEncryptionKey, listEncryptionKeys } from '../../shared/pgp-keys/encryption-keys.js';
-import { pgpKeyDeps } from '../../shared/pgp-keys/key-deps.js';
+import { pgpKeyDeps } from '../../shared/app/pgp-key-deps.js';
 import { ApiClient, ensureSandbox, landingZone, waitForRun } from '../support/api-client.js';
 import { GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
@@ -235,7 +235,7 @@ describe('encryption key endpoints', () => {
     const services = await appServices();
     const key = await create({ expiryDays: 1 });
     const tenant: Tenant = { orgId: ORG, sandbox: 'prod', clientId: 'test', subject: 'test' };
-    const at = (seconds: number) => () => new Date(seconds * 1000);
+    const at = (seconds: number) => ({ now: () => seconds * 1000 });
     const deps = pgpKeyDeps(services);
     expect(
       (await getEncryptionKey({ ...deps, clock: at(Number(key.expiryTime) - 1) }, tenant, key.publicKeyId)).status,
@@ -266,7 +266,7 @@ describe('encryption key endpoints', () => {
     const direct = new BlobServiceClient(blobEndpoint, new StorageSharedKeyCredential(accountName, accountKey));
     const blob = direct.getContainerClient(containerName).getBlockBlobClient('expiring/late.csv.gpg');
     await blob.uploadData(encrypted);
-    const clock = () => new Date((Number(key.expiryTime) + 60) * 1000);
+    const clock = { now: () => (Number(key.expiryTime) + 60) * 1000 };
     const outcome = await ingestLandedBlob(
       { tables: services.tables, objects: services.objects, keys: { ...pgpKeyDeps(services), clock }, clock },
       { blob },

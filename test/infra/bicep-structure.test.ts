@@ -14,6 +14,9 @@ import {
   type BicepFile,
   type BicepResource,
 } from './bicep-source.js';
+import { reconcileCmkJob, rotateSystemKekJob } from '../../shared/jobs/cmk.js';
+import { rotateHpkeKeysJob } from '../../shared/jobs/hpke.js';
+import { expireLandingFilesJob, ingestLandingJob, retryParkedIngestionJob } from '../../shared/jobs/ingestion.js';
 
 // Structural checks of infra/ and azure.yaml. No Bicep compiler installs here (it is published on
 // NuGet and GitHub only), so these tests do NOT prove that the templates compile or deploy: they
@@ -540,24 +543,17 @@ describe('the app matches the template (functions/, shared/)', () => {
   );
 
   it('registers ingest-landing as a queue trigger on the LANDING_EVENTS_QUEUE queue through AzureWebJobsStorage', () => {
-    const registration = readFileSync(repoPath('functions/ingest-landing.ts'), 'utf8');
-    const at = registration.indexOf("app.storageQueue('ingest-landing', {");
-    expect(at, "app.storageQueue('ingest-landing', { ... })").toBeGreaterThanOrEqual(0);
-    const call = blockAt(registration, at);
-    expect(call).toMatch(/connection: 'AzureWebJobsStorage'/);
-    // The queue name from the setting: resolved by the host (%...%) or by the app's trigger settings.
-    const queueName = property(call, 'queueName')?.replace(/,$/, '');
-    expect(["'%LANDING_EVENTS_QUEUE%'", 'triggerSettings().landingEventsQueue']).toContain(queueName);
-    if (queueName === 'triggerSettings().landingEventsQueue') {
-      expect(loadConfig(appEnv()).triggers).toMatchObject({ landingEventsQueue: 'landing-events' });
-    }
+    expect(readFileSync(repoPath('functions/ingest-landing.ts'), 'utf8')).toMatch(/^registerQueue\(ingestLandingJob\);$/m);
+    expect(ingestLandingJob).toMatchObject({ name: 'ingest-landing', connection: 'AzureWebJobsStorage' });
+    // The queue name from the setting, as the template sets it.
+    expect(ingestLandingJob.queueName(loadConfig(appEnv()).triggers)).toBe('landing-events');
   });
 
   it('registers the landing TTL timer under the name its Disabled setting names', () => {
-    const hyphenated = appSources.some((text) => /app\.timer\('[\w]*-[\w-]*ttl/i.test(text));
-    expect(hyphenated, 'a hyphenated TTL timer: no Linux app setting can disable it').toBe(false);
-    const registered = appSources.some((text) => text.includes(`app.timer('${LANDING_TTL_FUNCTION}'`));
-    expect(registered, `a functions/*.ts registers app.timer('${LANDING_TTL_FUNCTION}', ...)`).toBe(true);
+    expect(expireLandingFilesJob.name).toBe(LANDING_TTL_FUNCTION);
+    expect(readFileSync(repoPath('functions/landing-ttl.ts'), 'utf8')).toMatch(/^registerTimer\(expireLandingFilesJob\);$/m);
+    const hyphenated = [reconcileCmkJob, rotateSystemKekJob, rotateHpkeKeysJob, retryParkedIngestionJob, expireLandingFilesJob].filter((j) => /-[\w-]*ttl/i.test(j.name));
+    expect(hyphenated, 'a hyphenated TTL timer: no Linux app setting can disable it').toEqual([]);
   });
 
   it('parses the landing settings as the template sets them', () => {

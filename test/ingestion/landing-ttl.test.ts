@@ -1,10 +1,10 @@
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appServices } from '../../shared/azure/app-services.js';
+import { appServices } from '../../shared/app/services.js';
 import { WAITING_FILES_TABLE, listWaitingFiles, recordWaitingFile } from '../../shared/cmk/waiting-files.js';
 import { startRun } from '../../shared/flows/runs.js';
 import { endExpiredWait } from '../../shared/ingestion/end-expired-wait.js';
-import { landingIngestionDeps } from '../../shared/ingestion/landing-ingestion.js';
+import { landingIngestionDeps } from '../../shared/app/ingestion-deps.js';
 import { listParkedFiles, parkFile, PARKED_FILES_TABLE } from '../../shared/ingestion/parked-files.js';
 import { expireLandingFiles } from '../../shared/landing-zones/expire-files.js';
 import { ApiClient, landingZone, waitForRun, type Run } from '../support/api-client.js';
@@ -74,7 +74,7 @@ describe('landing zone TTL', () => {
 
     const services = await appServices();
     const sweep = (days: number) =>
-      expireLandingFiles({ tables: services.tables, blobs: services.landing.blobs, ttlDays: 7, clock: () => new Date(Date.now() + days * DAY) });
+      expireLandingFiles({ tables: services.tables, blobs: services.landing.blobs, ttlDays: 7, clock: { now: () => Date.now() + days * DAY } });
     expect((await sweep(6.9)).deleted).toBe(0);
     expect(await zone.getBlobClient('in/done.csv.gpg').exists()).toBe(true);
 
@@ -112,7 +112,7 @@ describe('landing zone TTL', () => {
       tables: services.tables,
       blobs: services.landing.blobs,
       ttlDays: 7,
-      clock: () => new Date(Date.now() + 8 * DAY),
+      clock: { now: () => Date.now() + 8 * DAY },
       onExpired: async (f) => void (await endExpiredWait({ ingestion, blobs: services.landing.blobs, parked, waiting }, f)),
     });
     expect(swept.deleted).toBeGreaterThanOrEqual(2);

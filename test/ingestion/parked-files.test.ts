@@ -89,7 +89,7 @@ describe('files parked while Key Vault is unavailable (Azurite)', () => {
     };
     const summary = await retryParkedFiles({
       table,
-      clock: () => now,
+      clock: { now: () => now.getTime() },
       random: () => 0,
       ingest: (f: ParkedFile) => (outcomes[f.blobName.split('/').pop() ?? ''] ?? (() => Promise.reject(new Error('unexpected'))))(),
     });
@@ -100,7 +100,7 @@ describe('files parked while Key Vault is unavailable (Azurite)', () => {
       ['vault.csv.gpg', 2, at(10_000 + 15_000).toISOString()],
     ]);
     // Nothing is due again before its backoff.
-    expect((await retryParkedFiles({ table, clock: () => now, ingest: () => Promise.reject(new Error('not due')) })).tried).toBe(0);
+    expect((await retryParkedFiles({ table, clock: { now: () => now.getTime() }, ingest: () => Promise.reject(new Error('not due')) })).tried).toBe(0);
   });
 
   it('stops a cycle early while the vault still does not answer', async () => {
@@ -109,7 +109,7 @@ describe('files parked while Key Vault is unavailable (Azurite)', () => {
     let calls = 0;
     const summary = await retryParkedFiles({
       table,
-      clock: () => at(10_000),
+      clock: { now: () => at(10_000).getTime() },
       ingest: () => {
         calls += 1;
         return Promise.resolve({ kind: 'waiting', reason: 'key-vault-unavailable' });

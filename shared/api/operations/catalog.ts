@@ -1,6 +1,6 @@
 /** Catalog (datasets and their batches) and Data Access (a batch's files, and each file's plaintext). */
 import { z } from 'zod';
-import type { AppServices } from '../../azure/app-services.js';
+import type { AppServices } from '../../app/services.js';
 import {
   getBatchFiles,
   getFile,

@@ -1,6 +1,6 @@
 /** Customer-managed keys: the application to consent to, and the org's key configuration. */
 import { z } from 'zod';
-import type { AppServices } from '../../azure/app-services.js';
+import type { AppServices } from '../../app/services.js';
 import { appRegistration } from '../../cmk/app-registration.js';
 import {
   BYOK_CONFIG_TYPE,
@@ -11,7 +11,6 @@ import {
 } from '../../cmk/byok-configs.js';
 import { ownershipPolicy } from '../../cmk/key-ownership.js';
 import { keyReader } from '../../cmk/validate-customer-key.js';
-import { systemClock } from '../../core/clock.js';
 import { defineOperation } from '../../http/operation.js';
 import * as R from '../openapi/response-schemas.js';
 
@@ -28,7 +27,7 @@ const CONFIG_QUERY_INVALID = `The configType query parameter must be ${BYOK_CONF
 function configDeps(services: AppServices) {
   return {
     tables: services.tables,
-    clock: systemClock,
+    clock: services.clock,
     allowLoopback: services.config.environment === 'local',
     ownership: ownershipPolicy(services.cmk.settings, services.config.systemKeyVaultUrl),
   };

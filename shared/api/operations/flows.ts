@@ -1,6 +1,6 @@
 /** Flow Service: source and target connections, dataflows (source → Encryption → target) and their runs. */
 import { z } from 'zod';
-import type { AppServices } from '../../azure/app-services.js';
+import type { AppServices } from '../../app/services.js';
 import {
   CreateFlowRequest,
   CreateSourceConnectionRequest,

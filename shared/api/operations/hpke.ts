@@ -1,17 +1,12 @@
 /** API payload encryption (HPKE, RFC 9180): our public keys, the org's client keys and its settings. */
-import type { AppServices } from '../../azure/app-services.js';
+import type { AppServices } from '../../app/services.js';
 import { PutClientKeyRequest, listClientKeys, parseClientKeyId, putClientKey } from '../../hpke/client-keys.js';
 import { deleteClientKeyChecked, putEncryptionSettings } from '../../hpke/encryption-settings.js';
-import { hpkeServices, type HpkeServices } from '../../hpke/hpke-services.js';
 import { encodeKeyConfigList, OHTTP_KEYS_MEDIA_TYPE } from '../../hpke/ohttp-key-config.js';
 import { PutEncryptionSettingsRequest } from '../../hpke/org-settings.js';
 import { rotateServerKeys } from '../../hpke/server-keys.js';
 import { defineOperation } from '../../http/operation.js';
 import * as R from '../openapi/response-schemas.js';
-
-function hpke(services: AppServices): Promise<HpkeServices> {
-  return hpkeServices(() => Promise.resolve(services));
-}
 
 export const listApiEncryptionKeysOperation = defineOperation({
   operationId: 'api-encryption-keys-list',
@@ -31,7 +26,7 @@ export const listApiEncryptionKeysOperation = defineOperation({
   ],
   hpke: false,
   handler: async ({ request }, services: AppServices) => {
-    const { ring, serverKeys, lifetimeMs } = await hpke(services);
+    const { ring, serverKeys, lifetimeMs } = services.hpke;
     let keys = await ring.published();
     if (keys.length === 0) {
       await rotateServerKeys(serverKeys, lifetimeMs);
@@ -59,7 +54,7 @@ export const listApiEncryptionClientKeysOperation = defineOperation({
   success: [{ status: 200, description: 'The client keys', schema: R.HpkeClientKeys }],
   hpke: true,
   handler: async ({ tenant }, services: AppServices) => ({
-    json: { keys: await listClientKeys((await hpke(services)).clientKeys, tenant.orgId) },
+    json: { keys: await listClientKeys(services.hpke.clientKeys, tenant.orgId) },
   }),
 });
 
@@ -85,7 +80,7 @@ export const putApiEncryptionClientKeyOperation = defineOperation({
   hpke: true,
   handler: async ({ tenant, body, params }, services: AppServices) => {
     const keyId = parseClientKeyId(params.keyId ?? '');
-    const { status, key } = await putClientKey((await hpke(services)).clientKeys, tenant.orgId, keyId, body);
+    const { status, key } = await putClientKey(services.hpke.clientKeys, tenant.orgId, keyId, body);
     return { status, json: key };
   },
 });
@@ -102,7 +97,7 @@ export const deleteApiEncryptionClientKeyOperation = defineOperation({
   problems: ['NOT_FOUND', 'HPKE_CLIENT_KEY_REQUIRED'],
   hpke: true,
   handler: async ({ tenant, params }, services: AppServices) => {
-    await deleteClientKeyChecked(await hpke(services), tenant.orgId, parseClientKeyId(params.keyId ?? ''));
+    await deleteClientKeyChecked(services.hpke, tenant.orgId, parseClientKeyId(params.keyId ?? ''));
     return { status: 204 };
   },
 });
@@ -120,6 +115,6 @@ export const putApiEncryptionSettingsOperation = defineOperation({
   problems: ['HPKE_CLIENT_KEY_REQUIRED'],
   hpke: true,
   handler: async ({ tenant, body }, services: AppServices) => ({
-    json: await putEncryptionSettings(await hpke(services), tenant.orgId, body),
+    json: await putEncryptionSettings(services.hpke, tenant.orgId, body),
   }),
 });

@@ -4,7 +4,7 @@
  * CLI and the tests read the same list. The catch-all 404 route is not an operation.
  */
 import { readFileSync } from 'node:fs';
-import type { AppServices } from '../../azure/app-services.js';
+import type { AppServices } from '../../app/services.js';
 import { defineOperation, type AnyOperation } from '../../http/operation.js';
 import { buildOpenApiDocument } from '../openapi/document.js';
 import * as catalog from './catalog.js';

@@ -1,6 +1,6 @@
 /** Landing zones: the sandbox's own upload container, its credential, and what it holds. */
 import { z } from 'zod';
-import type { AppServices } from '../../azure/app-services.js';
+import type { AppServices } from '../../app/services.js';
 import { NotFoundError } from '../../errors.js';
 import {
   DEFAULT_EXPLORE_LIMIT,

@@ -1,5 +1,5 @@
 /** Operating the service: its health. (The OpenAPI document is served from `index.ts`, beside the list it describes.) */
-import type { AppServices } from '../../azure/app-services.js';
+import type { AppServices } from '../../app/services.js';
 import { cacheHealthCheck } from '../../health/cached-health-check.js';
 import { checkHealth, type HealthCheck } from '../../health/check-health.js';
 import { defineOperation } from '../../http/operation.js';

@@ -1,5 +1,5 @@
 /** PGP key pairs files are encrypted to, and the customer keys signatures are verified with. */
-import type { AppServices } from '../../azure/app-services.js';
+import type { AppServices } from '../../app/services.js';
 import { defineOperation } from '../../http/operation.js';
 import { RegisterCustomerKeyRequest, listCustomerKeys, registerCustomerKey } from '../../pgp-keys/customer-keys.js';
 import {
@@ -9,7 +9,7 @@ import {
   getEncryptionKey,
   listEncryptionKeys,
 } from '../../pgp-keys/encryption-keys.js';
-import { pgpKeyDeps } from '../../pgp-keys/key-deps.js';
+import { pgpKeyDeps } from '../../app/pgp-key-deps.js';
 import * as R from '../openapi/response-schemas.js';
 
 const KEYS = 'data/foundation/connectors/encryption';

@@ -1,9 +1,9 @@
 /** Sandboxes as resources: every other operation works in the one `x-sandbox-name` names. */
 import { z } from 'zod';
 import { maySeeSandbox } from '../../auth/tenant.js';
-import type { AppServices } from '../../azure/app-services.js';
+import type { AppServices } from '../../app/services.js';
 import { ForbiddenSandboxError } from '../../errors.js';
-import { sandboxGate } from '../../http/app-pipeline.js';
+import { sandboxGate } from '../../app/pipeline.js';
 import { defineOperation } from '../../http/operation.js';
 import {
   CreateSandboxRequest,

@@ -1,8 +1,8 @@
-import type { AppServices } from '../azure/app-services.js';
+import type { AppServices } from './services.js';
 import { recordWaitingFile, WAITING_FILES_TABLE } from '../cmk/waiting-files.js';
-import { pgpKeyDeps } from '../pgp-keys/key-deps.js';
-import type { IngestionDeps, LandedBlobVersion } from './ingest-landed-file.js';
-import { parkFile, PARKED_FILES_TABLE } from './parked-files.js';
+import { pgpKeyDeps } from './pgp-key-deps.js';
+import type { IngestionDeps, LandedBlobVersion } from '../ingestion/ingest-landed-file.js';
+import { parkFile, PARKED_FILES_TABLE } from '../ingestion/parked-files.js';
 
 /**
  * The ingestion's collaborators as every function that ingests landed blobs wires them (the blob

@@ -1,13 +1,12 @@
 import { createAuthenticator } from '../auth/authenticate.js';
 import { createTokenVerifier } from '../auth/verify-token.js';
-import { appServices } from '../azure/app-services.js';
+import { appServices } from './services.js';
 import { appConfig } from '../config/app-config.js';
-import { hpkeServices } from '../hpke/hpke-services.js';
 import { createLogger } from '../logging/logger.js';
-import { createHpkeCodecs } from './hpke-codec.js';
-import { createApiPipeline, type ApiPipeline } from './pipeline.js';
-import { bodyTimeouts } from './read-body.js';
-import { createRateLimiter } from './rate-limit.js';
+import { createHpkeCodecs } from '../http/hpke-codec.js';
+import { createApiPipeline, type ApiPipeline } from '../http/pipeline.js';
+import { bodyTimeouts } from '../http/read-body.js';
+import { createRateLimiter } from '../http/rate-limit.js';
 import { createSandboxGate, type SandboxGate } from '../sandboxes/sandbox-gate.js';
 import { sandboxExists } from '../sandboxes/sandboxes.js';
 
@@ -28,7 +27,7 @@ const SANDBOX_GATE_TTL_MS = 30_000;
 export function appPipeline(): ApiPipeline {
   if (cached === undefined) {
     const config = appConfig();
-    const hpke = createHpkeCodecs(() => hpkeServices(appServices));
+    const hpke = createHpkeCodecs(async () => (await appServices()).hpke);
     cached = createApiPipeline({
       authenticate: createAuthenticator(createTokenVerifier(config.auth)),
       logger: createLogger({ level: config.logging.level }),

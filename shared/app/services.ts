@@ -19,21 +19,25 @@ import { createSasSigner } from '../landing-zones/sas-signer.js';
 import { backfillSandboxes, type SandboxDeps, type SandboxHolding } from '../sandboxes/sandboxes.js';
 import { createEncryptedObjectStore, type EncryptedObjectStore } from '../storage/encrypted-object-store.js';
 import { createTableFactory, partitionHasRows, type TableFactory } from '../storage/tenant-table.js';
-import { systemClock } from '../core/clock.js';
+import { systemClock, type Clock } from '../core/clock.js';
 import { createKeyVaultKekClient, type KekClient } from '../vault/kek-client.js';
 import type { KekResolver } from '../vault/kek-resolver.js';
 import { createKeyHierarchy, type KeyHierarchy } from '../vault/key-hierarchy.js';
 import { sameKey, type KekRef } from '../vault/key-vault-key-id.js';
-import { systemRandom } from '../core/random.js';
+import { systemRandom, type Random } from '../core/random.js';
 import { ROOT_KEYS_TABLE } from '../vault/root-key-record.js';
 import { ensureSystemKek } from '../vault/system-kek.js';
-import { azureClients, type AzureClients } from './clients.js';
-import { armAccountKey } from './landing-account-key.js';
+import { azureClients, type AzureClients } from '../azure/clients.js';
+import { armAccountKey } from '../azure/landing-account-key.js';
+import { createHpkeServices, type HpkeServices } from '../hpke/hpke-services.js';
 
 /** What the functions hand to the domain: configuration, clients, tables and the key hierarchy. */
 export interface AppServices {
   /** The one configuration, parsed at start. */
   readonly config: AppConfig;
+  /** The one clock and the one random source every service is built with. */
+  readonly clock: Clock;
+  readonly random: Random;
   readonly clients: AzureClients;
   readonly tables: TableFactory;
   readonly keys: KeyHierarchy;
@@ -50,6 +54,8 @@ export interface AppServices {
   readonly systemKek: () => Promise<KekRef>;
   /** The worker threads of every private-key operation (`PRIVATE_KEY_WORKERS`, `PRIVATE_KEY_WAITING`). */
   readonly privateKeys: PrivateKeyPool;
+  /** API payload encryption: server keys, replay cache, client keys and org settings. */
+  readonly hpke: HpkeServices;
 }
 
 /** What the CMK functions (API and reconciler) need besides the tables. */
@@ -78,6 +84,8 @@ let cached: Promise<AppServices> | undefined;
 
 async function build(): Promise<AppServices> {
   const config = appConfig();
+  const clock = systemClock;
+  const random = systemRandom;
   const clients = azureClients(config);
   const tables = createTableFactory((name) => clients.table(name));
   const local = config.environment === 'local';
@@ -104,10 +112,10 @@ async function build(): Promise<AppServices> {
     // A customer key's refusal is CMK_ACCESS_REVOKED; the org's key replaces the system KEK once
     // its config reaches UPDATE_EXISTING_RESOURCES; a revoked org fails closed even on cached keys.
     vault: guardCustomerKek(vault, (kek) => !sameKey(kek, systemKekRef)),
-    clock: systemClock,
-    random: systemRandom,
+    clock,
+    random,
     resolveKek: customerKekResolver({ tables: orgKeys, system: resolveKek }),
-    gate: createRevocationGate({ tables: orgKeys, clock: systemClock, refreshMs: Math.min(config.keyCache.cacheTtlSeconds * 1000, 5_000) }),
+    gate: createRevocationGate({ tables: orgKeys, clock, refreshMs: Math.min(config.keyCache.cacheTtlSeconds * 1000, 5_000) }),
     cacheTtlSeconds: config.keyCache.cacheTtlSeconds,
     maxStaleSeconds: config.keyCache.maxStaleSeconds,
   });
@@ -121,16 +129,20 @@ async function build(): Promise<AppServices> {
     tables,
     blobs: clients.landingBlobs,
     signer: landingSigner(config, clients),
-    random: systemRandom,
+    random,
     sasDays: config.landing.sasDays,
     ttlDays: config.landing.ttlDays,
   };
+  const objects = createEncryptedObjectStore({ blobs: clients.blobs, keys });
   return {
     config,
+    clock,
+    random,
     clients,
     tables,
     keys,
-    objects: createEncryptedObjectStore({ blobs: clients.blobs, keys }),
+    objects,
+    hpke: createHpkeServices({ tables, objects }, { clock, lifetimeMs: config.hpke.keyLifetimeMs }),
     cmk,
     sandboxes: sandboxDeps(tables, landing),
     landing,
