@@ -1,7 +1,7 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { appServices, type AppServices } from '../../shared/app/services.js';
+import type { AppServices } from '../../shared/app/services.js';
 import { appConfig } from '../../shared/config/app-config.js';
-import { appPipeline } from '../../shared/app/pipeline.js';
+import { appRoot } from '../../shared/app/root.js';
 import { serveOperation, type AnyOperation } from '../../shared/http/operation.js';
 import type { JobLog, QueueJob, TimerJob } from '../../shared/jobs/job.js';
 import './app-setup.js';
@@ -16,7 +16,7 @@ export function registerHttp(operation: AnyOperation<AppServices>): void {
     methods: [operation.method],
     route: operation.route,
     authLevel: 'anonymous',
-    handler: (req, ctx) => serveOperation(appPipeline(), operation, req, appServices, { invocationId: ctx.invocationId }),
+    handler: (req, ctx) => serveOperation(appRoot().pipeline, operation, req, () => appRoot().services(), { invocationId: ctx.invocationId }),
   });
 }
 
@@ -29,7 +29,7 @@ export function registerCatchAll(name: string): void {
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
     route: '{*path}',
     authLevel: 'anonymous',
-    handler: (req, ctx) => appPipeline().notFound(req, { invocationId: ctx.invocationId }),
+    handler: (req, ctx) => appRoot().pipeline.notFound(req, { invocationId: ctx.invocationId }),
   });
 }
 
@@ -38,7 +38,7 @@ export function registerTimer(job: TimerJob<AppServices>): void {
   app.timer(job.name, {
     schedule: job.schedule(appConfig().triggers),
     runOnStartup: job.runOnStartup ?? false,
-    handler: async (_timer, ctx) => job.run(await appServices(), jobLog(ctx)),
+    handler: async (_timer, ctx) => job.run(await appRoot().services(), jobLog(ctx)),
   });
 }
 
@@ -47,7 +47,7 @@ export function registerQueue(job: QueueJob<AppServices>): void {
   app.storageQueue(job.name, {
     queueName: job.queueName(appConfig().triggers),
     connection: job.connection,
-    handler: async (message, ctx) => job.run(message, await appServices(), jobLog(ctx)),
+    handler: async (message, ctx) => job.run(message, await appRoot().services(), jobLog(ctx)),
   });
 }
 

@@ -4,7 +4,10 @@ import { guardCustomerKek } from '../cmk/customer-kek-guard.js';
 import { ORG_KEYS_TABLE } from '../cmk/org-key-state.js';
 import { createRevocationGate } from '../cmk/revocation-gate.js';
 import type { KeyReader } from '../cmk/validate-customer-key.js';
-import { appConfig, type AppConfig, type CmkSettings } from '../config/app-config.js';
+import type { AppConfig, CmkSettings } from '../config/app-config.js';
+import { cacheHealthCheck } from '../health/cached-health-check.js';
+import { checkHealth, type HealthCheck } from '../health/check-health.js';
+import type { Logger } from '../logging/logger.js';
 import { BATCHES_TABLE } from '../catalog/batches.js';
 import { DATASETS_TABLE } from '../catalog/datasets.js';
 import { FLOW_RUNS_TABLE } from '../flows/runs.js';
@@ -16,15 +19,16 @@ import { ENCRYPTION_KEYS_TABLE } from '../pgp-keys/encryption-keys.js';
 import { createPrivateKeyPool, type PrivateKeyPool } from '../pgp/private-key-pool.js';
 import { deleteLandingZone, landingZoneHasFiles, type LandingZoneDeps } from '../landing-zones/landing-zones.js';
 import { createSasSigner } from '../landing-zones/sas-signer.js';
-import { backfillSandboxes, type SandboxDeps, type SandboxHolding } from '../sandboxes/sandboxes.js';
+import { createSandboxGate, type SandboxGate } from '../sandboxes/sandbox-gate.js';
+import { backfillSandboxes, sandboxExists, type SandboxDeps, type SandboxHolding } from '../sandboxes/sandboxes.js';
 import { createEncryptedObjectStore, type EncryptedObjectStore } from '../storage/encrypted-object-store.js';
 import { createTableFactory, partitionHasRows, type TableFactory } from '../storage/tenant-table.js';
-import { systemClock, type Clock } from '../core/clock.js';
+import type { Clock } from '../core/clock.js';
 import { createKeyVaultKekClient, type KekClient } from '../vault/kek-client.js';
 import type { KekResolver } from '../vault/kek-resolver.js';
 import { createKeyHierarchy, type KeyHierarchy } from '../vault/key-hierarchy.js';
 import { sameKey, type KekRef } from '../vault/key-vault-key-id.js';
-import { systemRandom, type Random } from '../core/random.js';
+import type { Random } from '../core/random.js';
 import { ROOT_KEYS_TABLE } from '../vault/root-key-record.js';
 import { ensureSystemKek } from '../vault/system-kek.js';
 import { azureClients, type AzureClients } from '../azure/clients.js';
@@ -35,9 +39,17 @@ import { createHpkeServices, type HpkeServices } from '../hpke/hpke-services.js'
 export interface AppServices {
   /** The one configuration, parsed at start. */
   readonly config: AppConfig;
-  /** The one clock and the one random source every service is built with. */
+  /** The one clock, random source and logger every service is built with. */
   readonly clock: Clock;
   readonly random: Random;
+  readonly logger: Logger;
+  /**
+   * Refuses a caller whose `x-sandbox-name` names no sandbox of the org (the pipeline's check);
+   * `sandboxes-delete` tells it of a deletion.
+   */
+  readonly sandboxGate: SandboxGate;
+  /** Whether storage and the system vault answer, probed at most every `HEALTH_PROBE_SECONDS`. */
+  readonly health: HealthCheck;
   readonly clients: AzureClients;
   readonly tables: TableFactory;
   readonly keys: KeyHierarchy;
@@ -68,24 +80,22 @@ export interface CmkServices {
   readonly rootKeys: TableClient;
 }
 
-/**
- * Built once per process on first use; a bad configuration throws a ConfigError naming it.
- * Collaborators are created here and passed down, never reached for from inside the domain.
- */
-export async function appServices(): Promise<AppServices> {
-  cached ??= build().catch((err: unknown) => {
-    cached = undefined;
-    throw err;
-  });
-  return cached;
+/** How long an instance trusts that a sandbox it saw still exists (a deleted one stays usable there that long). */
+const SANDBOX_GATE_TTL_MS = 30_000;
+
+/** What every service is built with: the one configuration, clock, random source and logger. */
+export interface ServiceBasics {
+  readonly config: AppConfig;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly logger: Logger;
 }
 
-let cached: Promise<AppServices> | undefined;
-
-async function build(): Promise<AppServices> {
-  const config = appConfig();
-  const clock = systemClock;
-  const random = systemRandom;
+/**
+ * Builds every service from the basics (`root.ts` does, once per process). Collaborators are
+ * created here and passed down, never reached for from inside the domain.
+ */
+export async function buildServices({ config, clock, random, logger }: ServiceBasics): Promise<AppServices> {
   const clients = azureClients(config);
   const tables = createTableFactory((name) => clients.table(name));
   const local = config.environment === 'local';
@@ -134,17 +144,22 @@ async function build(): Promise<AppServices> {
     ttlDays: config.landing.ttlDays,
   };
   const objects = createEncryptedObjectStore({ blobs: clients.blobs, keys });
+  const vaultForHealth = clients.keys(config.systemKeyVaultUrl);
+  const sandboxes = sandboxDeps(tables, landing);
   return {
     config,
     clock,
     random,
+    logger,
+    health: cacheHealthCheck((log) => checkHealth({ blobs: clients.blobs, vault: vaultForHealth, log }), { intervalMs: config.healthProbeSeconds * 1000 }),
     clients,
     tables,
     keys,
     objects,
     hpke: createHpkeServices({ tables, objects }, { clock, lifetimeMs: config.hpke.keyLifetimeMs }),
     cmk,
-    sandboxes: sandboxDeps(tables, landing),
+    sandboxes,
+    sandboxGate: createSandboxGate((scope) => sandboxExists(sandboxes, scope), { ttlMs: SANDBOX_GATE_TTL_MS }),
     landing,
     systemKek,
     privateKeys: createPrivateKeyPool(config.privateKeyPool),

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../shared/auth/tenant.js';
-import { appServices } from '../../shared/app/services.js';
+import { appServices } from '../../shared/app/root.js';
 import { ingestLandedBlob } from '../../shared/ingestion/ingest-landed-file.js';
 import { getEncryptionKey, listEncryptionKeys } from '../../shared/pgp-keys/encryption-keys.js';
 import { pgpKeyDeps } from '../../shared/app/pgp-key-deps.js';

@@ -3,7 +3,7 @@ import { gzipSync } from 'node:zlib';
 import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from '@azure/storage-blob';
 import { zipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appServices } from '../../shared/app/services.js';
+import { appServices } from '../../shared/app/root.js';
 import type { CompressionType } from '../../shared/flows/source-connections.js';
 import { ingestLandedBlob } from '../../shared/ingestion/ingest-landed-file.js';
 import { pgpKeyDeps } from '../../shared/app/pgp-key-deps.js';

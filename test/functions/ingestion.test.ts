@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { TableClient } from '@azure/data-tables';
 import { BlobServiceClient, type BlobClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appServices } from '../../shared/app/services.js';
+import { appServices } from '../../shared/app/root.js';
 import { BATCHES_TABLE, batchFileId, batchIdForRun } from '../../shared/catalog/batches.js';
 import { ingestLandedBlob } from '../../shared/ingestion/ingest-landed-file.js';
 import { ENCRYPTION_KEYS_TABLE } from '../../shared/pgp-keys/encryption-keys.js';

@@ -1,6 +1,6 @@
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { appServices } from '../../shared/app/services.js';
+import { appServices } from '../../shared/app/root.js';
 import { WAITING_FILES_TABLE, listWaitingFiles, recordWaitingFile } from '../../shared/cmk/waiting-files.js';
 import { startRun } from '../../shared/flows/runs.js';
 import { endExpiredWait } from '../../shared/ingestion/end-expired-wait.js';

@@ -3,7 +3,6 @@ import { z } from 'zod';
 import { maySeeSandbox } from '../../auth/tenant.js';
 import type { AppServices } from '../../app/services.js';
 import { ForbiddenSandboxError } from '../../errors.js';
-import { sandboxGate } from '../../app/pipeline.js';
 import { defineOperation } from '../../http/operation.js';
 import {
   CreateSandboxRequest,
@@ -105,7 +104,7 @@ export const deleteSandboxOperation = defineOperation({
   hpke: true,
   handler: async ({ tenant, params }, services: AppServices) => {
     const deleted = await deleteSandbox(services.sandboxes, tenant.orgId, params.name ?? '');
-    sandboxGate().forget({ orgId: tenant.orgId, sandbox: deleted.name });
+    services.sandboxGate.forget({ orgId: tenant.orgId, sandbox: deleted.name });
     return { json: deleted };
   },
 });
