@@ -16,6 +16,7 @@ import path from 'node:path';
  */
 export const TEST_TIERS = {
   unit: [
+    'test/architecture/layers.test.ts',
     'test/api/auth-config.test.ts',
     'test/api/auth.test.ts',
     'test/api/body.test.ts',
