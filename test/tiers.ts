@@ -33,7 +33,7 @@ export const TEST_TIERS = {
     'test/cli/export.test.ts',
     'test/cli/parts.test.ts',
     'test/cmk/key-ownership.test.ts',
-    'test/cmk/validate-customer-key.test.ts',
+    'test/cmk/validate-cmk-key.test.ts',
     'test/config/load-config.test.ts',
     'test/config/readme-settings.test.ts',
     'test/flows/run-id.test.ts',
@@ -122,7 +122,7 @@ export const TEST_TIERS = {
     'test/pgp/generate-key-pair.test.ts',
     'test/pgp/ocb-packet.test.ts', // the private-key worker thread, from dist/
     'test/pgp/rechunk.test.ts',
-    'test/pgp/validate-customer-key.test.ts',
+    'test/pgp/validate-signing-key.test.ts',
     'test/reliability/faults-azurite-restart.test.ts',
     'test/reliability/faults-load.test.ts',
     'test/reliability/faults-poison.test.ts',

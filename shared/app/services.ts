@@ -3,7 +3,7 @@ import { customerKekResolver } from '../cmk/customer-kek-resolver.js';
 import { guardCustomerKek } from '../cmk/customer-kek-guard.js';
 import { ORG_KEYS_TABLE } from '../cmk/org-key-state.js';
 import { createRevocationGate } from '../cmk/revocation-gate.js';
-import type { KeyReader } from '../cmk/validate-customer-key.js';
+import type { KeyReader } from '../cmk/validate-cmk-key.js';
 import type { AppConfig, CmkSettings } from '../config/app-config.js';
 import { cacheHealthCheck } from '../health/cached-health-check.js';
 import { checkHealth, type HealthCheck } from '../health/check-health.js';

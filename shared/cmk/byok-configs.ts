@@ -9,7 +9,7 @@ import { BYOK_CONFIGS_TABLE, configEntity, ORG_LOCK_ROW, parseConfigEntity, read
 import { NOT_YET_EFFECTIVE_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
 import { isOperatorVault, keyProvesOwnership, notOwnedFailure, ownershipView, type OwnershipPolicy, type OwnershipView } from './key-ownership.js';
 import { ORG_KEYS_TABLE, readOrgKeyState } from './org-key-state.js';
-import type { KeyReader } from './validate-customer-key.js';
+import type { KeyReader } from './validate-cmk-key.js';
 
 /** The only config type and provider this API knows, spelled as Adobe's. */
 export const BYOK_CONFIG_TYPE = 'BYOK_CONFIG';

@@ -10,7 +10,7 @@ import { listOrgConfigs } from './byok-configs.js';
 import type { CmkFailure, ConfigEvent, ConfigStatus, ConfigTransition } from './config-status.js';
 import { notOwnedFailure, settleProof, type OwnerProof, type OwnershipPolicy } from './key-ownership.js';
 import { ORG_KEYS_TABLE, readOrgKeyState, writeOrgKeyState, type OrgKeyAccess, type OrgKeyState } from './org-key-state.js';
-import { fromVaultError, readOwnership, validateCustomerKey, type KeyReader } from './validate-customer-key.js';
+import { fromVaultError, readOwnership, validateCmkKey, type KeyReader } from './validate-cmk-key.js';
 
 export interface ReconcileDeps {
   /** Table factory (`cmkconfigs`, `cmkorgs`). */
@@ -56,7 +56,7 @@ class LostRace extends Error {
  * write (If-Match on its ETag), so two reconcilers never both advance a config, and a crash
  * anywhere resumes from the last written state on the next cycle.
  *
- * - `NEW` → `RUNNING` → validates the key with our identity ({@link validateCustomerKey}), proof of
+ * - `NEW` → `RUNNING` → validates the key with our identity ({@link validateCmkKey}), proof of
  *   ownership first; a refusal → `FAILED` with its code; an unreachable vault leaves it `RUNNING`
  *   for the next cycle, until `unreachableGiveUpMinutes` have passed since it entered RUNNING:
  *   then `FAILED` KEY_VAULT_UNREACHABLE (the org's key state does not name it yet, so nothing moved).
@@ -134,7 +134,7 @@ async function advance(ctx: Ctx, initial: ByokConfigRecord): Promise<number> {
 }
 
 async function validate(ctx: Ctx, r: ByokConfigRecord): Promise<ByokConfigRecord> {
-  const check = await validateCustomerKey(ctx, { vaultUrl: r.keyVaultUrl, name: r.keyName }, { orgId: r.orgId, policy: ctx.ownership, require: true });
+  const check = await validateCmkKey(ctx, { vaultUrl: r.keyVaultUrl, name: r.keyName }, { orgId: r.orgId, policy: ctx.ownership, require: true });
   switch (check.kind) {
     case 'unreachable':
       ctx.log?.('cmk-key-unreachable', { orgId: r.orgId, config: r.name, status: r.status });
@@ -277,7 +277,7 @@ async function watch(ctx: Ctx, initial: ByokConfigRecord): Promise<number> {
   const org = await readOrgKeyState(ctx.orgs, r.orgId);
   // A later config moved the org to another key: this one is history.
   if (org !== undefined && org.configName !== r.name) return 0;
-  const check = await validateCustomerKey(ctx, { vaultUrl: r.keyVaultUrl, name: r.keyName }, { orgId: r.orgId, policy: ctx.ownership, require: false }, { roundTrip: false });
+  const check = await validateCmkKey(ctx, { vaultUrl: r.keyVaultUrl, name: r.keyName }, { orgId: r.orgId, policy: ctx.ownership, require: false }, { roundTrip: false });
   if (check.kind === 'refused') return revoke(ctx, r, check.failure);
   if (check.kind === 'unreachable') {
     // Unreachable proves nothing about access: a revoked org stays revoked until the key answers.

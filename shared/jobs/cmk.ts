@@ -3,7 +3,7 @@ import type { AppServices } from '../app/services.js';
 import { ownershipPolicy } from '../cmk/key-ownership.js';
 import { reconcileByokConfigs } from '../cmk/reconcile.js';
 import { resumeWaitingFiles } from '../cmk/resume-waiting-files.js';
-import { keyReader } from '../cmk/validate-customer-key.js';
+import { keyReader } from '../cmk/validate-cmk-key.js';
 import { WAITING_FILES_TABLE } from '../cmk/waiting-files.js';
 import { ingestLandedBlob } from '../ingestion/ingest-landed-file.js';
 import { landedVersion, landingIngestionDeps } from '../app/ingestion-deps.js';

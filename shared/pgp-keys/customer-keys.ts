@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Tenant } from '../auth/tenant.js';
 import { NotFoundError, PublicKeyRejectedError, ValidationError, type PublicKeyRejection } from '../errors.js';
 import { isPgpError } from '../pgp/errors.js';
-import { MAX_ARMORED_KEY_LENGTH, validateCustomerKey } from '../pgp/validate-customer-key.js';
+import { MAX_ARMORED_KEY_LENGTH, validateSigningKey } from '../pgp/validate-signing-key.js';
 import { findTenantEntity, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
 import { escapeOData } from './encryption-keys.js';
 import { systemClock, type Clock } from '../core/clock.js';
@@ -69,7 +69,7 @@ export async function registerCustomerKey(deps: CustomerKeyDeps, tenant: Tenant,
   const now = new Date((deps.clock ?? systemClock).now());
   let info;
   try {
-    info = await validateCustomerKey(armored, { now });
+    info = await validateSigningKey(armored, { now });
   } catch (err) {
     if (isPgpError(err) && REJECTIONS.has(err.code)) {
       throw new PublicKeyRejectedError(err.code as PublicKeyRejection, err.message, { cause: err });

@@ -28,7 +28,7 @@ import { startsLikeOpenPgpMessage } from './lib/message-start.js';
 import { INPUT_CHUNK_BYTES, openInput, type OpenedInput } from './lib/node-to-web.js';
 import { rechunk, rechunkEncryptedData } from './lib/rechunk.js';
 import { privateKeyPool, type PrivateKeyPool } from './private-key-pool.js';
-import { readVerificationKeys } from './validate-customer-key.js';
+import { readVerificationKeys } from './validate-signing-key.js';
 
 /** The key id of a hidden recipient (`gpg --throw-keyids` / `-R`). */
 export const WILDCARD_KEY_ID = '0000000000000000';

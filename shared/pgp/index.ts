@@ -13,7 +13,7 @@ export {
   type GeneratedKeyPair,
   type PgpKeyType,
 } from './generate-key-pair.js';
-export { validateCustomerKey, MAX_ARMORED_KEY_LENGTH, type CustomerKeyInfo } from './validate-customer-key.js';
+export { validateSigningKey, MAX_ARMORED_KEY_LENGTH, type SigningKeyInfo } from './validate-signing-key.js';
 export {
   decryptStream,
   WILDCARD_KEY_ID,

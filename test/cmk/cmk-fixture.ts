@@ -10,7 +10,7 @@ import type { OwnershipPolicy } from '../../shared/cmk/key-ownership.js';
 import { ORG_KEYS_TABLE, writeOrgKeyState } from '../../shared/cmk/org-key-state.js';
 import { createRevocationGate } from '../../shared/cmk/revocation-gate.js';
 import type { ReconcileDeps } from '../../shared/cmk/reconcile.js';
-import type { KeyReader } from '../../shared/cmk/validate-customer-key.js';
+import type { KeyReader } from '../../shared/cmk/validate-cmk-key.js';
 import { createTableFactory, type TableFactory } from '../../shared/storage/tenant-table.js';
 import { createKeyHierarchy } from '../../shared/vault/key-hierarchy.js';
 import { sameKey, type KekRef } from '../../shared/vault/key-vault-key-id.js';

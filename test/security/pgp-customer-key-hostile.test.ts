@@ -3,14 +3,14 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { PGP_CONFIG } from '../../shared/pgp/config.js';
 import { PgpError, type PgpErrorCode } from '../../shared/pgp/errors.js';
-import { MAX_ARMORED_KEY_LENGTH, validateCustomerKey } from '../../shared/pgp/validate-customer-key.js';
+import { MAX_ARMORED_KEY_LENGTH, validateSigningKey } from '../../shared/pgp/validate-signing-key.js';
 import { packetHeader } from './support/pgp-packets.js';
 
 /**
  * Attack: a hostile "public key" registered as a customer's signature-verification key: any
  * string, armored random packets, armored 4 GiB length claims, and single-point mutations of a
  * real key (binary bytes under valid armor, and the armor text itself).
- * Property: for ANY input, `validateCustomerKey` resolves with a key or rejects with a PgpError
+ * Property: for ANY input, `validateSigningKey` resolves with a key or rejects with a PgpError
  * whose code is one of the documented registration codes; never another exception, never a hang.
  */
 
@@ -30,7 +30,7 @@ async function expectClosed(input: string): Promise<'ok' | PgpErrorCode> {
   tried++;
   let timer: NodeJS.Timeout | undefined;
   const outcome = await Promise.race([
-    validateCustomerKey(input).then(
+    validateSigningKey(input).then(
       () => 'ok' as const,
       (err: unknown) => err,
     ),

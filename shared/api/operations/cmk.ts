@@ -10,7 +10,7 @@ import {
   getByokConfig,
 } from '../../cmk/byok-configs.js';
 import { ownershipPolicy } from '../../cmk/key-ownership.js';
-import { keyReader } from '../../cmk/validate-customer-key.js';
+import { keyReader } from '../../cmk/validate-cmk-key.js';
 import { defineOperation } from '../../http/operation.js';
 import * as R from '../openapi/response-schemas.js';
 

@@ -2,7 +2,7 @@ import type { KeyVaultKey } from '@azure/keyvault-keys';
 import { describe, expect, it } from 'vitest';
 import { appRegistration } from '../../shared/cmk/app-registration.js';
 import { loadConfigPart } from '../../shared/config/app-config.js';
-import { checkProperties } from '../../shared/cmk/validate-customer-key.js';
+import { checkProperties } from '../../shared/cmk/validate-cmk-key.js';
 
 const NOW = Date.parse('2026-01-01T00:00:00Z');
 

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PgpError, type PgpErrorCode } from '../../shared/pgp/errors.js';
-import { validateCustomerKey } from '../../shared/pgp/validate-customer-key.js';
+import { validateSigningKey } from '../../shared/pgp/validate-signing-key.js';
 import { GpgHome } from '../support/gpg.js';
 
 async function codeOf(promise: Promise<unknown>): Promise<PgpErrorCode> {
@@ -14,7 +14,7 @@ async function codeOf(promise: Promise<unknown>): Promise<PgpErrorCode> {
   throw err;
 }
 
-describe('validateCustomerKey with keys from gpg', () => {
+describe('validateSigningKey with keys from gpg', () => {
   let gpg: GpgHome;
   const fpr: Record<string, string> = {};
 
@@ -35,7 +35,7 @@ describe('validateCustomerKey with keys from gpg', () => {
   afterAll(async () => gpg.dispose());
 
   it('accepts an Ed25519 signing key and describes it', async () => {
-    const info = await validateCustomerKey(await gpg.exportPublic(fpr.ed ?? ''));
+    const info = await validateSigningKey(await gpg.exportPublic(fpr.ed ?? ''));
     expect(info.fingerprint).toBe(fpr.ed);
     expect(info.algorithm).toBe('eddsaLegacy');
     expect(info.signingKeyId).toBe(fpr.ed?.slice(-16));
@@ -44,41 +44,41 @@ describe('validateCustomerKey with keys from gpg', () => {
   });
 
   it('accepts an RSA-3072 key and reports its size', async () => {
-    const info = await validateCustomerKey(await gpg.exportPublic(fpr.rsa ?? ''));
+    const info = await validateSigningKey(await gpg.exportPublic(fpr.rsa ?? ''));
     expect(info).toMatchObject({ algorithm: 'rsaEncryptSign', bits: 3072, fingerprint: fpr.rsa });
   });
 
   it('accepts a key whose only signing key is a subkey', async () => {
-    const info = await validateCustomerKey(await gpg.exportPublic(fpr.subSign ?? ''));
+    const info = await validateSigningKey(await gpg.exportPublic(fpr.subSign ?? ''));
     expect(info.keyIds).toHaveLength(2);
     expect(info.signingKeyId).toBe(info.keyIds[1]);
   });
 
   it('refuses a private key with PRIVATE_KEY_NOT_ALLOWED', async () => {
-    expect(await codeOf(validateCustomerKey(await gpg.exportSecret(fpr.ed ?? '')))).toBe('PRIVATE_KEY_NOT_ALLOWED');
+    expect(await codeOf(validateSigningKey(await gpg.exportSecret(fpr.ed ?? '')))).toBe('PRIVATE_KEY_NOT_ALLOWED');
   });
 
   it('refuses a key expired at the given time with KEY_EXPIRED', async () => {
     const later = new Date(Date.now() + 400 * 86_400_000);
-    expect(await codeOf(validateCustomerKey(await gpg.exportPublic(fpr.ed ?? ''), { now: later }))).toBe('KEY_EXPIRED');
+    expect(await codeOf(validateSigningKey(await gpg.exportPublic(fpr.ed ?? ''), { now: later }))).toBe('KEY_EXPIRED');
   });
 
   it('refuses a revoked key with KEY_REVOKED', async () => {
-    expect(await codeOf(validateCustomerKey(await gpg.exportPublic(fpr.revoked ?? '')))).toBe('KEY_REVOKED');
+    expect(await codeOf(validateSigningKey(await gpg.exportPublic(fpr.revoked ?? '')))).toBe('KEY_REVOKED');
   });
 
   it('refuses RSA-1024 with KEY_TOO_WEAK', async () => {
-    expect(await codeOf(validateCustomerKey(await gpg.exportPublic(fpr.weak ?? '')))).toBe('KEY_TOO_WEAK');
+    expect(await codeOf(validateSigningKey(await gpg.exportPublic(fpr.weak ?? '')))).toBe('KEY_TOO_WEAK');
   });
 
   it('refuses a key with only an encryption subkey with NO_SIGNING_KEY', async () => {
-    expect(await codeOf(validateCustomerKey(await gpg.exportPublic(fpr.encOnly ?? '')))).toBe('NO_SIGNING_KEY');
+    expect(await codeOf(validateSigningKey(await gpg.exportPublic(fpr.encOnly ?? '')))).toBe('NO_SIGNING_KEY');
   });
 
   it('refuses garbage, an empty string and two keys at once with INVALID_PUBLIC_KEY', async () => {
-    expect(await codeOf(validateCustomerKey('not a key'))).toBe('INVALID_PUBLIC_KEY');
-    expect(await codeOf(validateCustomerKey(''))).toBe('INVALID_PUBLIC_KEY');
+    expect(await codeOf(validateSigningKey('not a key'))).toBe('INVALID_PUBLIC_KEY');
+    expect(await codeOf(validateSigningKey(''))).toBe('INVALID_PUBLIC_KEY');
     const both = (await gpg.ok(['--armor', '--export', fpr.ed ?? '', fpr.rsa ?? ''])).toString('utf8');
-    expect(await codeOf(validateCustomerKey(both))).toBe('INVALID_PUBLIC_KEY');
+    expect(await codeOf(validateSigningKey(both))).toBe('INVALID_PUBLIC_KEY');
   });
 });

@@ -24,7 +24,7 @@ export function keyReader(keys: (vaultUrl: string) => Pick<KeyClient, 'getKey'>)
   return (key, options) => keys(key.vaultUrl).getKey(key.name, options?.abortSignal === undefined ? {} : { abortSignal: options.abortSignal });
 }
 
-export interface ValidateCustomerKeyDeps {
+export interface ValidateCmkKeyDeps {
   readonly readKey: KeyReader;
   /** Every wrap and unwrap a vault round trip (never the SDK's local RSA-OAEP). */
   readonly vault: KekClient;
@@ -36,7 +36,7 @@ export interface ValidateCustomerKeyDeps {
  * The outcome of checking a customer key: usable (at this version; `owned` when it proves it is
  * the org's), refused (why), or the vault was unreachable.
  */
-export type KeyCheck =
+export type CmkKeyCheck =
   | { readonly kind: 'valid'; readonly version: string; readonly owned: boolean }
   | { readonly kind: 'refused'; readonly failure: CmkFailure }
   | { readonly kind: 'unreachable'; readonly cause: unknown };
@@ -67,12 +67,12 @@ export interface OwnerCheck {
  * Never throws for a key problem: refusals come back as {@link CmkFailure}, timeouts and 5xx as
  * `unreachable` (retried later, never a failure of the config).
  */
-export async function validateCustomerKey(
-  deps: ValidateCustomerKeyDeps,
+export async function validateCmkKey(
+  deps: ValidateCmkKeyDeps,
   target: KeyVaultKeyId,
   owner: OwnerCheck,
   options: { readonly roundTrip?: boolean } = {},
-): Promise<KeyCheck> {
+): Promise<CmkKeyCheck> {
   // No vault call at all for our own vaults: their keys are readable by design.
   if (owner.require && isOperatorVault(owner.policy, target.vaultUrl)) return { kind: 'refused', failure: notOwnedFailure(owner.policy, target.vaultUrl, owner.orgId) };
   let key: KeyVaultKey;
@@ -107,7 +107,7 @@ export async function validateCustomerKey(
  * Reads only whether the key proves it is the org's (one `keys/get`); `unknown` when the vault
  * did not answer or refused (the caller's own vault calls report that).
  */
-export async function readOwnership(deps: Pick<ValidateCustomerKeyDeps, 'readKey'>, target: KeyVaultKeyId, orgId: string, policy: OwnershipPolicy): Promise<'owned' | 'not-owned' | 'unknown'> {
+export async function readOwnership(deps: Pick<ValidateCmkKeyDeps, 'readKey'>, target: KeyVaultKeyId, orgId: string, policy: OwnershipPolicy): Promise<'owned' | 'not-owned' | 'unknown'> {
   if (isOperatorVault(policy, target.vaultUrl)) return 'not-owned';
   try {
     const key = await deps.readKey({ vaultUrl: target.vaultUrl, name: target.name }, { abortSignal: AbortSignal.timeout(KEY_READ_TIMEOUT_MS) });
@@ -138,7 +138,7 @@ export function checkProperties(key: KeyVaultKey, nowMs: number): CmkFailure | u
 }
 
 /** Maps a vault failure (already a KEK error or a raw RestError) to a refusal or unreachable. */
-export function fromVaultError(err: unknown): KeyCheck {
+export function fromVaultError(err: unknown): CmkKeyCheck {
   const mapped = err instanceof AppError ? err : toKekError(err, 'wrapKey');
   if (!(mapped instanceof AppError)) return { kind: 'unreachable', cause: err };
   switch (mapped.code) {
@@ -155,6 +155,6 @@ export function fromVaultError(err: unknown): KeyCheck {
   }
 }
 
-function refused(code: CmkFailure['code'], message: string): KeyCheck {
+function refused(code: CmkFailure['code'], message: string): CmkKeyCheck {
   return { kind: 'refused', failure: { code, message } };
 }

@@ -7,7 +7,7 @@ import { isUnsupported } from './lib/library-errors.js';
 /** Upper bound on an armored key we parse (a large key with many signatures is ~100 KiB). */
 export const MAX_ARMORED_KEY_LENGTH = 1024 * 1024;
 
-export interface CustomerKeyInfo {
+export interface SigningKeyInfo {
   /** Primary key fingerprint, hex upper case. */
   readonly fingerprint: string;
   /** Primary key id first, then subkeys; hex upper case. */
@@ -34,7 +34,7 @@ const RSA_ALGORITHMS: ReadonlySet<Enums.publicKeyNames> = new Set(['rsaEncryptSi
  *   `PRIVATE_KEY_NOT_ALLOWED`, `KEY_REVOKED`, `KEY_EXPIRED`, `KEY_TOO_WEAK`, `NO_SIGNING_KEY`,
  *   `UNSUPPORTED_PGP_FEATURE` (e.g. a v5 key).
  */
-export async function validateCustomerKey(armoredKey: string, options: { now?: Date } = {}): Promise<CustomerKeyInfo> {
+export async function validateSigningKey(armoredKey: string, options: { now?: Date } = {}): Promise<SigningKeyInfo> {
   const now = options.now ?? new Date();
   const key = await readOneKey(armoredKey);
 
