@@ -6,9 +6,3 @@ import type { KekRef } from './key-vault-key-id.js';
  * re-wrapped.
  */
 export type KekResolver = (orgId: string) => Promise<KekRef>;
-
-/** A resolver that answers the system KEK for every org (unversioned: its current version). */
-export function systemKekResolver(config: { readonly systemKeyVaultUrl: string; readonly systemKeyName: string }): KekResolver {
-  const kek: KekRef = { vaultUrl: new URL(config.systemKeyVaultUrl).origin, name: config.systemKeyName };
-  return () => Promise.resolve(kek);
-}
