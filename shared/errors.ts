@@ -308,14 +308,16 @@ export class StorageUnavailableError extends AppError {
 }
 
 /** Codes of a customer public key that cannot be registered. */
-export type PublicKeyRejection =
-  | 'INVALID_PUBLIC_KEY'
-  | 'PRIVATE_KEY_NOT_ALLOWED'
-  | 'KEY_EXPIRED'
-  | 'KEY_REVOKED'
-  | 'NO_SIGNING_KEY'
-  | 'KEY_TOO_WEAK'
-  | 'UNSUPPORTED_PGP_FEATURE';
+export const PUBLIC_KEY_REJECTIONS = [
+  'INVALID_PUBLIC_KEY',
+  'PRIVATE_KEY_NOT_ALLOWED',
+  'KEY_EXPIRED',
+  'KEY_REVOKED',
+  'NO_SIGNING_KEY',
+  'KEY_TOO_WEAK',
+  'UNSUPPORTED_PGP_FEATURE',
+] as const satisfies readonly ErrorCode[];
+export type PublicKeyRejection = (typeof PUBLIC_KEY_REJECTIONS)[number];
 
 /** A customer's public key was refused at registration; `code` says why. */
 export class PublicKeyRejectedError extends AppError {

@@ -1,5 +1,6 @@
 /** PGP key pairs files are encrypted to, and the customer keys signatures are verified with. */
 import type { AppServices } from '../../app/services.js';
+import { PUBLIC_KEY_REJECTIONS } from '../../errors.js';
 import { defineOperation } from '../../http/operation.js';
 import { RegisterCustomerKeyRequest, listCustomerKeys, registerCustomerKey } from '../../pgp-keys/customer-keys.js';
 import {
@@ -103,15 +104,7 @@ export const registerCustomerKeyOperation = defineOperation({
   auth: 'required',
   request: { name: 'RegisterCustomerKeyRequest', schema: RegisterCustomerKeyRequest },
   success: [{ status: 200, description: 'Registered', schema: R.CustomerKeyRegistered }],
-  problems: [
-    'INVALID_PUBLIC_KEY',
-    'PRIVATE_KEY_NOT_ALLOWED',
-    'KEY_EXPIRED',
-    'KEY_REVOKED',
-    'NO_SIGNING_KEY',
-    'KEY_TOO_WEAK',
-    'UNSUPPORTED_PGP_FEATURE',
-  ],
+  problems: PUBLIC_KEY_REJECTIONS,
   hpke: true,
   handler: async ({ tenant, body }, services: AppServices) => ({
     json: await registerCustomerKey(pgpKeyDeps(services), tenant, body),
