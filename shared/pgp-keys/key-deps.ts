@@ -1,25 +1,24 @@
-import type { Tenant } from '../auth/tenant.js';
 import type { AppServices } from '../azure/app-services.js';
-import { FLOWS_TABLE } from '../flows/flows.js';
-import { tenantPartitionKey } from '../storage/tenant-table.js';
-import type { CustomerKeyDeps } from './customer-keys.js';
-import { escapeOData, type EncryptionKeyDeps } from './encryption-keys.js';
+import { flowsUsingKey, type KeyCheck } from '../flows/index.js';
+import { customerKeyExists, type CustomerKeyDeps } from './customer-keys.js';
+import { encryptionKeyExists, type EncryptionKeyDeps } from './encryption-keys.js';
 
-/** The key stores' collaborators, from the app's services. */
-export function pgpKeyDeps(services: AppServices): EncryptionKeyDeps & CustomerKeyDeps {
+/**
+ * The key stores' collaborators, from the app's services. The flow service is asked through its
+ * exported lookup ({@link flowsUsingKey}) whether a key is in use; its table is never read here.
+ */
+export function pgpKeyDeps(services: Pick<AppServices, 'tables' | 'objects'>): EncryptionKeyDeps & CustomerKeyDeps {
   return {
     tables: services.tables,
     objects: services.objects,
-    flowsUsingKey: async (tenant: Tenant, publicKeyId: string) => {
-      const table = await services.tables(FLOWS_TABLE);
-      const filter =
-        `PartitionKey eq '${escapeOData(tenantPartitionKey(tenant))}' and state eq 'enabled' ` +
-        `and publicKeyId eq '${escapeOData(publicKeyId)}'`;
-      const ids: string[] = [];
-      for await (const flow of table.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) {
-        if (typeof flow.rowKey === 'string') ids.push(flow.rowKey);
-      }
-      return ids;
-    },
+    flowsUsingKey: (scope, publicKeyId) => flowsUsingKey(services, scope, publicKeyId),
+  };
+}
+
+/** What the flow service asks the key stores when a flow is created: their exported lookups. */
+export function flowKeyCheck(services: Pick<AppServices, 'tables'>): KeyCheck {
+  return {
+    encryptionKeyExists: (scope, id) => encryptionKeyExists(services, scope, id),
+    customerKeyExists: (scope, id) => customerKeyExists(services, scope, id),
   };
 }
