@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AnonymousCredential, ContainerClient } from '@azure/storage-blob';
+import { statusCodeOf } from '../shared/core/azure-errors.js';
 import { matchesSourcePath } from '../shared/flows/source-path.js';
 import { CliError } from './errors.js';
 import { EXIT } from './exit-codes.js';
@@ -125,7 +126,7 @@ export async function retryForbidden<T>(
       return await attempt(n);
     } catch (err) {
       const remainingMs = options.waitMs - (now() - started);
-      if (statusOf(err) !== 403 || remainingMs <= 0) throw err;
+      if (statusCodeOf(err) !== 403 || remainingMs <= 0) throw err;
       const delayMs = Math.min(delay, remainingMs);
       options.onRetry?.({ attempt: n, delayMs, remainingMs });
       await pause(delayMs);
@@ -202,7 +203,7 @@ export async function uploadToZone(options: ZoneUploadOptions): Promise<ZoneUplo
 }
 
 function storageError(err: unknown): CliError {
-  const status = statusOf(err);
+  const status = statusCodeOf(err);
   if (status === 403)
     return new CliError(
       'storage refused the landing zone credential (HTTP 403): it was revoked by a refresh, or has expired',
@@ -215,9 +216,4 @@ function storageError(err: unknown): CliError {
   if (status !== undefined)
     return new CliError(`storage refused the upload (HTTP ${status})`, EXIT.ERROR, { cause: err });
   return new CliError(`cannot reach storage: ${(err as Error).message}`, EXIT.NETWORK, { cause: err });
-}
-
-function statusOf(err: unknown): number | undefined {
-  const status = (err as { statusCode?: unknown } | undefined)?.statusCode;
-  return typeof status === 'number' ? status : undefined;
 }

@@ -290,16 +290,6 @@ export class KeyVaultUnavailableError extends AppError {
   }
 }
 
-/**
- * Whether an Azure SDK error says the storage service is down or unreachable (no answer, a
- * timeout, 5xx) rather than refusing this request: worth retrying later, not a bug.
- */
-export function isStorageOutage(err: unknown): boolean {
-  if (!(err instanceof Error) || err.name !== 'RestError') return false;
-  const status = (err as { statusCode?: unknown }).statusCode;
-  return status === undefined || status === 408 || (typeof status === 'number' && status >= 500);
-}
-
 /** Storage (Azure Storage, Azurite) did not answer; the request can be retried. */
 export class StorageUnavailableError extends AppError {
   constructor(options: { readonly cause?: unknown } = {}) {

@@ -74,6 +74,7 @@ export const TEST_TIERS = {
     'test/vault/root-key-cache.test.ts',
   ],
   integration: [
+    'test/storage/tenant-table.test.ts',
     'test/cmk/reconcile.test.ts',
     'test/flows/stores.test.ts',
     'test/hpke/client-key-cache.test.ts',

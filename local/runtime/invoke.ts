@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { statusCodeOf } from '../../shared/core/azure-errors.js';
 import type { CoreApi, Registration } from './core-api.js';
 import type { CoreInvocationContext, RpcInvocationRequest, RpcInvocationResponse, RpcLogCategory, RpcLogLevel } from './core-types.js';
 import type { RuntimeLogger } from './logger.js';
@@ -98,8 +99,9 @@ export async function invoke(
 
 function describeError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
-  const { statusCode, code } = err as { statusCode?: unknown; code?: unknown };
-  const details = [typeof statusCode === 'number' ? `status ${statusCode}` : '', typeof code === 'string' ? code : ''].filter((d) => d !== '');
+  const statusCode = statusCodeOf(err);
+  const { code } = err as { code?: unknown };
+  const details = [statusCode === undefined ? '' : `status ${statusCode}`, typeof code === 'string' ? code : ''].filter((d) => d !== '');
   const message = err.message === '' ? '' : `: ${err.message}`;
   return `${err.name}${message}${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
 }

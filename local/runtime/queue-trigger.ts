@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueServiceClient, type DequeuedMessageItem, type QueueClient } from '@azure/storage-queue';
+import { statusCodeOf } from '../../shared/core/azure-errors.js';
 import type { Registration } from './core-api.js';
 import type { RpcBindingInfo, RpcTypedData } from './core-types.js';
 import type { ListenerContext, TriggerListener } from './host.js';
@@ -252,7 +253,7 @@ class QueueListener {
       // Any failure re-checks the queue's existence next time, as the host does.
       this.#queueExists = false;
       const text = messageOf(err);
-      if (text !== this.#lastPollError && statusOf(err) !== 404) {
+      if (text !== this.#lastPollError && statusCodeOf(err) !== 404) {
         this.#ctx.logger.write(
           'warning',
           'system',
@@ -477,7 +478,7 @@ function strictUtf8(body: Buffer): string | undefined {
 
 /** The failures after which the host stops touching a message: pop receipt mismatch, message or queue gone or disabled. */
 function lostOwnership(err: unknown): boolean {
-  const status = statusOf(err);
+  const status = statusCodeOf(err);
   return status === 404 || status === 409 || (status === 400 && codeOf(err) === 'PopReceiptMismatch');
 }
 
@@ -497,13 +498,6 @@ function wholeNumber(value: string | undefined, name: string): number | undefine
     throw new Error(`${name} must be a positive whole number of milliseconds (got "${value}").`);
   }
   return n;
-}
-
-function statusOf(err: unknown): number | undefined {
-  if (typeof err === 'object' && err !== null && 'statusCode' in err && typeof err.statusCode === 'number') {
-    return err.statusCode;
-  }
-  return undefined;
 }
 
 function codeOf(err: unknown): string | undefined {

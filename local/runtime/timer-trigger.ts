@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BlobServiceClient, type BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
 import { Cron } from 'croner';
+import { isAlreadyExists, isConflict, isNotFound } from '../../shared/core/azure-errors.js';
 import type { Registration } from './core-api.js';
 import type { RpcBindingInfo } from './core-types.js';
 import type { ListenerContext, TriggerListener } from './host.js';
@@ -161,13 +162,13 @@ class TimerWatcher {
     try {
       await this.#lockBlob.upload('', 0, { conditions: { ifNoneMatch: '*' } });
     } catch (err) {
-      if (statusOf(err) !== 409 && statusOf(err) !== 412) throw err;
+      if (!isConflict(err)) throw err;
     }
     const lease = this.#lockBlob.getBlobLeaseClient();
     try {
       await lease.acquireLease(LOCK_LEASE_SECONDS);
     } catch (err) {
-      if (statusOf(err) === 409) return undefined;
+      if (isAlreadyExists(err)) return undefined;
       throw err;
     }
     // As the host's BlobLeaseDistributedLockManager does, record who holds the lock.
@@ -271,7 +272,7 @@ class TimerWatcher {
       if (typeof parsed.Last !== 'string' || typeof parsed.Next !== 'string' || typeof parsed.LastUpdated !== 'string') return undefined;
       return { Last: parsed.Last, Next: parsed.Next, LastUpdated: parsed.LastUpdated };
     } catch (err) {
-      if (statusOf(err) === 404 || err instanceof SyntaxError) return undefined;
+      if (isNotFound(err) || err instanceof SyntaxError) return undefined;
       throw err;
     }
   }
@@ -308,13 +309,6 @@ async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function statusOf(err: unknown): number | undefined {
-  if (typeof err === 'object' && err !== null && 'statusCode' in err && typeof err.statusCode === 'number') {
-    return err.statusCode;
-  }
-  return undefined;
 }
 
 function messageOf(err: unknown): string {

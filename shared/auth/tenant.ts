@@ -1,3 +1,4 @@
+import { DEFAULT_SANDBOX, ORG_ID_PATTERN, SANDBOX_NAME_PATTERN, type Actor } from '../core/scope.js';
 import { ForbiddenOrgError, ForbiddenSandboxError, ValidationError } from '../errors.js';
 import type { VerifiedToken } from './verify-token.js';
 
@@ -6,26 +7,13 @@ import type { VerifiedToken } from './verify-token.js';
  * org/sandbox headers the token was checked against; everything stored is partitioned by
  * `orgId` and `sandbox`.
  */
-export interface Tenant {
-  readonly orgId: string;
-  readonly sandbox: string;
-  readonly clientId: string;
-  readonly subject: string;
+export interface Tenant extends Actor {
   /**
    * The sandboxes the token is confined to (`AUTH_SANDBOX_CLAIM`), `sandbox` among them; absent
    * when no sandbox claim is configured.
    */
   readonly grantedSandboxes?: readonly string[];
 }
-
-export const DEFAULT_SANDBOX = 'prod';
-/** Sandbox names as the contract allows them. */
-export const SANDBOX_NAME_PATTERN = /^[a-z0-9-]{1,64}$/;
-/**
- * Organization ids (`1234ABCD5678@AdobeOrg`): a conservative charset, since the id becomes part of
- * storage partition keys and blob paths.
- */
-export const ORG_ID_PATTERN = /^[A-Za-z0-9@._-]{1,128}$/;
 
 /**
  * Resolves the tenant of a call from its headers and its verified token.

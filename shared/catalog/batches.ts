@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { odata } from '@azure/data-tables';
 import { z } from 'zod';
+import type { SandboxScope } from '../core/scope.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { isConflict, isNotFound, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
-import type { SandboxScope } from '../vault/sandbox-scope.js';
+import { tenantTable, where, type TableCodec, type TableFactory } from '../storage/tenant-table.js';
 import { CATALOG_ID_PATTERN } from './datasets.js';
 import { systemClock, type Clock } from '../core/clock.js';
 
@@ -77,7 +76,6 @@ export interface BatchFile {
 }
 
 interface BatchEntity {
-  partitionKey: string;
   rowKey: string;
   dataSetId: string;
   runId: string;
@@ -91,7 +89,6 @@ interface BatchEntity {
 }
 
 interface FileEntity {
-  partitionKey: string;
   rowKey: string;
   batchId: string;
   dataSetId: string;
@@ -131,6 +128,59 @@ const CreateBatchSchema = z.object({
 });
 const FileIds = z.array(z.string());
 
+/** A batch as written: the scope gives its org and sandbox; only committed batches are stored. */
+type NewBatch = Omit<Batch, 'orgId' | 'sandbox' | 'status'>;
+
+const batchCodec: TableCodec<Batch, SandboxScope, BatchEntity, NewBatch> = {
+  toEntity: (b) => ({
+    rowKey: b.id,
+    dataSetId: b.dataSetId,
+    runId: b.runId,
+    flowId: b.flowId,
+    fileIds: JSON.stringify(b.fileIds),
+    outputByteSize: b.outputByteSize,
+    ...(b.inputByteSize === undefined ? {} : { inputByteSize: b.inputByteSize }),
+    ...(b.recordCount === undefined ? {} : { recordCount: b.recordCount }),
+    created: b.created,
+    updated: b.updated,
+  }),
+  fromEntity: (e, scope) => ({
+    id: e.rowKey,
+    status: 'success',
+    dataSetId: e.dataSetId,
+    runId: e.runId,
+    flowId: e.flowId,
+    fileIds: FileIds.parse(JSON.parse(e.fileIds)),
+    outputByteSize: e.outputByteSize,
+    ...(e.inputByteSize === undefined ? {} : { inputByteSize: e.inputByteSize }),
+    ...(e.recordCount === undefined ? {} : { recordCount: e.recordCount }),
+    created: e.created,
+    updated: e.updated,
+    orgId: scope.orgId,
+    sandbox: scope.sandbox,
+  }),
+};
+
+const fileCodec: TableCodec<BatchFile, SandboxScope, FileEntity> = {
+  toEntity: ({ fileId, ...columns }) => ({ rowKey: fileId, ...columns }),
+  fromEntity: (e) => ({
+    fileId: e.rowKey,
+    batchId: e.batchId,
+    dataSetId: e.dataSetId,
+    objectId: e.objectId,
+    name: e.name,
+    sizeBytes: e.sizeBytes,
+    contentType: e.contentType,
+    ...(e.records === undefined ? {} : { records: e.records }),
+    created: e.created,
+  }),
+};
+
+/** The sandbox's committed batches: PartitionKey `{org}|{sandbox}`, RowKey the batch id. */
+const batchesOf = (deps: BatchStoreDeps, scope: SandboxScope) => tenantTable(deps.tables, BATCHES_TABLE, batchCodec).in(scope);
+/** The sandbox's batch files (of committed batches, or staged by one that has not committed yet). */
+const filesOf = (deps: BatchStoreDeps, scope: SandboxScope) => tenantTable(deps.tables, BATCH_FILES_TABLE, fileCodec).in(scope);
+
 /**
  * The Catalog batch id of a run: 24 hex characters (Catalog's id shape) from SHA-256 of the run
  * id, so a retried run commits to the same batch and never makes a second one.
@@ -155,16 +205,19 @@ export function batchFileId(batchId: string, index: number): string {
 export async function createBatch(deps: BatchStoreDeps, scope: SandboxScope, input: CreateBatchInput): Promise<Batch> {
   const checked = CreateBatchSchema.safeParse(input);
   if (!checked.success) throw new ValidationError('The batch input is invalid');
-  const pk = tenantPartitionKey(scope);
-  const existing = await readBatch(deps, pk, input.batchId);
-  if (existing !== undefined) return toBatch(scope, existing);
+  const batches = batchesOf(deps, scope);
+  const existing = await batches.find(input.batchId);
+  if (existing !== undefined) return existing;
 
   const now = (deps.clock ?? systemClock).now();
-  const files = await deps.tables(BATCH_FILES_TABLE);
+  const files = filesOf(deps, scope);
   for (const f of checked.data.files) {
-    const entity: FileEntity = {
-      partitionKey: pk,
-      rowKey: f.fileId,
+    // Upsert: a retry after a crash between two writes may hold new object ids for the same files.
+    const current = await files.find(f.fileId);
+    if (current !== undefined && current.batchId !== input.batchId)
+      throw new ConflictError('A file id is already used by another batch');
+    await files.upsert({
+      fileId: f.fileId,
       batchId: input.batchId,
       dataSetId: input.dataSetId,
       objectId: f.objectId,
@@ -173,40 +226,28 @@ export async function createBatch(deps: BatchStoreDeps, scope: SandboxScope, inp
       contentType: f.contentType ?? DEFAULT_FILE_CONTENT_TYPE,
       ...(f.records === undefined ? {} : { records: f.records }),
       created: now,
-    };
-    // Upsert: a retry after a crash between two writes may hold new object ids for the same files.
-    const current = await readFile(deps, pk, f.fileId);
-    if (current !== undefined && current.batchId !== input.batchId)
-      throw new ConflictError('A file id is already used by another batch');
-    await files.upsertEntity(entity, 'Replace');
+    });
   }
 
   const sizes = checked.data.files.map((f) => f.sizeBytes);
   const records = checked.data.files.flatMap((f) => (f.records === undefined ? [] : [f.records]));
-  const batch: BatchEntity = {
-    partitionKey: pk,
-    rowKey: input.batchId,
+  const committed = await batches.insertIfAbsent({
+    id: input.batchId,
     dataSetId: input.dataSetId,
     runId: input.runId,
     flowId: input.flowId,
-    fileIds: JSON.stringify(checked.data.files.map((f) => f.fileId)),
+    fileIds: checked.data.files.map((f) => f.fileId),
     outputByteSize: sizes.reduce((a, b) => a + b, 0),
     ...(input.inputBytes === undefined ? {} : { inputByteSize: input.inputBytes }),
     ...(records.length === sizes.length ? { recordCount: records.reduce((a, b) => a + b, 0) } : {}),
     created: now,
     updated: now,
-  };
-  const batches = await deps.tables(BATCHES_TABLE);
-  try {
-    await batches.createEntity(batch);
-    return toBatch(scope, batch);
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-    // A racing attempt committed first: its batch is the batch.
-    const winner = await readBatch(deps, pk, input.batchId);
-    if (winner === undefined) throw err;
-    return toBatch(scope, winner);
-  }
+  });
+  if (committed !== undefined) return committed;
+  // A racing attempt committed first: its batch is the batch.
+  const winner = await batches.find(input.batchId);
+  if (winner === undefined) throw new Error('The batch vanished while it was being committed');
+  return winner;
 }
 
 /**
@@ -214,20 +255,16 @@ export async function createBatch(deps: BatchStoreDeps, scope: SandboxScope, inp
  * @throws NOT_FOUND when it does not exist in the tenant.
  */
 export async function getBatch(deps: BatchStoreDeps, scope: SandboxScope, batchId: string): Promise<Batch> {
-  const entity = CATALOG_ID_PATTERN.test(batchId)
-    ? await readBatch(deps, tenantPartitionKey(scope), batchId)
-    : undefined;
-  if (entity === undefined) throw new NotFoundError('The batch was not found');
-  return toBatch(scope, entity);
+  const batch = CATALOG_ID_PATTERN.test(batchId) ? await batchesOf(deps, scope).find(batchId) : undefined;
+  if (batch === undefined) throw new NotFoundError('The batch was not found');
+  return batch;
 }
 
 /** The tenant's committed batches of one dataset, newest first, at most {@link MAX_BATCHES_LISTED}. */
 export async function listBatches(deps: BatchStoreDeps, scope: SandboxScope, dataSetId: string): Promise<Batch[]> {
   if (!CATALOG_ID_PATTERN.test(dataSetId)) return [];
-  const table = await deps.tables(BATCHES_TABLE);
-  const filter = odata`PartitionKey eq ${tenantPartitionKey(scope)} and dataSetId eq ${dataSetId}`;
   const batches: Batch[] = [];
-  for await (const e of table.listEntities<BatchEntity>({ queryOptions: { filter } })) batches.push(toBatch(scope, e));
+  for await (const batch of batchesOf(deps, scope).list(where`dataSetId eq ${dataSetId}`)) batches.push(batch);
   return batches.sort((a, b) => b.created - a.created || a.id.localeCompare(b.id)).slice(0, MAX_BATCHES_LISTED);
 }
 
@@ -237,9 +274,9 @@ export async function listBatches(deps: BatchStoreDeps, scope: SandboxScope, dat
  */
 export async function getBatchFiles(deps: BatchStoreDeps, scope: SandboxScope, batchId: string): Promise<BatchFile[]> {
   const batch = await getBatch(deps, scope, batchId);
-  const pk = tenantPartitionKey(scope);
-  const files = await Promise.all(batch.fileIds.map((id) => readFile(deps, pk, id)));
-  return files.flatMap((f) => (f === undefined || f.batchId !== batchId ? [] : [toFile(f)]));
+  const files = filesOf(deps, scope);
+  const found = await Promise.all(batch.fileIds.map((id) => files.find(id)));
+  return found.flatMap((f) => (f === undefined || f.batchId !== batchId ? [] : [f]));
 }
 
 /**
@@ -249,66 +286,9 @@ export async function getBatchFiles(deps: BatchStoreDeps, scope: SandboxScope, b
 export async function getFile(deps: BatchStoreDeps, scope: SandboxScope, fileId: string): Promise<BatchFile> {
   const notFound = () => new NotFoundError('The file was not found');
   if (!FILE_ID_PATTERN.test(fileId)) throw notFound();
-  const pk = tenantPartitionKey(scope);
-  const file = await readFile(deps, pk, fileId);
+  const file = await filesOf(deps, scope).find(fileId);
   if (file === undefined) throw notFound();
-  const batch = await readBatch(deps, pk, file.batchId);
-  if (batch === undefined || !readFileIds(batch).includes(fileId)) throw notFound();
-  return toFile(file);
-}
-
-async function readBatch(deps: BatchStoreDeps, pk: string, batchId: string) {
-  const table = await deps.tables(BATCHES_TABLE);
-  try {
-    return await table.getEntity<BatchEntity>(pk, batchId);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
-async function readFile(deps: BatchStoreDeps, pk: string, fileId: string) {
-  const table = await deps.tables(BATCH_FILES_TABLE);
-  try {
-    return await table.getEntity<FileEntity>(pk, fileId);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
-}
-
-function readFileIds(e: BatchEntity): string[] {
-  return FileIds.parse(JSON.parse(e.fileIds));
-}
-
-function toBatch(scope: SandboxScope, e: BatchEntity): Batch {
-  return {
-    id: e.rowKey,
-    status: 'success',
-    dataSetId: e.dataSetId,
-    runId: e.runId,
-    flowId: e.flowId,
-    fileIds: readFileIds(e),
-    outputByteSize: e.outputByteSize,
-    ...(e.inputByteSize === undefined ? {} : { inputByteSize: e.inputByteSize }),
-    ...(e.recordCount === undefined ? {} : { recordCount: e.recordCount }),
-    created: e.created,
-    updated: e.updated,
-    orgId: scope.orgId,
-    sandbox: scope.sandbox,
-  };
-}
-
-function toFile(e: FileEntity): BatchFile {
-  return {
-    fileId: e.rowKey,
-    batchId: e.batchId,
-    dataSetId: e.dataSetId,
-    objectId: e.objectId,
-    name: e.name,
-    sizeBytes: e.sizeBytes,
-    contentType: e.contentType,
-    ...(e.records === undefined ? {} : { records: e.records }),
-    created: e.created,
-  };
+  const batch = await batchesOf(deps, scope).find(file.batchId);
+  if (batch === undefined || !batch.fileIds.includes(fileId)) throw notFound();
+  return file;
 }

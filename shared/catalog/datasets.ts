@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { Tenant } from '../auth/tenant.js';
+import type { Actor, SandboxScope } from '../core/scope.js';
 import { NotFoundError } from '../errors.js';
-import { findTenantEntity, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
+import { tenantTable, type TableCodec, type TableFactory } from '../storage/tenant-table.js';
 import { systemClock, type Clock } from '../core/clock.js';
 
 export const DATASETS_TABLE = 'datasets';
@@ -36,7 +36,6 @@ export interface CatalogDeps {
 }
 
 interface DatasetEntity {
-  partitionKey: string;
   rowKey: string;
   name: string;
   description?: string;
@@ -46,45 +45,44 @@ interface DatasetEntity {
   createdUser: string;
 }
 
-/** Creates a dataset in the caller's org and sandbox. */
-export async function createDataset(deps: CatalogDeps, tenant: Tenant, input: CreateDatasetRequest): Promise<Dataset> {
-  const table = await deps.tables(DATASETS_TABLE);
+const codec: TableCodec<Dataset, SandboxScope, DatasetEntity, Omit<Dataset, 'imsOrg' | 'sandboxName'>> = {
+  toEntity: ({ id, ...columns }) => ({ rowKey: id, ...columns }),
+  fromEntity: (e, scope) => ({
+    id: e.rowKey,
+    name: e.name,
+    ...(e.description === undefined ? {} : { description: e.description }),
+    imsOrg: scope.orgId,
+    sandboxName: scope.sandbox,
+    created: e.created,
+    updated: e.updated,
+    createdClient: e.createdClient,
+    createdUser: e.createdUser,
+  }),
+};
+
+/** The sandbox's datasets: PartitionKey `{org}|{sandbox}`, RowKey the Catalog id. */
+const datasetsOf = (deps: CatalogDeps, scope: SandboxScope) => tenantTable(deps.tables, DATASETS_TABLE, codec).in(scope);
+
+/** Creates a dataset in the caller's org and sandbox, recording who created it. */
+export async function createDataset(deps: CatalogDeps, actor: Actor, input: CreateDatasetRequest): Promise<Dataset> {
   const now = (deps.clock ?? systemClock).now();
-  const entity: DatasetEntity = {
-    partitionKey: tenantPartitionKey(tenant),
-    rowKey: randomBytes(12).toString('hex'),
+  return datasetsOf(deps, actor).insert({
+    id: randomBytes(12).toString('hex'),
     name: input.name,
     ...(input.description === undefined ? {} : { description: input.description }),
     created: now,
     updated: now,
-    createdClient: tenant.clientId,
-    createdUser: tenant.subject,
-  };
-  await table.createEntity(entity);
-  return toDataset(tenant, entity);
+    createdClient: actor.clientId,
+    createdUser: actor.subject,
+  });
 }
 
 /**
  * Reads one dataset of the caller's org and sandbox.
  * @throws NOT_FOUND when it does not exist there (whether or not it exists in another tenant).
  */
-export async function getDataset(deps: CatalogDeps, tenant: Tenant, id: string): Promise<Dataset> {
-  if (!CATALOG_ID_PATTERN.test(id)) throw new NotFoundError(`Dataset ${id} was not found`);
-  const entity = await findTenantEntity<DatasetEntity>(deps.tables, DATASETS_TABLE, tenant, id);
-  if (entity === undefined) throw new NotFoundError(`Dataset ${id} was not found`);
-  return toDataset(tenant, entity);
-}
-
-function toDataset(tenant: Tenant, e: DatasetEntity): Dataset {
-  return {
-    id: e.rowKey,
-    name: e.name,
-    ...(e.description === undefined ? {} : { description: e.description }),
-    imsOrg: tenant.orgId,
-    sandboxName: tenant.sandbox,
-    created: e.created,
-    updated: e.updated,
-    createdClient: e.createdClient,
-    createdUser: e.createdUser,
-  };
+export async function getDataset(deps: CatalogDeps, scope: SandboxScope, id: string): Promise<Dataset> {
+  const dataset = CATALOG_ID_PATTERN.test(id) ? await datasetsOf(deps, scope).find(id) : undefined;
+  if (dataset === undefined) throw new NotFoundError(`Dataset ${id} was not found`);
+  return dataset;
 }

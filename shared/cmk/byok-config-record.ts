@@ -1,6 +1,7 @@
-import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import { statusOf } from '../storage/tenant-table.js';
+import type { OrgScope } from '../core/scope.js';
+import { byOrg, tableRepository, where, type TableCodec } from '../storage/tenant-table.js';
 import type { OwnerProof } from './key-ownership.js';
 import { CMK_FAILURE_CODES, CONFIG_EVENTS, CONFIG_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
 
@@ -55,7 +56,6 @@ const Transition = z.strictObject({
 });
 
 const Entity = z.object({
-  partitionKey: z.string(),
   rowKey: z.string(),
   etag: z.string().min(1),
   id: z.string(),
@@ -75,49 +75,14 @@ const Entity = z.object({
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
+type ConfigEntity = Omit<z.input<typeof Entity>, 'etag'>;
 
-/**
- * Turns a Table entity into a record.
- * @throws ZodError for an entity that is not a config (corrupt or foreign data).
- */
-export function parseConfigEntity(entity: TableEntityResult<Record<string, unknown>>): ByokConfigRecord {
-  const e = Entity.parse(entity);
-  return {
-    orgId: e.partitionKey,
-    name: e.rowKey,
-    id: e.id,
-    status: e.status,
-    keyVaultKeyIdentifier: e.keyVaultKeyIdentifier,
-    keyVaultUrl: e.keyVaultUrl,
-    keyName: e.keyName,
-    ...(e.submittedVersion === undefined ? {} : { submittedVersion: e.submittedVersion }),
-    ...(e.activeVersion === undefined ? {} : { activeVersion: e.activeVersion }),
-    ...(e.checkpoint === undefined || e.checkpoint === '' ? {} : { checkpoint: e.checkpoint }),
-    rewrapped: e.rewrapped,
-    ...(e.failureCode === undefined ? {} : { failure: { code: e.failureCode, message: e.failureMessage ?? '' } }),
-    ...(e.ownerProof === undefined || e.ownerProof === '' ? {} : { ownerProof: e.ownerProof }),
-    ...(e.unprovenSince === undefined || e.unprovenSince === '' ? {} : { unprovenSince: e.unprovenSince }),
-    history: z.array(Transition).parse(JSON.parse(e.history)).map(toTransition),
-    createdAt: e.createdAt,
-    updatedAt: e.updatedAt,
-    etag: e.etag,
-  };
-}
+/** A config as written: the ETag is the table's to give. */
+export type NewByokConfigRecord = Omit<ByokConfigRecord, 'etag'>;
 
-function toTransition(t: z.infer<typeof Transition>): ConfigTransition {
-  return {
-    status: t.status,
-    at: t.at,
-    ...(t.code === undefined ? {} : { code: t.code }),
-    ...(t.event === undefined ? {} : { event: t.event }),
-    ...(t.keyVersion === undefined ? {} : { keyVersion: t.keyVersion }),
-  };
-}
-
-/** The entity (keys and columns) of a record; absent optional fields are written as empty. */
-export function configEntity(r: Omit<ByokConfigRecord, 'etag'>) {
-  return {
-    partitionKey: r.orgId,
+const codec: TableCodec<ByokConfigRecord, OrgScope, ConfigEntity, NewByokConfigRecord> = {
+  // Absent optional fields are written as empty: a config is always replaced whole.
+  toEntity: (r) => ({
     rowKey: r.name,
     id: r.id,
     status: r.status,
@@ -134,31 +99,78 @@ export function configEntity(r: Omit<ByokConfigRecord, 'etag'>) {
     history: JSON.stringify(r.history),
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
+  }),
+  /** @throws ZodError for an entity that is not a config (corrupt or foreign data). */
+  fromEntity(row, { orgId }) {
+    const e = Entity.parse(row);
+    return {
+      orgId,
+      name: e.rowKey,
+      id: e.id,
+      status: e.status,
+      keyVaultKeyIdentifier: e.keyVaultKeyIdentifier,
+      keyVaultUrl: e.keyVaultUrl,
+      keyName: e.keyName,
+      ...(e.submittedVersion === undefined ? {} : { submittedVersion: e.submittedVersion }),
+      ...(e.activeVersion === undefined ? {} : { activeVersion: e.activeVersion }),
+      ...(e.checkpoint === undefined || e.checkpoint === '' ? {} : { checkpoint: e.checkpoint }),
+      rewrapped: e.rewrapped,
+      ...(e.failureCode === undefined ? {} : { failure: { code: e.failureCode, message: e.failureMessage ?? '' } }),
+      ...(e.ownerProof === undefined || e.ownerProof === '' ? {} : { ownerProof: e.ownerProof }),
+      ...(e.unprovenSince === undefined || e.unprovenSince === '' ? {} : { unprovenSince: e.unprovenSince }),
+      history: z.array(Transition).parse(JSON.parse(e.history)).map(toTransition),
+      createdAt: e.createdAt,
+      updatedAt: e.updatedAt,
+      etag: e.etag,
+    };
+  },
+};
+
+function toTransition(t: z.infer<typeof Transition>): ConfigTransition {
+  return {
+    status: t.status,
+    at: t.at,
+    ...(t.code === undefined ? {} : { code: t.code }),
+    ...(t.event === undefined ? {} : { event: t.event }),
+    ...(t.keyVersion === undefined ? {} : { keyVersion: t.keyVersion }),
   };
+}
+
+// The org's creation lock shares the partition; every read of configs leaves it out.
+const NOT_THE_LOCK = where`RowKey ne ${ORG_LOCK_ROW}`;
+
+/** {@link BYOK_CONFIGS_TABLE}: PartitionKey = org id, RowKey = config name. */
+export function byokConfigTable(table: TableClient) {
+  return tableRepository(table, byOrg, codec);
+}
+
+/** Every config of an org. */
+export async function listOrgConfigs(table: TableClient, orgId: string): Promise<ByokConfigRecord[]> {
+  const out: ByokConfigRecord[] = [];
+  for await (const config of byokConfigTable(table).in({ orgId }).list(NOT_THE_LOCK)) out.push(config);
+  return out;
+}
+
+/** Every org's configs (the reconciler's cycle). */
+export function allConfigs(table: TableClient): AsyncGenerator<ByokConfigRecord> {
+  return byokConfigTable(table).scan(NOT_THE_LOCK);
+}
+
+/** The entity (keys and columns) of a record; absent optional fields are written as empty. */
+export function configEntity(r: NewByokConfigRecord) {
+  return { partitionKey: r.orgId, ...codec.toEntity(r) };
 }
 
 /**
  * Replaces a config only if it is unchanged since it was read (If-Match on its ETag): of two
  * reconcilers advancing one config, exactly one write wins.
- * @returns the new record, or undefined when another writer got there first (412).
+ * @returns the new record, or undefined when another writer got there first (412) or it was deleted.
  */
-export async function replaceConfig(table: TableClient, current: ByokConfigRecord, next: Omit<ByokConfigRecord, 'etag'>): Promise<ByokConfigRecord | undefined> {
-  try {
-    const result = await table.updateEntity(configEntity(next), 'Replace', { etag: current.etag });
-    return { ...next, etag: result.etag ?? '' };
-  } catch (err) {
-    if (statusOf(err) === 412 || statusOf(err) === 404) return undefined;
-    throw err;
-  }
+export async function replaceConfig(table: TableClient, current: ByokConfigRecord, next: NewByokConfigRecord): Promise<ByokConfigRecord | undefined> {
+  return byokConfigTable(table).in(next).replace(next, current.etag);
 }
 
 /** Reads one config; undefined when absent. */
 export async function readConfig(table: TableClient, orgId: string, name: string): Promise<ByokConfigRecord | undefined> {
-  try {
-    return parseConfigEntity(await table.getEntity<Record<string, unknown>>(orgId, name));
-  } catch (err) {
-    if (statusOf(err) === 404) return undefined;
-    throw err;
-  }
+  return byokConfigTable(table).in({ orgId }).find(name);
 }
-

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { odata, type TableClient, type TransactionAction } from '@azure/data-tables';
+import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { z } from 'zod';
-import type { Tenant } from '../auth/tenant.js';
+import { isConflict, isNotFound } from '../core/azure-errors.js';
+import type { OrgScope } from '../core/scope.js';
 import { CmkIrreversibleError, CmkKeyNotOwnedError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { formatKeyVaultKeyId, parseKeyVaultKeyId, type KeyVaultKeyId } from '../vault/key-vault-key-id.js';
-import { statusOf } from '../storage/tenant-table.js';
-import { BYOK_CONFIGS_TABLE, configEntity, ORG_LOCK_ROW, parseConfigEntity, readConfig, type ByokConfigRecord } from './byok-config-record.js';
+import { BYOK_CONFIGS_TABLE, byokConfigTable, listOrgConfigs, ORG_LOCK_ROW, readConfig, type ByokConfigRecord, type NewByokConfigRecord } from './byok-config-record.js';
 import { NOT_YET_EFFECTIVE_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
 import { isOperatorVault, keyProvesOwnership, notOwnedFailure, ownershipView, type OwnershipPolicy, type OwnershipView } from './key-ownership.js';
 import { ORG_KEYS_TABLE, readOrgKeyState } from './org-key-state.js';
@@ -106,8 +106,9 @@ export interface CreatedByokConfig {
  *   (`UPDATE_EXISTING_RESOURCES`), or the org's configs changed meanwhile (a config created at the
  *   same instant: the org's creation lock, {@link ORG_LOCK_ROW}; or the replaced one advanced).
  */
-export async function createByokConfig(deps: CreateByokConfigDeps, tenant: Tenant, body: CreateByokConfigRequest): Promise<CreatedByokConfig> {
-  if (body.imsOrgId !== tenant.orgId) {
+export async function createByokConfig(deps: CreateByokConfigDeps, org: OrgScope, body: CreateByokConfigRequest): Promise<CreatedByokConfig> {
+  const { orgId } = org;
+  if (body.imsOrgId !== orgId) {
     throw new ValidationError('imsOrgId must be the organization of the x-gw-ims-org-id header', [
       { field: 'body.imsOrgId', pointer: '/imsOrgId', message: 'Must equal the x-gw-ims-org-id header' },
     ]);
@@ -121,25 +122,25 @@ export async function createByokConfig(deps: CreateByokConfigDeps, tenant: Tenan
       { field: 'body.configData.keyVaultKeyIdentifier', pointer: '/configData/keyVaultKeyIdentifier', message: err.detail },
     ], { cause: err });
   }
-  if (isOperatorVault(deps.ownership, key.vaultUrl)) throw new CmkKeyNotOwnedError(notOwnedFailure(deps.ownership, key.vaultUrl, tenant.orgId).message);
+  if (isOperatorVault(deps.ownership, key.vaultUrl)) throw new CmkKeyNotOwnedError(notOwnedFailure(deps.ownership, key.vaultUrl, orgId).message);
   const table = await deps.tables(BYOK_CONFIGS_TABLE);
   // Read before the in-flight check: the write below succeeds only if no config was created since.
-  const lock = await readLockEtag(table, tenant.orgId);
-  const org = await readOrgKeyState(await deps.tables(ORG_KEYS_TABLE), tenant.orgId);
-  const others = await listOrgConfigs(table, tenant.orgId);
+  const lock = await readLockEtag(table, orgId);
+  const keyState = await readOrgKeyState(await deps.tables(ORG_KEYS_TABLE), orgId);
+  const others = await listOrgConfigs(table, orgId);
   if (others.some((o) => o.name === body.name)) throw new ConflictError(`A configuration named ${body.name} already exists`);
   const replaced: ByokConfigRecord[] = [];
   for (const other of others) {
-    if (other.status === 'UPDATE_EXISTING_RESOURCES' || (other.status !== 'FAILED' && NOT_YET_EFFECTIVE_STATUSES.has(other.status) && org?.configName === other.name)) {
+    if (other.status === 'UPDATE_EXISTING_RESOURCES' || (other.status !== 'FAILED' && NOT_YET_EFFECTIVE_STATUSES.has(other.status) && keyState?.configName === other.name)) {
       throw new ConflictError(`The configuration ${other.name} is moving the organization's keys (${other.status}); wait until it is COMPLETED`);
     }
     if (other.status === 'NEW' || other.status === 'RUNNING') replaced.push(other);
   }
   // After the reads above: two configs sent together both read the lock before either commits.
-  await requireTag(deps, key, tenant.orgId);
+  await requireTag(deps, key, orgId);
   const now = new Date(deps.clock.now()).toISOString();
-  const record: Omit<ByokConfigRecord, 'etag'> = {
-    orgId: tenant.orgId,
+  const record: NewByokConfigRecord = {
+    orgId,
     name: body.name,
     id: randomUUID(),
     status: 'NEW',
@@ -152,18 +153,20 @@ export async function createByokConfig(deps: CreateByokConfigDeps, tenant: Tenan
     createdAt: now,
     updatedAt: now,
   };
-  const lockEntity = { partitionKey: tenant.orgId, rowKey: ORG_LOCK_ROW, lastCreated: record.name, updatedAt: now };
+  // One transaction (the repository makes single-row writes only): the lock, the new config and
+  // the configs it replaces are written together or not at all, each conditionally.
+  const configs = byokConfigTable(table).in(org);
+  const lockEntity = { partitionKey: configs.partitionKey, rowKey: ORG_LOCK_ROW, lastCreated: record.name, updatedAt: now };
   try {
     await table.submitTransaction([
       lock === undefined ? ['create', lockEntity] : ['update', lockEntity, 'Replace', { etag: lock }],
-      ['create', configEntity(record)],
+      ['create', configs.entity(record)],
       // If-Match: a config the reconciler moved on meanwhile (to UPDATE_EXISTING_RESOURCES) is not replaced.
-      ...replaced.map((old): TransactionAction => ['update', configEntity(replacedBy(old, body.name, now)), 'Replace', { etag: old.etag }]),
+      ...replaced.map((old): TransactionAction => ['update', configs.entity(replacedBy(old, body.name, now)), 'Replace', { etag: old.etag }]),
     ]);
   } catch (err) {
-    const status = statusOf(err);
-    if (status !== 409 && status !== 412) throw err;
-    if ((await readConfig(table, tenant.orgId, body.name)) !== undefined) throw new ConflictError(`A configuration named ${body.name} already exists`);
+    if (!isConflict(err)) throw err;
+    if ((await configs.find(body.name)) !== undefined) throw new ConflictError(`A configuration named ${body.name} already exists`);
     throw new ConflictError("The organization's configurations changed at the same time (another was created, or one moved on); check their status and retry");
   }
   const { name, type, imsOrgId, configData } = toView({ ...record, etag: '' }, deps.ownership);
@@ -174,8 +177,8 @@ export async function createByokConfig(deps: CreateByokConfigDeps, tenant: Tenan
  * A config of the caller's org with its status, failure reason and history.
  * @throws NOT_FOUND when the org has no config of that name.
  */
-export async function getByokConfig(deps: ByokConfigDeps, tenant: Tenant, name: string): Promise<ByokConfigView> {
-  const record = CONFIG_NAME.test(name) ? await readConfig(await deps.tables(BYOK_CONFIGS_TABLE), tenant.orgId, name) : undefined;
+export async function getByokConfig(deps: ByokConfigDeps, org: OrgScope, name: string): Promise<ByokConfigView> {
+  const record = CONFIG_NAME.test(name) ? await readConfig(await deps.tables(BYOK_CONFIGS_TABLE), org.orgId, name) : undefined;
   if (record === undefined) throw new NotFoundError(`No ${BYOK_CONFIG_TYPE} configuration named ${name}`);
   return toView(record, deps.ownership);
 }
@@ -190,32 +193,20 @@ export async function getByokConfig(deps: ByokConfigDeps, tenant: Tenant, name: 
  * @throws CMK_IRREVERSIBLE when the config's key is (or is becoming) the org's key.
  * @throws NOT_FOUND when absent.
  */
-export async function deleteByokConfig(deps: ByokConfigDeps, tenant: Tenant, name: string): Promise<void> {
+export async function deleteByokConfig(deps: ByokConfigDeps, org: OrgScope, name: string): Promise<void> {
   const table = await deps.tables(BYOK_CONFIGS_TABLE);
   for (let attempt = 1; ; attempt += 1) {
-    const record = CONFIG_NAME.test(name) ? await readConfig(table, tenant.orgId, name) : undefined;
+    const record = CONFIG_NAME.test(name) ? await readConfig(table, org.orgId, name) : undefined;
     if (record === undefined) throw new NotFoundError(`No ${BYOK_CONFIG_TYPE} configuration named ${name}`);
-    const org = await readOrgKeyState(await deps.tables(ORG_KEYS_TABLE), tenant.orgId);
-    if (!NOT_YET_EFFECTIVE_STATUSES.has(record.status) || org?.configName === name) throw new CmkIrreversibleError();
-    try {
-      await table.deleteEntity(record.orgId, record.name, { etag: record.etag });
-      return;
-    } catch (err) {
-      // Changed since read (the reconciler advanced it): read it again and decide again.
-      if (statusOf(err) !== 412 || attempt >= MAX_DELETE_ATTEMPTS) throw err;
-    }
+    const keyState = await readOrgKeyState(await deps.tables(ORG_KEYS_TABLE), org.orgId);
+    if (!NOT_YET_EFFECTIVE_STATUSES.has(record.status) || keyState?.configName === name) throw new CmkIrreversibleError();
+    if (await byokConfigTable(table).in(org).delete(record.name, record.etag)) return;
+    // Changed since read (the reconciler advanced it): read it again and decide again.
+    if (attempt >= MAX_DELETE_ATTEMPTS) throw new Error(`The configuration ${name} kept changing while it was being deleted`);
   }
 }
 
 const MAX_DELETE_ATTEMPTS = 3;
-
-/** Every config of an org. */
-export async function listOrgConfigs(table: TableClient, orgId: string): Promise<ByokConfigRecord[]> {
-  const out: ByokConfigRecord[] = [];
-  const filter = odata`PartitionKey eq ${orgId} and RowKey ne ${ORG_LOCK_ROW}`;
-  for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) out.push(parseConfigEntity(entity));
-  return out;
-}
 
 /**
  * Submission's check of the key's tag (the vault was checked against ours already): one
@@ -234,7 +225,7 @@ async function requireTag(deps: CreateByokConfigDeps, key: KeyVaultKeyId, orgId:
 }
 
 /** A NEW or RUNNING config as it ends when another config of the org replaces it. */
-function replacedBy(old: ByokConfigRecord, by: string, at: string): Omit<ByokConfigRecord, 'etag'> {
+function replacedBy(old: ByokConfigRecord, by: string, at: string): NewByokConfigRecord {
   const failure: CmkFailure = { code: 'CONFIG_REPLACED', message: `Replaced by the configuration ${by} before it took effect` };
   const { etag: _e, checkpoint: _c, ...rest } = old;
   return { ...rest, status: 'FAILED', failure, updatedAt: at, history: [...old.history, { status: 'FAILED', at, code: failure.code }] };
@@ -245,7 +236,7 @@ async function readLockEtag(table: TableClient, orgId: string): Promise<string |
   try {
     return (await table.getEntity(orgId, ORG_LOCK_ROW, { queryOptions: { select: ['updatedAt'] } })).etag;
   } catch (err) {
-    if (statusOf(err) === 404) return undefined;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
 }

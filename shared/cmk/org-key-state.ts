@@ -1,7 +1,8 @@
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
+import type { OrgScope } from '../core/scope.js';
+import { byOrg, tableRepository, type TableCodec } from '../storage/tenant-table.js';
 import { CMK_FAILURE_CODES, type CmkFailureCode } from './config-status.js';
-import { statusOf } from '../storage/tenant-table.js';
 
 /** Table of each CMK org's current key: PartitionKey = org id, RowKey = {@link ORG_ROW}. */
 export const ORG_KEYS_TABLE = 'cmkorgs';
@@ -26,7 +27,6 @@ export interface OrgKeyState {
 }
 
 const Entity = z.object({
-  partitionKey: z.string(),
   configName: z.string(),
   keyVaultUrl: z.string(),
   keyName: z.string(),
@@ -34,41 +34,41 @@ const Entity = z.object({
   reason: z.union([z.enum(CMK_FAILURE_CODES), z.literal('')]).optional(),
   updatedAt: z.string(),
 });
+type OrgKeyStateEntity = z.input<typeof Entity> & { readonly rowKey: string };
+
+const codec: TableCodec<OrgKeyState, OrgScope, OrgKeyStateEntity> = {
+  // Absent fields are written as empty: the row is replaced whole.
+  toEntity: (state) => ({
+    rowKey: ORG_ROW,
+    configName: state.configName,
+    keyVaultUrl: state.keyVaultUrl,
+    keyName: state.keyName,
+    access: state.access,
+    reason: state.reason ?? '',
+    updatedAt: state.updatedAt,
+  }),
+  fromEntity(row, { orgId }) {
+    const e = Entity.parse(row);
+    return {
+      orgId,
+      configName: e.configName,
+      keyVaultUrl: e.keyVaultUrl,
+      keyName: e.keyName,
+      access: e.access,
+      ...(e.reason === undefined || e.reason === '' ? {} : { reason: e.reason }),
+      updatedAt: e.updatedAt,
+    };
+  },
+};
+
+const orgKeyStates = (table: TableClient, orgId: string) => tableRepository(table, byOrg, codec).in({ orgId });
 
 /** Reads the org's key state; undefined while the org uses the system key. */
 export async function readOrgKeyState(table: TableClient, orgId: string): Promise<OrgKeyState | undefined> {
-  let entity;
-  try {
-    entity = await table.getEntity<Record<string, unknown>>(orgId, ORG_ROW);
-  } catch (err) {
-    if (statusOf(err) === 404) return undefined;
-    throw err;
-  }
-  const e = Entity.parse(entity);
-  return {
-    orgId: e.partitionKey,
-    configName: e.configName,
-    keyVaultUrl: e.keyVaultUrl,
-    keyName: e.keyName,
-    access: e.access,
-    ...(e.reason === undefined || e.reason === '' ? {} : { reason: e.reason }),
-    updatedAt: e.updatedAt,
-  };
+  return orgKeyStates(table, orgId).find(ORG_ROW);
 }
 
 /** Writes the org's key state (last writer wins: only the reconciler writes it). */
 export async function writeOrgKeyState(table: TableClient, state: OrgKeyState): Promise<void> {
-  await table.upsertEntity(
-    {
-      partitionKey: state.orgId,
-      rowKey: ORG_ROW,
-      configName: state.configName,
-      keyVaultUrl: state.keyVaultUrl,
-      keyName: state.keyName,
-      access: state.access,
-      reason: state.reason ?? '',
-      updatedAt: state.updatedAt,
-    },
-    'Replace',
-  );
+  await orgKeyStates(table, state.orgId).upsert(state);
 }

@@ -4,9 +4,8 @@ import type { KekClient } from '../vault/kek-client.js';
 import { sameKey, type KekRef, type VersionedKeyVaultKeyId } from '../vault/key-vault-key-id.js';
 import type { Random } from '../core/random.js';
 import { rewrapRootKeys } from '../vault/rewrap-root-keys.js';
-import type { SandboxScope } from '../vault/sandbox-scope.js';
-import { BYOK_CONFIGS_TABLE, ORG_LOCK_ROW, parseConfigEntity, replaceConfig, type ByokConfigRecord } from './byok-config-record.js';
-import { listOrgConfigs } from './byok-configs.js';
+import type { SandboxScope } from '../core/scope.js';
+import { allConfigs, BYOK_CONFIGS_TABLE, listOrgConfigs, replaceConfig, type ByokConfigRecord } from './byok-config-record.js';
 import type { CmkFailure, ConfigEvent, ConfigStatus, ConfigTransition } from './config-status.js';
 import { notOwnedFailure, settleProof, type OwnerProof, type OwnershipPolicy } from './key-ownership.js';
 import { ORG_KEYS_TABLE, readOrgKeyState, writeOrgKeyState, type OrgKeyAccess, type OrgKeyState } from './org-key-state.js';
@@ -85,9 +84,7 @@ export async function reconcileByokConfigs(deps: ReconcileDeps, options: { reado
   let configs = 0;
   let transitions = 0;
   const records: ByokConfigRecord[] = [];
-  for await (const entity of table.listEntities<Record<string, unknown>>()) {
-    if (entity.rowKey !== ORG_LOCK_ROW) records.push(parseConfigEntity(entity));
-  }
+  for await (const record of allConfigs(table)) records.push(record);
   for (const record of records) {
     options.signal?.throwIfAborted();
     configs += 1;

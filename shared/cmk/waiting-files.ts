@@ -1,7 +1,8 @@
-import { odata, type TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import { landedBlobRowKey as rowKey } from '../ingestion/landed-file.js';
-import { statusOf } from '../storage/tenant-table.js';
+import { landedBlobRowKey } from '../storage/blob-row-key.js';
+import { byOrg, tableRepository, type TableCodec } from '../storage/tenant-table.js';
+import type { OrgScope } from '../core/scope.js';
 
 /** Landed files waiting for their org's customer key: PartitionKey = org id, RowKey = base64url(container/blob). */
 export const WAITING_FILES_TABLE = 'cmkwaiting';
@@ -16,7 +17,24 @@ export interface WaitingFile {
   readonly since: string;
 }
 
-const Entity = z.object({ partitionKey: z.string(), container: z.string(), blobName: z.string(), blobETag: z.string().optional(), since: z.string() });
+const Entity = z.object({ rowKey: z.string(), container: z.string(), blobName: z.string(), blobETag: z.string().optional(), since: z.string() });
+type WaitingFileEntity = z.input<typeof Entity>;
+
+const codec: TableCodec<WaitingFile, OrgScope, WaitingFileEntity> = {
+  toEntity: (file) => ({
+    rowKey: landedBlobRowKey(file.container, file.blobName),
+    container: file.container,
+    blobName: file.blobName,
+    ...(file.etag === undefined ? {} : { blobETag: file.etag }),
+    since: file.since,
+  }),
+  fromEntity(row, { orgId }) {
+    const e = Entity.parse(row);
+    return { orgId, container: e.container, blobName: e.blobName, ...(e.blobETag === undefined ? {} : { etag: e.blobETag }), since: e.since };
+  },
+};
+
+const waitingFiles = (table: TableClient, orgId: string) => tableRepository(table, byOrg, codec).in({ orgId });
 
 /**
  * Records that a landed blob waits for its org's key. The blob itself stays in the landing
@@ -24,35 +42,22 @@ const Entity = z.object({ partitionKey: z.string(), container: z.string(), blobN
  * arrives once per blob version, so nothing else would pick it up). Idempotent.
  */
 export async function recordWaitingFile(table: TableClient, file: Omit<WaitingFile, 'since'>, now: Date): Promise<void> {
-  try {
-    await table.createEntity({
-      partitionKey: file.orgId,
-      rowKey: rowKey(file.container, file.blobName),
-      container: file.container,
-      blobName: file.blobName,
-      ...(file.etag === undefined ? {} : { blobETag: file.etag }),
-      since: now.toISOString(),
-    });
-  } catch (err) {
-    if (statusOf(err) !== 409) throw err;
-  }
+  await waitingFiles(table, file.orgId).insertIfAbsent({ ...file, since: now.toISOString() });
 }
 
 /** The org's waiting files, oldest record first within Table order. */
 export async function listWaitingFiles(table: TableClient, orgId: string): Promise<WaitingFile[]> {
   const out: WaitingFile[] = [];
-  for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${orgId}` } })) {
-    const e = Entity.parse(entity);
-    out.push({ orgId: e.partitionKey, container: e.container, blobName: e.blobName, ...(e.blobETag === undefined ? {} : { etag: e.blobETag }), since: e.since });
-  }
+  for await (const file of waitingFiles(table, orgId).list()) out.push(file);
   return out;
 }
 
+/** Whether a landed blob waits for its org's key (one point read). */
+export async function isWaitingFile(table: TableClient, file: Pick<WaitingFile, 'orgId' | 'container' | 'blobName'>): Promise<boolean> {
+  return waitingFiles(table, file.orgId).exists(landedBlobRowKey(file.container, file.blobName));
+}
+
 /** Forgets a waiting file once it was ingested (or failed for good). */
-export async function removeWaitingFile(table: TableClient, file: WaitingFile): Promise<void> {
-  try {
-    await table.deleteEntity(file.orgId, rowKey(file.container, file.blobName));
-  } catch (err) {
-    if (statusOf(err) !== 404) throw err;
-  }
+export async function removeWaitingFile(table: TableClient, file: Pick<WaitingFile, 'orgId' | 'container' | 'blobName'>): Promise<void> {
+  await waitingFiles(table, file.orgId).delete(landedBlobRowKey(file.container, file.blobName));
 }

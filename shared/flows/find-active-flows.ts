@@ -1,10 +1,6 @@
-import { odata } from '@azure/data-tables';
-import type { SandboxScope } from '../vault/sandbox-scope.js';
-import { tenantPartitionKey } from '../storage/tenant-table.js';
+import type { SandboxScope } from '../core/scope.js';
 import type { FlowServiceDeps } from './flow-service-deps.js';
-import type { EncryptionParams } from './flows.js';
-import { FLOWS_TABLE, type FlowEntity } from './lib/flow-entity.js';
-import { CompressionType, SourceFormat } from './source-connections.js';
+import { ENABLED, flowsOf, type FlowRoute } from './flows.js';
 import { matchesSourcePath } from './source-path.js';
 
 /** A landed blob: the owners of its landing zone and its name in the zone's container. */
@@ -14,18 +10,9 @@ export interface LandedBlob extends SandboxScope {
 }
 
 /** An enabled flow that selects a landed blob, with everything ingestion needs to run it. */
-export interface ActiveFlow {
+export interface ActiveFlow extends FlowRoute {
   readonly flowId: string;
   readonly flowName: string;
-  readonly sourceConnectionId: string;
-  readonly source: {
-    readonly path: string;
-    readonly format: SourceFormat;
-    readonly compressionType?: CompressionType;
-  };
-  readonly targetConnectionId: string;
-  readonly dataSetId: string;
-  readonly encryption: EncryptionParams;
 }
 
 /**
@@ -36,35 +23,12 @@ export interface ActiveFlow {
  * @throws INVALID_REQUEST when the org id or sandbox is malformed.
  */
 export async function findActiveFlowsForBlob(deps: FlowServiceDeps, blob: LandedBlob): Promise<ActiveFlow[]> {
-  const table = await deps.tables(FLOWS_TABLE);
-  const filter = odata`PartitionKey eq ${tenantPartitionKey(blob)} and state eq ${'enabled'}`;
   const found: (ActiveFlow & { createdAt: number })[] = [];
-  for await (const e of table.listEntities<FlowEntity>({ queryOptions: { filter } })) {
-    if (!matchesSourcePath(e.sourcePath, blob.relativePath)) continue;
-    found.push({ ...toActiveFlow(e), createdAt: e.createdAt });
+  for await (const { flow, route } of flowsOf(deps.tables, blob).list(ENABLED)) {
+    if (!matchesSourcePath(route.source.path, blob.relativePath)) continue;
+    found.push({ flowId: flow.id, flowName: flow.name, ...route, createdAt: flow.createdAt });
   }
   return found
     .sort((a, b) => a.createdAt - b.createdAt || a.flowId.localeCompare(b.flowId))
     .map(({ createdAt: _, ...flow }) => flow);
-}
-
-function toActiveFlow(e: FlowEntity): ActiveFlow {
-  return {
-    flowId: e.rowKey,
-    flowName: e.name,
-    sourceConnectionId: e.sourceConnectionId,
-    source: {
-      path: e.sourcePath,
-      format: SourceFormat.parse(e.sourceFormat),
-      ...(e.sourceCompressionType === undefined
-        ? {}
-        : { compressionType: CompressionType.parse(e.sourceCompressionType) }),
-    },
-    targetConnectionId: e.targetConnectionId,
-    dataSetId: e.dataSetId,
-    encryption: {
-      publicKeyId: e.publicKeyId,
-      ...(e.signVerificationKeyId === undefined ? {} : { signVerificationKeyId: e.signVerificationKeyId }),
-    },
-  };
 }

@@ -1,15 +1,14 @@
-import { odata } from '@azure/data-tables';
 import { z } from 'zod';
-import type { Tenant } from '../auth/tenant.js';
+import type { Actor, SandboxScope } from '../core/scope.js';
 import { AppError, NotFoundError, ValidationError, type FieldError } from '../errors.js';
-import { isConflict, findTenantEntity, tenantPartitionKey } from '../storage/tenant-table.js';
+import { tenantTable, where, type TableCodec, type TableFactory } from '../storage/tenant-table.js';
 import { FlowServiceId, isFlowServiceId, newFlowServiceId } from './flow-service-id.js';
 import { nowMs, type FlowServiceDeps } from './flow-service-deps.js';
 import type { KeyCheck } from './key-references.js';
-import { auditColumns, auditFields, type AuditFields } from './lib/audit-fields.js';
+import { auditColumns, auditFields, type AuditFields, type NewResource } from './lib/audit-fields.js';
 import { FLOWS_TABLE, type FlowEntity, type FlowState } from './lib/flow-entity.js';
 import { readJsonColumn } from './lib/stored-json.js';
-import { getSourceConnection, type SourceConnection } from './source-connections.js';
+import { CompressionType, getSourceConnection, SourceFormat, type SourceConnection } from './source-connections.js';
 import { SpecReference } from './spec-reference.js';
 import { getTargetConnection, type TargetConnection } from './target-connections.js';
 
@@ -126,7 +125,7 @@ export function encryptionParamsOf(transformations: readonly Transformation[]): 
  */
 export async function createFlow(
   deps: FlowServiceDeps,
-  tenant: Tenant,
+  actor: Actor,
   input: CreateFlowRequest,
   keys: KeyCheck,
 ): Promise<Flow> {
@@ -135,12 +134,12 @@ export async function createFlow(
   const keyField = (name: keyof EncryptionParams) => `transformations[${index}].params.${name}`;
   const keyPointer = (name: keyof EncryptionParams) => `/transformations/${index}/params/${name}`;
   const [source, target, publicKeyFound, signKeyFound] = await Promise.all([
-    orMissing(getSourceConnection(deps, tenant, sourceId)),
-    orMissing(getTargetConnection(deps, tenant, targetId)),
-    keys.encryptionKeyExists(tenant, encryption.publicKeyId),
+    orMissing(getSourceConnection(deps, actor, sourceId)),
+    orMissing(getTargetConnection(deps, actor, targetId)),
+    keys.encryptionKeyExists(actor, encryption.publicKeyId),
     encryption.signVerificationKeyId === undefined
       ? true
-      : keys.customerKeyExists(tenant, encryption.signVerificationKeyId),
+      : keys.customerKeyExists(actor, encryption.signVerificationKeyId),
   ]);
   const errors: FieldError[] = [];
   const missing = (field: string, pointer: string, message: string) =>
@@ -172,29 +171,22 @@ export async function createFlow(
   if (source === undefined || target === undefined || errors.length > 0) {
     throw new ValidationError('The flow references resources that do not exist', errors);
   }
-  const table = await deps.tables(FLOWS_TABLE);
-  const entity = newFlowEntity(tenant, input, source, target, encryption, nowMs(deps));
-  const created = await table.createEntity(entity);
-  return toFlow(tenant, entity, created.etag ?? '');
+  const record = await flowsOf(deps.tables, actor).insert(newFlow(actor, input, source, target, encryption, nowMs(deps)));
+  return record.flow;
 }
 
 /**
  * Reads one flow of the caller's org and sandbox, deleted or not.
  * @throws NOT_FOUND when it does not exist there (whether or not it exists in another tenant).
  */
-export async function getFlow(deps: FlowServiceDeps, tenant: Tenant, id: string): Promise<Flow> {
-  const entity = await readFlowEntity(deps, tenant, id);
-  return toFlow(tenant, entity, entity.etag);
+export async function getFlow(deps: FlowServiceDeps, scope: SandboxScope, id: string): Promise<Flow> {
+  return (await readFlow(deps, scope, id)).flow;
 }
 
 /** The tenant's flows that are not deleted, oldest first. */
-export async function listFlows(deps: FlowServiceDeps, tenant: Tenant): Promise<Flow[]> {
-  const table = await deps.tables(FLOWS_TABLE);
+export async function listFlows(deps: FlowServiceDeps, scope: SandboxScope): Promise<Flow[]> {
   const flows: Flow[] = [];
-  const filter = odata`PartitionKey eq ${tenantPartitionKey(tenant)} and state eq ${'enabled'}`;
-  for await (const entity of table.listEntities<FlowEntity>({ queryOptions: { filter } })) {
-    flows.push(toFlow(tenant, entity, entity.etag));
-  }
+  for await (const record of flowsOf(deps.tables, scope).list(ENABLED)) flows.push(record.flow);
   return flows.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id));
 }
 
@@ -203,36 +195,22 @@ export async function listFlows(deps: FlowServiceDeps, tenant: Tenant): Promise<
  * its runs stay readable. Deleting a deleted flow changes nothing.
  * @throws NOT_FOUND when the flow does not exist in the tenant.
  */
-export async function deleteFlow(deps: FlowServiceDeps, tenant: Tenant, id: string): Promise<void> {
-  const table = await deps.tables(FLOWS_TABLE);
+export async function deleteFlow(deps: FlowServiceDeps, scope: SandboxScope, id: string): Promise<void> {
   // Optimistic concurrency on the entity's etag; a concurrent writer makes us read again.
   for (let attempt = 0; ; attempt++) {
-    const entity = await readFlowEntity(deps, tenant, id);
-    if (entity.state === 'deleted') return;
-    try {
-      await table.updateEntity(
-        {
-          partitionKey: entity.partitionKey,
-          rowKey: entity.rowKey,
-          state: 'deleted' satisfies FlowState,
-          updatedAt: nowMs(deps),
-        },
-        'Merge',
-        { etag: entity.etag },
-      );
-      return;
-    } catch (err) {
-      if (!isConflict(err) || attempt >= 2) throw err;
-    }
+    const { flow } = await readFlow(deps, scope, id);
+    if (flow.state === 'deleted') return;
+    if (await flowsOf(deps.tables, scope).merge(id, { state: 'deleted', updatedAt: nowMs(deps) }, flow.etag)) return;
+    if (attempt >= 2) throw new Error('The flow kept changing while it was being deleted');
   }
 }
 
-async function readFlowEntity(deps: FlowServiceDeps, tenant: Tenant, id: string) {
+async function readFlow(deps: FlowServiceDeps, scope: SandboxScope, id: string): Promise<FlowRecord> {
   const notFound = () => new NotFoundError('The flow was not found');
   if (!isFlowServiceId(id)) throw notFound();
-  const entity = await findTenantEntity<FlowEntity>(deps.tables, FLOWS_TABLE, tenant, id);
-  if (entity === undefined) throw notFound();
-  return entity;
+  const record = await flowsOf(deps.tables, scope).find(id);
+  if (record === undefined) throw notFound();
+  return record;
 }
 
 async function orMissing<T>(lookup: Promise<T>): Promise<T | undefined> {
@@ -244,54 +222,124 @@ async function orMissing<T>(lookup: Promise<T>): Promise<T | undefined> {
   }
 }
 
-function newFlowEntity(
-  tenant: Tenant,
+function newFlow(
+  actor: Actor,
   input: CreateFlowRequest,
   source: SourceConnection,
   target: TargetConnection,
   encryption: EncryptionParams,
   now: number,
-): FlowEntity {
+): NewFlowRecord {
   const compression = source.data.properties?.compressionType;
   return {
-    partitionKey: tenantPartitionKey(tenant),
-    rowKey: newFlowServiceId(),
-    name: input.name,
-    ...(input.description === undefined ? {} : { description: input.description }),
-    ...(input.flowSpec === undefined ? {} : { flowSpec: JSON.stringify(input.flowSpec) }),
-    sourceConnectionIds: JSON.stringify(input.sourceConnectionIds),
-    targetConnectionIds: JSON.stringify(input.targetConnectionIds),
-    transformations: JSON.stringify(input.transformations),
-    ...(input.scheduleParams === undefined ? {} : { scheduleParams: JSON.stringify(input.scheduleParams) }),
-    state: 'enabled',
-    sourceConnectionId: source.id,
-    sourcePath: source.params.path,
-    sourceFormat: source.data.format,
-    ...(compression === undefined ? {} : { sourceCompressionType: compression }),
-    targetConnectionId: target.id,
-    dataSetId: target.params.dataSetId,
-    publicKeyId: encryption.publicKeyId,
-    ...(encryption.signVerificationKeyId === undefined
-      ? {}
-      : { signVerificationKeyId: encryption.signVerificationKeyId }),
-    ...auditColumns(tenant, now),
+    flow: {
+      id: newFlowServiceId(),
+      name: input.name,
+      ...(input.description === undefined ? {} : { description: input.description }),
+      ...(input.flowSpec === undefined ? {} : { flowSpec: input.flowSpec }),
+      sourceConnectionIds: input.sourceConnectionIds,
+      targetConnectionIds: input.targetConnectionIds,
+      transformations: input.transformations,
+      ...(input.scheduleParams === undefined ? {} : { scheduleParams: input.scheduleParams }),
+      state: 'enabled',
+      ...auditColumns(actor, now),
+    },
+    route: {
+      sourceConnectionId: source.id,
+      source: { path: source.params.path, format: source.data.format, ...(compression === undefined ? {} : { compressionType: compression }) },
+      targetConnectionId: target.id,
+      dataSetId: target.params.dataSetId,
+      encryption,
+    },
   };
 }
+
+/**
+ * What the ingestion needs to run a flow, copied from its connections at creation (connections
+ * never change, so the copies never go stale): finding the flows of a landed blob is one
+ * partition query with no joins.
+ */
+export interface FlowRoute {
+  readonly sourceConnectionId: string;
+  readonly source: {
+    readonly path: string;
+    readonly format: SourceFormat;
+    readonly compressionType?: CompressionType;
+  };
+  readonly targetConnectionId: string;
+  readonly dataSetId: string;
+  readonly encryption: EncryptionParams;
+}
+
+/** A flow as stored: the flow as shown, and its route. */
+export interface FlowRecord {
+  readonly flow: Flow;
+  readonly route: FlowRoute;
+}
+
+type NewFlowRecord = { readonly flow: NewResource<Flow>; readonly route: FlowRoute };
 
 const ConnectionIds = z.array(z.string());
 const StoredTransformations = z.array(Transformation);
 
-function toFlow(tenant: Tenant, e: FlowEntity, etag: string): Flow {
-  return {
-    id: e.rowKey,
-    name: e.name,
-    ...(e.description === undefined ? {} : { description: e.description }),
-    ...(e.flowSpec === undefined ? {} : { flowSpec: readJsonColumn(SpecReference, e.flowSpec) }),
-    sourceConnectionIds: readJsonColumn(ConnectionIds, e.sourceConnectionIds),
-    targetConnectionIds: readJsonColumn(ConnectionIds, e.targetConnectionIds),
-    transformations: readJsonColumn(StoredTransformations, e.transformations),
-    ...(e.scheduleParams === undefined ? {} : { scheduleParams: readJsonColumn(ScheduleParams, e.scheduleParams) }),
-    state: e.state,
-    ...auditFields(tenant, e, etag),
-  };
+const codec: TableCodec<FlowRecord, SandboxScope, FlowEntity, NewFlowRecord> = {
+  toEntity: ({ flow, route }) => ({
+    rowKey: flow.id,
+    name: flow.name,
+    ...(flow.description === undefined ? {} : { description: flow.description }),
+    ...(flow.flowSpec === undefined ? {} : { flowSpec: JSON.stringify(flow.flowSpec) }),
+    sourceConnectionIds: JSON.stringify(flow.sourceConnectionIds),
+    targetConnectionIds: JSON.stringify(flow.targetConnectionIds),
+    transformations: JSON.stringify(flow.transformations),
+    ...(flow.scheduleParams === undefined ? {} : { scheduleParams: JSON.stringify(flow.scheduleParams) }),
+    state: flow.state,
+    sourceConnectionId: route.sourceConnectionId,
+    sourcePath: route.source.path,
+    sourceFormat: route.source.format,
+    ...(route.source.compressionType === undefined ? {} : { sourceCompressionType: route.source.compressionType }),
+    targetConnectionId: route.targetConnectionId,
+    dataSetId: route.dataSetId,
+    publicKeyId: route.encryption.publicKeyId,
+    ...(route.encryption.signVerificationKeyId === undefined ? {} : { signVerificationKeyId: route.encryption.signVerificationKeyId }),
+    createdAt: flow.createdAt,
+    updatedAt: flow.updatedAt,
+    createdBy: flow.createdBy,
+    createdClient: flow.createdClient,
+  }),
+  fromEntity: (e, scope) => ({
+    flow: {
+      id: e.rowKey,
+      name: e.name,
+      ...(e.description === undefined ? {} : { description: e.description }),
+      ...(e.flowSpec === undefined ? {} : { flowSpec: readJsonColumn(SpecReference, e.flowSpec) }),
+      sourceConnectionIds: readJsonColumn(ConnectionIds, e.sourceConnectionIds),
+      targetConnectionIds: readJsonColumn(ConnectionIds, e.targetConnectionIds),
+      transformations: readJsonColumn(StoredTransformations, e.transformations),
+      ...(e.scheduleParams === undefined ? {} : { scheduleParams: readJsonColumn(ScheduleParams, e.scheduleParams) }),
+      state: e.state,
+      ...auditFields(scope, e, e.etag),
+    },
+    route: {
+      sourceConnectionId: e.sourceConnectionId,
+      source: {
+        path: e.sourcePath,
+        format: SourceFormat.parse(e.sourceFormat),
+        ...(e.sourceCompressionType === undefined ? {} : { compressionType: CompressionType.parse(e.sourceCompressionType) }),
+      },
+      targetConnectionId: e.targetConnectionId,
+      dataSetId: e.dataSetId,
+      encryption: {
+        publicKeyId: e.publicKeyId,
+        ...(e.signVerificationKeyId === undefined ? {} : { signVerificationKeyId: e.signVerificationKeyId }),
+      },
+    },
+  }),
+};
+
+/** Flows that pick up new files (deleted ones stay readable but match nothing). */
+export const ENABLED = where`state eq ${'enabled'}`;
+
+/** The sandbox's flows: PartitionKey `{org}|{sandbox}`, RowKey the flow id. For this folder only. */
+export function flowsOf(tables: TableFactory, scope: SandboxScope) {
+  return tenantTable(tables, FLOWS_TABLE, codec).in(scope);
 }

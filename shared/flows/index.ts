@@ -11,7 +11,8 @@ export {
   type FlowState,
 } from './flows.js';
 export type { FlowServiceDeps } from './flow-service-deps.js';
-export { tableKeyCheck, type KeyCheck } from './key-references.js';
+export { flowsUsingKey } from './flows-using-key.js';
+export type { KeyCheck } from './key-references.js';
 export { runIdFor, type RunKey } from './run-id.js';
 export {
   completeRun,

@@ -1,8 +1,7 @@
-import { odata } from '@azure/data-tables';
 import { z } from 'zod';
+import type { SandboxScope } from '../core/scope.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { isConflict, findTenantEntity, tenantPartitionKey } from '../storage/tenant-table.js';
-import type { SandboxScope } from '../vault/sandbox-scope.js';
+import { tenantTable, where, type TableCodec } from '../storage/tenant-table.js';
 import { isFlowServiceId } from './flow-service-id.js';
 import { nowMs, type FlowServiceDeps } from './flow-service-deps.js';
 import { readJsonColumn } from './lib/stored-json.js';
@@ -93,7 +92,6 @@ export interface RunMetricsUpdate {
 }
 
 interface RunEntity {
-  partitionKey: string;
   rowKey: string;
   flowId: string;
   fileName: string;
@@ -135,6 +133,69 @@ const RunErrors = z
   .max(MAX_RUN_ERRORS);
 const StoredRunErrors = z.array(z.object({ code: z.string(), message: z.string() }));
 
+/** A run as stored: the run as shown, and the bookkeeping of the attempts at it, never shown. */
+interface RunRecord {
+  readonly run: FlowRun;
+  /** Attempts that failed transiently so far (absent: none). */
+  readonly failedAttempts?: number;
+  /** The attempt working on the run now, and until when (epoch ms) its claim holds. */
+  readonly claim?: { readonly id: string; readonly until: number };
+}
+
+/** A run as written: the scope gives its org and sandbox, the table its ETag. */
+interface NewRunRecord {
+  readonly run: Omit<FlowRun, 'imsOrgId' | 'sandboxName' | 'etag'>;
+  readonly failedAttempts?: number;
+  readonly claim?: { readonly id: string; readonly until: number };
+}
+
+const codec: TableCodec<RunRecord, SandboxScope, RunEntity, NewRunRecord> = {
+  toEntity: ({ run, failedAttempts, claim }) => ({
+    rowKey: run.id,
+    flowId: run.flowId,
+    fileName: run.fileName,
+    blobETag: run.blobETag,
+    status: run.status,
+    errors: JSON.stringify(run.errors),
+    inputBytes: run.metrics.inputBytes,
+    outputBytes: run.metrics.outputBytes,
+    ...(run.metrics.recordCount === undefined ? {} : { recordCount: run.metrics.recordCount }),
+    durationMs: run.metrics.durationMs,
+    ...(run.batchId === undefined ? {} : { batchId: run.batchId }),
+    ...(failedAttempts === undefined ? {} : { failedAttempts }),
+    ...(claim === undefined ? {} : { claimId: claim.id, claimedUntil: claim.until }),
+    createdAt: run.createdAt,
+    updatedAt: run.updatedAt,
+  }),
+  fromEntity: (e, scope) => ({
+    run: {
+      id: e.rowKey,
+      flowId: e.flowId,
+      fileName: e.fileName,
+      blobETag: e.blobETag,
+      status: e.status,
+      errors: readJsonColumn(StoredRunErrors, e.errors),
+      metrics: {
+        inputBytes: e.inputBytes,
+        outputBytes: e.outputBytes,
+        ...(e.recordCount === undefined ? {} : { recordCount: e.recordCount }),
+        durationMs: e.durationMs,
+      },
+      ...(e.batchId === undefined ? {} : { batchId: e.batchId }),
+      createdAt: e.createdAt,
+      updatedAt: e.updatedAt,
+      imsOrgId: scope.orgId,
+      sandboxName: scope.sandbox,
+      etag: e.etag,
+    },
+    ...(e.failedAttempts === undefined ? {} : { failedAttempts: e.failedAttempts }),
+    ...(e.claimId === undefined ? {} : { claim: { id: e.claimId, until: e.claimedUntil ?? 0 } }),
+  }),
+};
+
+/** The sandbox's runs: PartitionKey `{org}|{sandbox}`, RowKey the run id. */
+const runsOf = (deps: FlowServiceDeps, scope: SandboxScope) => tenantTable(deps.tables, FLOW_RUNS_TABLE, codec).in(scope);
+
 /**
  * Starts the run of a flow over one blob version, once: the row key is {@link runIdFor} of
  * (flow, blob name, ETag) and the row is inserted only if absent, so a redelivered trigger (or two
@@ -150,45 +211,39 @@ export async function startRun(
 ): Promise<StartRunResult> {
   const checked = StartRunSchema.safeParse(input);
   if (!checked.success) throw new ValidationError('The run input is invalid');
-  const table = await deps.tables(FLOW_RUNS_TABLE);
   const now = nowMs(deps);
-  const entity: RunEntity = {
-    partitionKey: tenantPartitionKey(scope),
-    rowKey: runIdFor(input),
-    flowId: input.flowId,
-    fileName: input.fileName,
-    blobETag: input.blobETag,
-    status: 'inProgress',
-    errors: '[]',
-    inputBytes: input.inputBytes,
-    outputBytes: 0,
-    durationMs: 0,
-    ...(claim === undefined ? {} : { claimId: claim.id, claimedUntil: now + claim.ttlMs }),
-    createdAt: now,
-    updatedAt: now,
-  };
-  try {
-    const created = await table.createEntity(entity);
-    return { run: toRun(scope, entity, created.etag ?? ''), outcome: 'started' };
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-  }
+  const runId = runIdFor(input);
+  const started = await runsOf(deps, scope).insertIfAbsent({
+    run: {
+      id: runId,
+      flowId: input.flowId,
+      fileName: input.fileName,
+      blobETag: input.blobETag,
+      status: 'inProgress',
+      errors: [],
+      metrics: { inputBytes: input.inputBytes, outputBytes: 0, durationMs: 0 },
+      createdAt: now,
+      updatedAt: now,
+    },
+    ...(claim === undefined ? {} : { claim: { id: claim.id, until: now + claim.ttlMs } }),
+  });
+  if (started !== undefined) return { run: started.run, outcome: 'started' };
   if (claim === undefined) {
-    const existing = await readRun(deps, scope, entity.rowKey);
-    return { run: toRun(scope, existing, existing.etag), outcome: existing.status === 'inProgress' ? 'inProgress' : 'finished' };
+    const { run } = await readRun(deps, scope, runId);
+    return { run, outcome: run.status === 'inProgress' ? 'inProgress' : 'finished' };
   }
   let outcome: StartRunOutcome = 'inProgress';
-  const run = await updateRun(deps, scope, entity.rowKey, (e) => {
-    if (e.status !== 'inProgress') {
+  const run = await updateRun(deps, scope, runId, (r) => {
+    if (r.run.status !== 'inProgress') {
       outcome = 'finished';
       return undefined;
     }
-    if (e.claimId !== undefined && e.claimId !== claim.id && (e.claimedUntil ?? 0) > nowMs(deps)) {
+    if (r.claim !== undefined && r.claim.id !== claim.id && r.claim.until > nowMs(deps)) {
       outcome = 'busy';
       return undefined;
     }
     outcome = 'inProgress';
-    return { claimId: claim.id, claimedUntil: nowMs(deps) + claim.ttlMs };
+    return { ...r, claim: { id: claim.id, until: nowMs(deps) + claim.ttlMs } };
   });
   return { run, outcome };
 }
@@ -199,9 +254,9 @@ export async function startRun(
  * attempt holds the run or it has finished.
  */
 export async function renewRunClaim(deps: FlowServiceDeps, scope: SandboxScope, runId: string, claim: RunClaim): Promise<void> {
-  await updateRun(deps, scope, runId, (e) => {
-    if (e.status !== 'inProgress' || e.claimId !== claim.id) return undefined;
-    return { claimedUntil: nowMs(deps) + claim.ttlMs };
+  await updateRun(deps, scope, runId, (r) => {
+    if (r.run.status !== 'inProgress' || r.claim?.id !== claim.id) return undefined;
+    return { ...r, claim: { id: claim.id, until: nowMs(deps) + claim.ttlMs } };
   });
 }
 
@@ -217,11 +272,11 @@ export async function completeRun(
   runId: string,
   result: { readonly status: 'success'; readonly metrics: RunMetricsUpdate; readonly batchId: string },
 ): Promise<FlowRun> {
-  return updateRun(deps, scope, runId, (e) => {
-    if (e.status === 'success' && e.batchId === result.batchId) return undefined;
-    if (e.status !== 'inProgress')
-      throw new ConflictError(`The run has already ${e.status === 'success' ? 'succeeded' : 'failed'}`);
-    return { status: 'success', batchId: result.batchId, ...metricsColumns(deps, e, result.metrics) };
+  return updateRun(deps, scope, runId, (r) => {
+    if (r.run.status === 'success' && r.run.batchId === result.batchId) return undefined;
+    if (r.run.status !== 'inProgress')
+      throw new ConflictError(`The run has already ${r.run.status === 'success' ? 'succeeded' : 'failed'}`);
+    return { ...r, run: { ...r.run, status: 'success', batchId: result.batchId, metrics: metricsAfter(deps, r.run, result.metrics) } };
   });
 }
 
@@ -241,10 +296,10 @@ export async function failRun(
 ): Promise<FlowRun> {
   const errors = RunErrors.safeParse(result.errors);
   if (!errors.success) throw new ValidationError('The run errors are invalid');
-  return updateRun(deps, scope, runId, (e) => {
-    if (e.status === 'failed') return undefined;
-    if (e.status === 'success') throw new ConflictError('The run has already succeeded');
-    return { status: 'failed', errors: JSON.stringify(errors.data), ...metricsColumns(deps, e, result.metrics) };
+  return updateRun(deps, scope, runId, (r) => {
+    if (r.run.status === 'failed') return undefined;
+    if (r.run.status === 'success') throw new ConflictError('The run has already succeeded');
+    return { ...r, run: { ...r.run, status: 'failed', errors: errors.data, metrics: metricsAfter(deps, r.run, result.metrics) } };
   });
 }
 
@@ -255,10 +310,10 @@ export async function failRun(
  */
 export async function recordRunRetry(deps: FlowServiceDeps, scope: SandboxScope, runId: string): Promise<number> {
   let failed = 0;
-  await updateRun(deps, scope, runId, (e) => {
-    if (e.status !== 'inProgress') return undefined;
-    failed = (e.failedAttempts ?? 0) + 1;
-    return { failedAttempts: failed };
+  await updateRun(deps, scope, runId, (r) => {
+    if (r.run.status !== 'inProgress') return undefined;
+    failed = (r.failedAttempts ?? 0) + 1;
+    return { ...r, failedAttempts: failed };
   });
   return failed;
 }
@@ -266,10 +321,8 @@ export async function recordRunRetry(deps: FlowServiceDeps, scope: SandboxScope,
 /** The tenant's runs of one flow, newest first, at most {@link MAX_RUNS_LISTED}. */
 export async function listRuns(deps: FlowServiceDeps, scope: SandboxScope, flowId: string): Promise<FlowRun[]> {
   if (!isFlowServiceId(flowId)) return [];
-  const table = await deps.tables(FLOW_RUNS_TABLE);
-  const filter = odata`PartitionKey eq ${tenantPartitionKey(scope)} and flowId eq ${flowId}`;
   const runs: FlowRun[] = [];
-  for await (const e of table.listEntities<RunEntity>({ queryOptions: { filter } })) runs.push(toRun(scope, e, e.etag));
+  for await (const { run } of runsOf(deps, scope).list(where`flowId eq ${flowId}`)) runs.push(run);
   return runs.sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id)).slice(0, MAX_RUNS_LISTED);
 }
 
@@ -278,78 +331,44 @@ export async function listRuns(deps: FlowServiceDeps, scope: SandboxScope, flowI
  * @throws NOT_FOUND when it does not exist in the tenant.
  */
 export async function getRun(deps: FlowServiceDeps, scope: SandboxScope, runId: string): Promise<FlowRun> {
-  const e = await readRun(deps, scope, runId);
-  return toRun(scope, e, e.etag);
+  return (await readRun(deps, scope, runId)).run;
 }
-
-type RunChanges = Partial<Omit<RunEntity, 'partitionKey' | 'rowKey'>>;
 
 /** Applies `change` to the run's current version (re-reading on a racing write); `undefined`: no change. */
 async function updateRun(
   deps: FlowServiceDeps,
   scope: SandboxScope,
   runId: string,
-  change: (e: RunEntity) => RunChanges | undefined,
+  change: (r: RunRecord) => NewRunRecord | undefined,
 ): Promise<FlowRun> {
-  const table = await deps.tables(FLOW_RUNS_TABLE);
   // Optimistic concurrency: the update applies only to the version read; a racing writer makes us re-read.
   for (let attempt = 0; ; attempt++) {
-    const e = await readRun(deps, scope, runId);
-    const changes = change(e);
-    if (changes === undefined) return toRun(scope, e, e.etag);
-    const next: RunEntity = { ...stripMetadata(e), ...changes, updatedAt: nowMs(deps) };
-    try {
-      const updated = await table.updateEntity(next, 'Replace', { etag: e.etag });
-      return toRun(scope, next, updated.etag ?? '');
-    } catch (err) {
-      if (!isConflict(err) || attempt >= 2) throw err;
-    }
+    const current = await readRun(deps, scope, runId);
+    const next = change(current);
+    if (next === undefined) return current.run;
+    const written = await runsOf(deps, scope).replace({ ...next, run: { ...next.run, updatedAt: nowMs(deps) } }, current.run.etag);
+    if (written !== undefined) return written.run;
+    if (attempt >= 2) throw new Error('The run kept changing while it was being updated');
   }
 }
 
-function metricsColumns(deps: FlowServiceDeps, e: RunEntity, update: RunMetricsUpdate): RunChanges {
+/** The metrics a run ends with: those reported, else those stored (the duration: since it started). */
+function metricsAfter(deps: FlowServiceDeps, run: FlowRun, update: RunMetricsUpdate): RunMetrics {
   const m = MetricsSchema.safeParse(update);
   if (!m.success) throw new ValidationError('The run metrics are invalid');
+  const recordCount = m.data.recordCount ?? run.metrics.recordCount;
   return {
-    inputBytes: m.data.inputBytes ?? e.inputBytes,
-    outputBytes: m.data.outputBytes ?? e.outputBytes,
-    durationMs: m.data.durationMs ?? Math.max(0, nowMs(deps) - e.createdAt),
-    ...(m.data.recordCount === undefined ? {} : { recordCount: m.data.recordCount }),
+    inputBytes: m.data.inputBytes ?? run.metrics.inputBytes,
+    outputBytes: m.data.outputBytes ?? run.metrics.outputBytes,
+    ...(recordCount === undefined ? {} : { recordCount }),
+    durationMs: m.data.durationMs ?? Math.max(0, nowMs(deps) - run.createdAt),
   };
 }
 
-async function readRun(deps: FlowServiceDeps, scope: SandboxScope, runId: string) {
+async function readRun(deps: FlowServiceDeps, scope: SandboxScope, runId: string): Promise<RunRecord> {
   const notFound = () => new NotFoundError('The run was not found');
   if (!isFlowServiceId(runId)) throw notFound();
-  const entity = await findTenantEntity<RunEntity>(deps.tables, FLOW_RUNS_TABLE, scope, runId);
-  if (entity === undefined) throw notFound();
-  return entity;
-}
-
-function stripMetadata(e: RunEntity & { etag?: string; timestamp?: string; 'odata.metadata'?: string }): RunEntity {
-  const { etag: _etag, timestamp: _timestamp, 'odata.metadata': _metadata, ...entity } = e;
-  return entity;
-}
-
-function toRun(scope: SandboxScope, e: RunEntity, etag: string): FlowRun {
-  return {
-    id: e.rowKey,
-    flowId: e.flowId,
-    fileName: e.fileName,
-    blobETag: e.blobETag,
-    status: e.status,
-    errors: readJsonColumn(StoredRunErrors, e.errors),
-    metrics: {
-      inputBytes: e.inputBytes,
-      outputBytes: e.outputBytes,
-      ...(e.recordCount === undefined ? {} : { recordCount: e.recordCount }),
-      durationMs: e.durationMs,
-    },
-    ...(e.batchId === undefined ? {} : { batchId: e.batchId }),
-    createdAt: e.createdAt,
-    updatedAt: e.updatedAt,
-    imsOrgId: scope.orgId,
-    sandboxName: scope.sandbox,
-    etag,
-  };
+  const record = await runsOf(deps, scope).find(runId);
+  if (record === undefined) throw notFound();
+  return record;
 }

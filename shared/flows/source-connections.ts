@@ -1,10 +1,8 @@
 import { z } from 'zod';
-import type { Tenant } from '../auth/tenant.js';
-import { NotFoundError } from '../errors.js';
-import { findTenantEntity, tenantPartitionKey } from '../storage/tenant-table.js';
-import { FlowServiceId, isFlowServiceId, newFlowServiceId } from './flow-service-id.js';
-import { nowMs, type FlowServiceDeps } from './flow-service-deps.js';
-import { auditColumns, auditFields, type AuditColumns, type AuditFields } from './lib/audit-fields.js';
+import type { Actor, SandboxScope } from '../core/scope.js';
+import { FlowServiceId } from './flow-service-id.js';
+import type { FlowServiceDeps } from './flow-service-deps.js';
+import { connectionStore, type Connection } from './lib/connection-store.js';
 import { sourcePathProblem } from './source-path.js';
 import { SpecReference } from './spec-reference.js';
 
@@ -50,85 +48,39 @@ export const CreateSourceConnectionRequest = z.strictObject({
 export type CreateSourceConnectionRequest = z.output<typeof CreateSourceConnectionRequest>;
 
 /** A source connection as `GET .../sourceConnections/{id}` shows it. */
-export interface SourceConnection extends AuditFields {
-  readonly id: string;
-  readonly name: string;
-  readonly description?: string;
-  readonly baseConnectionId?: string;
-  readonly connectionSpec?: SpecReference;
+export interface SourceConnection extends Connection {
   readonly data: { readonly format: SourceFormat; readonly properties?: { readonly compressionType: CompressionType } };
   readonly params: { readonly path: string };
 }
 
-interface SourceConnectionEntity extends AuditColumns {
-  partitionKey: string;
-  rowKey: string;
-  name: string;
-  description?: string;
-  baseConnectionId?: string;
-  connectionSpecId?: string;
-  connectionSpecVersion?: string;
-  format: SourceFormat;
-  compressionType?: CompressionType;
-  path: string;
-}
+const sourceConnections = connectionStore({
+  table: SOURCE_CONNECTIONS_TABLE,
+  what: 'source connection',
+  columns: (input: CreateSourceConnectionRequest): { format: SourceFormat; compressionType?: CompressionType; path: string } => {
+    const compressionType = input.data.properties?.compressionType;
+    return { format: input.data.format, ...(compressionType === undefined ? {} : { compressionType }), path: input.params.path };
+  },
+  view: (head, e, audit): SourceConnection => ({
+    ...head,
+    data: { format: e.format, ...(e.compressionType === undefined ? {} : { properties: { compressionType: e.compressionType } }) },
+    params: { path: e.path },
+    ...audit,
+  }),
+});
 
 /** Creates a source connection in the caller's org and sandbox. */
 export async function createSourceConnection(
   deps: FlowServiceDeps,
-  tenant: Tenant,
+  actor: Actor,
   input: CreateSourceConnectionRequest,
 ): Promise<SourceConnection> {
-  const table = await deps.tables(SOURCE_CONNECTIONS_TABLE);
-  const compressionType = input.data.properties?.compressionType;
-  const entity: SourceConnectionEntity = {
-    partitionKey: tenantPartitionKey(tenant),
-    rowKey: newFlowServiceId(),
-    name: input.name,
-    ...(input.description === undefined ? {} : { description: input.description }),
-    ...(input.baseConnectionId === undefined ? {} : { baseConnectionId: input.baseConnectionId }),
-    ...(input.connectionSpec === undefined
-      ? {}
-      : { connectionSpecId: input.connectionSpec.id, connectionSpecVersion: input.connectionSpec.version }),
-    format: input.data.format,
-    ...(compressionType === undefined ? {} : { compressionType }),
-    path: input.params.path,
-    ...auditColumns(tenant, nowMs(deps)),
-  };
-  const created = await table.createEntity(entity);
-  return toSourceConnection(tenant, entity, created.etag ?? '');
+  return sourceConnections.create(deps, actor, input);
 }
 
 /**
  * Reads one source connection of the caller's org and sandbox.
  * @throws NOT_FOUND when it does not exist there (whether or not it exists in another tenant).
  */
-export async function getSourceConnection(
-  deps: FlowServiceDeps,
-  tenant: Tenant,
-  id: string,
-): Promise<SourceConnection> {
-  const notFound = () => new NotFoundError('The source connection was not found');
-  if (!isFlowServiceId(id)) throw notFound();
-  const entity = await findTenantEntity<SourceConnectionEntity>(deps.tables, SOURCE_CONNECTIONS_TABLE, tenant, id);
-  if (entity === undefined) throw notFound();
-  return toSourceConnection(tenant, entity, entity.etag);
-}
-
-function toSourceConnection(tenant: Tenant, e: SourceConnectionEntity, etag: string): SourceConnection {
-  return {
-    id: e.rowKey,
-    name: e.name,
-    ...(e.description === undefined ? {} : { description: e.description }),
-    ...(e.baseConnectionId === undefined ? {} : { baseConnectionId: e.baseConnectionId }),
-    ...(e.connectionSpecId === undefined || e.connectionSpecVersion === undefined
-      ? {}
-      : { connectionSpec: { id: e.connectionSpecId, version: e.connectionSpecVersion } }),
-    data: {
-      format: e.format,
-      ...(e.compressionType === undefined ? {} : { properties: { compressionType: e.compressionType } }),
-    },
-    params: { path: e.path },
-    ...auditFields(tenant, e, etag),
-  };
+export async function getSourceConnection(deps: FlowServiceDeps, scope: SandboxScope, id: string): Promise<SourceConnection> {
+  return sourceConnections.get(deps, scope, id);
 }

@@ -1,11 +1,10 @@
 import { z } from 'zod';
-import type { Tenant } from '../auth/tenant.js';
 import { CATALOG_ID_PATTERN, getDataset } from '../catalog/datasets.js';
-import { AppError, NotFoundError, ValidationError } from '../errors.js';
-import { findTenantEntity, tenantPartitionKey } from '../storage/tenant-table.js';
-import { FlowServiceId, isFlowServiceId, newFlowServiceId } from './flow-service-id.js';
-import { nowMs, type FlowServiceDeps } from './flow-service-deps.js';
-import { auditColumns, auditFields, type AuditColumns, type AuditFields } from './lib/audit-fields.js';
+import type { Actor, SandboxScope } from '../core/scope.js';
+import { AppError, ValidationError } from '../errors.js';
+import { FlowServiceId } from './flow-service-id.js';
+import type { FlowServiceDeps } from './flow-service-deps.js';
+import { connectionStore, type Connection } from './lib/connection-store.js';
 import { SpecReference } from './spec-reference.js';
 
 export const TARGET_CONNECTIONS_TABLE = 'targetconnections';
@@ -35,29 +34,30 @@ export const CreateTargetConnectionRequest = z.strictObject({
 export type CreateTargetConnectionRequest = z.output<typeof CreateTargetConnectionRequest>;
 
 /** A target connection as `GET .../targetConnections/{id}` shows it. */
-export interface TargetConnection extends AuditFields {
-  readonly id: string;
-  readonly name: string;
-  readonly description?: string;
-  readonly baseConnectionId?: string;
-  readonly connectionSpec?: SpecReference;
+export interface TargetConnection extends Connection {
   readonly data?: { readonly format?: string; readonly schema?: { readonly id: string; readonly version: string } };
   readonly params: { readonly dataSetId: string };
 }
 
-interface TargetConnectionEntity extends AuditColumns {
-  partitionKey: string;
-  rowKey: string;
-  name: string;
-  description?: string;
-  baseConnectionId?: string;
-  connectionSpecId?: string;
-  connectionSpecVersion?: string;
-  format?: string;
-  schemaId?: string;
-  schemaVersion?: string;
-  dataSetId: string;
-}
+const targetConnections = connectionStore({
+  table: TARGET_CONNECTIONS_TABLE,
+  what: 'target connection',
+  columns: (input: CreateTargetConnectionRequest): { format?: string; schemaId?: string; schemaVersion?: string; dataSetId: string } => {
+    const schema = input.data?.schema;
+    return {
+      ...(input.data?.format === undefined ? {} : { format: input.data.format }),
+      ...(schema === undefined ? {} : { schemaId: schema.id, schemaVersion: schema.version }),
+      dataSetId: input.params.dataSetId,
+    };
+  },
+  view: (head, e, audit): TargetConnection => {
+    const data = {
+      ...(e.format === undefined ? {} : { format: e.format }),
+      ...(e.schemaId === undefined || e.schemaVersion === undefined ? {} : { schema: { id: e.schemaId, version: e.schemaVersion } }),
+    };
+    return { ...head, ...(Object.keys(data).length === 0 ? {} : { data }), params: { dataSetId: e.dataSetId }, ...audit };
+  },
+});
 
 /**
  * Creates a target connection in the caller's org and sandbox, writing into one of its datasets.
@@ -67,49 +67,24 @@ interface TargetConnectionEntity extends AuditColumns {
  */
 export async function createTargetConnection(
   deps: FlowServiceDeps,
-  tenant: Tenant,
+  actor: Actor,
   input: CreateTargetConnectionRequest,
 ): Promise<TargetConnection> {
-  await assertDatasetExists(deps, tenant, input.params.dataSetId);
-  const table = await deps.tables(TARGET_CONNECTIONS_TABLE);
-  const schema = input.data?.schema;
-  const entity: TargetConnectionEntity = {
-    partitionKey: tenantPartitionKey(tenant),
-    rowKey: newFlowServiceId(),
-    name: input.name,
-    ...(input.description === undefined ? {} : { description: input.description }),
-    ...(input.baseConnectionId === undefined ? {} : { baseConnectionId: input.baseConnectionId }),
-    ...(input.connectionSpec === undefined
-      ? {}
-      : { connectionSpecId: input.connectionSpec.id, connectionSpecVersion: input.connectionSpec.version }),
-    ...(input.data?.format === undefined ? {} : { format: input.data.format }),
-    ...(schema === undefined ? {} : { schemaId: schema.id, schemaVersion: schema.version }),
-    dataSetId: input.params.dataSetId,
-    ...auditColumns(tenant, nowMs(deps)),
-  };
-  const created = await table.createEntity(entity);
-  return toTargetConnection(tenant, entity, created.etag ?? '');
+  await assertDatasetExists(deps, actor, input.params.dataSetId);
+  return targetConnections.create(deps, actor, input);
 }
 
 /**
  * Reads one target connection of the caller's org and sandbox.
  * @throws NOT_FOUND when it does not exist there (whether or not it exists in another tenant).
  */
-export async function getTargetConnection(
-  deps: FlowServiceDeps,
-  tenant: Tenant,
-  id: string,
-): Promise<TargetConnection> {
-  const notFound = () => new NotFoundError('The target connection was not found');
-  if (!isFlowServiceId(id)) throw notFound();
-  const entity = await findTenantEntity<TargetConnectionEntity>(deps.tables, TARGET_CONNECTIONS_TABLE, tenant, id);
-  if (entity === undefined) throw notFound();
-  return toTargetConnection(tenant, entity, entity.etag);
+export async function getTargetConnection(deps: FlowServiceDeps, scope: SandboxScope, id: string): Promise<TargetConnection> {
+  return targetConnections.get(deps, scope, id);
 }
 
-async function assertDatasetExists(deps: FlowServiceDeps, tenant: Tenant, dataSetId: string): Promise<void> {
+async function assertDatasetExists(deps: FlowServiceDeps, scope: SandboxScope, dataSetId: string): Promise<void> {
   try {
-    await getDataset(deps, tenant, dataSetId);
+    await getDataset(deps, scope, dataSetId);
   } catch (err) {
     if (err instanceof AppError && err.code === 'NOT_FOUND') {
       throw new ValidationError('The target dataset does not exist', [
@@ -122,25 +97,4 @@ async function assertDatasetExists(deps: FlowServiceDeps, tenant: Tenant, dataSe
     }
     throw err;
   }
-}
-
-function toTargetConnection(tenant: Tenant, e: TargetConnectionEntity, etag: string): TargetConnection {
-  const data = {
-    ...(e.format === undefined ? {} : { format: e.format }),
-    ...(e.schemaId === undefined || e.schemaVersion === undefined
-      ? {}
-      : { schema: { id: e.schemaId, version: e.schemaVersion } }),
-  };
-  return {
-    id: e.rowKey,
-    name: e.name,
-    ...(e.description === undefined ? {} : { description: e.description }),
-    ...(e.baseConnectionId === undefined ? {} : { baseConnectionId: e.baseConnectionId }),
-    ...(e.connectionSpecId === undefined || e.connectionSpecVersion === undefined
-      ? {}
-      : { connectionSpec: { id: e.connectionSpecId, version: e.connectionSpecVersion } }),
-    ...(Object.keys(data).length === 0 ? {} : { data }),
-    params: { dataSetId: e.dataSetId },
-    ...auditFields(tenant, e, etag),
-  };
 }

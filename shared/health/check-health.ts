@@ -1,5 +1,6 @@
 import type { KeyClient } from '@azure/keyvault-keys';
 import type { BlobServiceClient } from '@azure/storage-blob';
+import { statusCodeOf } from '../core/azure-errors.js';
 import type { Logger } from '../logging/logger.js';
 
 /** A dependency as `/health` shows it to anyone: up or down, with no reason, latency or address. */
@@ -50,10 +51,11 @@ async function probe(call: (signal: AbortSignal) => Promise<unknown>): Promise<P
 
 function describe(err: unknown): string {
   if (typeof err === 'object' && err !== null) {
-    const e = err as { name?: unknown; code?: unknown; statusCode?: unknown };
+    const e = err as { name?: unknown; code?: unknown };
+    const status = statusCodeOf(err);
     if (e.name === 'AbortError' || e.name === 'TimeoutError') return 'timeout';
-    if (typeof e.code === 'string') return typeof e.statusCode === 'number' ? `${e.code} (${e.statusCode})` : e.code;
-    if (typeof e.statusCode === 'number') return `HTTP ${e.statusCode}`;
+    if (typeof e.code === 'string') return status === undefined ? e.code : `${e.code} (${status})`;
+    if (status !== undefined) return `HTTP ${status}`;
   }
   return 'unreachable';
 }

@@ -1,9 +1,9 @@
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import { HpkeNoClientKeyError, HpkeUnsupportedSuiteError, NotFoundError, ValidationError } from '../errors.js';
-import { isNotFound } from '../storage/tenant-table.js';
 import type { Clock } from '../core/clock.js';
-import { assertOrgId } from '../vault/sandbox-scope.js';
+import { assertOrgId, type OrgScope } from '../core/scope.js';
+import { HpkeNoClientKeyError, HpkeUnsupportedSuiteError, NotFoundError, ValidationError } from '../errors.js';
+import { byOrg, tableRepository, type TableCodec } from '../storage/tenant-table.js';
 import type { ClientKeyCache } from './client-key-cache.js';
 import { validateClientPublicKey } from './client-public-key.js';
 import { KEMS, kemById } from './suites.js';
@@ -40,8 +40,8 @@ export interface ResolvedClientKey {
   readonly publicKey: Uint8Array;
 }
 
+/** A row of {@link CLIENT_KEYS_TABLE}: the record is the row itself (its columns are the key's state). */
 interface ClientKeyEntity {
-  partitionKey: string;
   rowKey: string;
   keyId: number;
   status: 'active' | 'deleted';
@@ -63,6 +63,27 @@ export interface ClientKeyDeps {
 }
 
 const rowKey = (keyId: number): string => String(keyId).padStart(3, '0');
+
+type StoredClientKey = ClientKeyEntity & { readonly etag: string };
+
+const codec: TableCodec<StoredClientKey, OrgScope, ClientKeyEntity, ClientKeyEntity> = {
+  toEntity: (e) => ({
+    rowKey: rowKey(e.keyId),
+    keyId: e.keyId,
+    status: e.status,
+    ...(e.kemId === undefined ? {} : { kemId: e.kemId }),
+    ...(e.publicKey === undefined ? {} : { publicKey: e.publicKey }),
+    ...(e.since === undefined ? {} : { since: e.since }),
+    ...(e.deletedAt === undefined ? {} : { deletedAt: e.deletedAt }),
+    ...(e.pendingKemId === undefined ? {} : { pendingKemId: e.pendingKemId }),
+    ...(e.pendingPublicKey === undefined ? {} : { pendingPublicKey: e.pendingPublicKey }),
+    ...(e.pendingFrom === undefined ? {} : { pendingFrom: e.pendingFrom }),
+  }),
+  fromEntity: (row) => ({ ...codec.toEntity(row), etag: row.etag }),
+};
+
+/** The org's client keys: partition = org id (checked), row = the key id, zero-padded. */
+const clientKeysOf = (table: TableClient, orgId: string) => tableRepository(table, byOrg, codec).in({ orgId });
 
 /** @throws INVALID_REQUEST unless `raw` is a key id 0..255. */
 export function parseClientKeyId(raw: string): number {
@@ -99,19 +120,13 @@ export async function putClientKey(deps: ClientKeyDeps, orgId: string, keyId: nu
   const raw = new Uint8Array(Buffer.from(input.publicKey, 'base64url'));
   validateClientPublicKey(kem, raw);
   const publicKey = Buffer.from(raw).toString('base64url');
-  const table = await deps.table();
+  const keys = clientKeysOf(await deps.table(), orgId);
   const now = deps.clock.now();
-  const partitionKey = assertOrgId(orgId);
-  let existing: (ClientKeyEntity & { etag?: string }) | undefined;
-  try {
-    existing = await table.getEntity<ClientKeyEntity>(partitionKey, rowKey(keyId));
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
+  const existing = await keys.find(rowKey(keyId));
   const current = existing === undefined ? undefined : effective(existing, now);
   if (existing === undefined) {
-    const entity: ClientKeyEntity = { partitionKey, rowKey: rowKey(keyId), keyId, status: 'active', kemId: kem.id, publicKey, since: now };
-    await table.createEntity(entity);
+    const entity: ClientKeyEntity = { rowKey: rowKey(keyId), keyId, status: 'active', kemId: kem.id, publicKey, since: now };
+    await keys.insert(entity);
     deps.cache?.invalidate(orgId);
     return { status: 201, key: toClientKey(entity, now) };
   }
@@ -119,26 +134,24 @@ export async function putClientKey(deps: ClientKeyDeps, orgId: string, keyId: nu
     return { status: 200, key: toClientKey(existing, now) };
   }
   // Fold a pending key whose time has come into the current one before planning the next change.
-  const base: ClientKeyEntity = { partitionKey, rowKey: rowKey(keyId), keyId, status: current === undefined ? 'deleted' : 'active' };
+  const base: ClientKeyEntity = { rowKey: rowKey(keyId), keyId, status: current === undefined ? 'deleted' : 'active' };
   if (current !== undefined) Object.assign(base, { kemId: current.kemId, publicKey: Buffer.from(current.publicKey).toString('base64url'), since: since(existing, now) });
   if (existing.deletedAt !== undefined) base.deletedAt = existing.deletedAt;
   const drainedAt = current === undefined ? (existing.deletedAt ?? 0) + CLIENT_KEY_REPLACE_DELAY_MS : now + CLIENT_KEY_REPLACE_DELAY_MS;
   const entity: ClientKeyEntity =
     drainedAt <= now
-      ? { partitionKey, rowKey: rowKey(keyId), keyId, status: 'active', kemId: kem.id, publicKey, since: now }
+      ? { rowKey: rowKey(keyId), keyId, status: 'active', kemId: kem.id, publicKey, since: now }
       : { ...base, pendingKemId: kem.id, pendingPublicKey: publicKey, pendingFrom: drainedAt };
-  await table.updateEntity(entity, 'Replace', existing.etag === undefined ? {} : { etag: existing.etag });
+  await replaceAsRead(keys, entity, existing.etag);
   deps.cache?.invalidate(orgId);
   return { status: drainedAt <= now ? 201 : 202, key: toClientKey(entity, now) };
 }
 
 /** The org's client keys in effect (and pending replacements). */
 export async function listClientKeys(deps: ClientKeyDeps, orgId: string): Promise<ClientKey[]> {
-  const table = await deps.table();
   const now = deps.clock.now();
   const keys: ClientKey[] = [];
-  const filter = `PartitionKey eq '${assertOrgId(orgId).replaceAll("'", "''")}'`;
-  for await (const e of table.listEntities<ClientKeyEntity>({ queryOptions: { filter } })) {
+  for await (const e of clientKeysOf(await deps.table(), orgId).list()) {
     if (effective(e, now) !== undefined || e.pendingFrom !== undefined) keys.push(toClientKey(e, now));
   }
   return keys.sort((a, b) => a.keyId - b.keyId);
@@ -146,19 +159,19 @@ export async function listClientKeys(deps: ClientKeyDeps, orgId: string): Promis
 
 /** Deletes a client key (the id stays reserved for {@link CLIENT_KEY_REPLACE_DELAY_MS}). @throws NOT_FOUND */
 export async function deleteClientKey(deps: ClientKeyDeps, orgId: string, keyId: number): Promise<void> {
-  const table = await deps.table();
+  const keys = clientKeysOf(await deps.table(), orgId);
   const now = deps.clock.now();
-  let existing: ClientKeyEntity & { etag?: string };
-  try {
-    existing = await table.getEntity<ClientKeyEntity>(assertOrgId(orgId), rowKey(keyId));
-  } catch (err) {
-    if (isNotFound(err)) throw new NotFoundError(`Client key ${keyId} does not exist`);
-    throw err;
+  const existing = await keys.find(rowKey(keyId));
+  if (existing === undefined || (effective(existing, now) === undefined && existing.pendingFrom === undefined)) {
+    throw new NotFoundError(`Client key ${keyId} does not exist`);
   }
-  if (effective(existing, now) === undefined && existing.pendingFrom === undefined) throw new NotFoundError(`Client key ${keyId} does not exist`);
-  const tombstone: ClientKeyEntity = { partitionKey: existing.partitionKey, rowKey: existing.rowKey, keyId, status: 'deleted', deletedAt: now };
-  await table.updateEntity(tombstone, 'Replace', existing.etag === undefined ? {} : { etag: existing.etag });
+  await replaceAsRead(keys, { rowKey: existing.rowKey, keyId, status: 'deleted', deletedAt: now }, existing.etag);
   deps.cache?.invalidate(orgId);
+}
+
+/** Replaces a key's row only as it was read; a change made meanwhile (another PUT or DELETE) fails this one. */
+async function replaceAsRead(keys: ReturnType<typeof clientKeysOf>, entity: ClientKeyEntity, etag: string): Promise<void> {
+  if ((await keys.replace(entity, etag)) === undefined) throw new Error('The client key changed while it was being written');
 }
 
 /**
@@ -175,22 +188,18 @@ export async function resolveClientKey(deps: ClientKeyDeps, orgId: string, keyId
 }
 
 /** {@link resolveClientKey} from the table, with the time a pending replacement changes the answer. */
-async function readClientKey(deps: ClientKeyDeps, partitionKey: string, keyId: number | undefined, now: number): Promise<{ value: ResolvedClientKey; changesAt?: number }> {
-  const table = await deps.table();
+async function readClientKey(deps: ClientKeyDeps, orgId: string, keyId: number | undefined, now: number): Promise<{ value: ResolvedClientKey; changesAt?: number }> {
+  const keys = clientKeysOf(await deps.table(), orgId);
   const changesAt = (e: ClientKeyEntity): { changesAt?: number } => (e.pendingFrom !== undefined && e.pendingFrom > now ? { changesAt: e.pendingFrom } : {});
   if (keyId !== undefined) {
-    try {
-      const e = await table.getEntity<ClientKeyEntity>(partitionKey, rowKey(keyId));
-      const key = effective(e, now);
-      if (key !== undefined) return { value: key, ...changesAt(e) };
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
+    const e = await keys.find(rowKey(keyId));
+    const key = e === undefined ? undefined : effective(e, now);
+    if (e !== undefined && key !== undefined) return { value: key, ...changesAt(e) };
     throw new HpkeNoClientKeyError(`The organization has no client key ${keyId}`);
   }
   let best: { key: ResolvedClientKey; since: number } | undefined;
   let next: number | undefined;
-  for await (const e of table.listEntities<ClientKeyEntity>({ queryOptions: { filter: `PartitionKey eq '${partitionKey.replaceAll("'", "''")}'` } })) {
+  for await (const e of keys.list()) {
     const key = effective(e, now);
     if (key !== undefined && (best === undefined || since(e, now) > best.since)) best = { key, since: since(e, now) };
     const at = changesAt(e).changesAt;

@@ -1,7 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import { isNotFound } from '../storage/tenant-table.js';
-import { assertOrgId } from '../vault/sandbox-scope.js';
+import type { OrgScope } from '../core/scope.js';
+import { byOrg, tableRepository, type TableCodec } from '../storage/tenant-table.js';
 
 /** Per-org API settings: partition = org id, row `hpke`. */
 export const ORG_SETTINGS_TABLE = 'orgsettings';
@@ -19,26 +19,31 @@ export interface OrgSettingsStore {
   put(orgId: string, settings: EncryptionSettings): Promise<EncryptionSettings>;
 }
 
+interface SettingsEntity {
+  rowKey: string;
+  requireEncryption?: boolean;
+}
+
+const codec: TableCodec<EncryptionSettings, OrgScope, SettingsEntity> = {
+  toEntity: (settings) => ({ rowKey: ROW, requireEncryption: settings.requireEncryption }),
+  fromEntity: (row) => ({ requireEncryption: row.requireEncryption === true }),
+};
+
 export function createOrgSettingsStore(table: () => Promise<TableClient>, now: () => number = Date.now): OrgSettingsStore {
+  const settings = tableRepository(table, byOrg, codec);
   const cache = new Map<string, { at: number; value: EncryptionSettings }>();
   return {
     async get(orgId) {
       const hit = cache.get(orgId);
       if (hit !== undefined && now() - hit.at < ORG_SETTINGS_CACHE_MS) return hit.value;
-      let value: EncryptionSettings = { requireEncryption: false };
-      try {
-        const e = await (await table()).getEntity<{ requireEncryption?: boolean }>(assertOrgId(orgId), ROW);
-        value = { requireEncryption: e.requireEncryption === true };
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-      }
+      const value = (await settings.in({ orgId }).find(ROW)) ?? { requireEncryption: false };
       cache.set(orgId, { at: now(), value });
       return value;
     },
-    async put(orgId, settings) {
-      await (await table()).upsertEntity({ partitionKey: assertOrgId(orgId), rowKey: ROW, requireEncryption: settings.requireEncryption }, 'Replace');
-      cache.set(orgId, { at: now(), value: settings });
-      return settings;
+    async put(orgId, value) {
+      await settings.in({ orgId }).upsert(value);
+      cache.set(orgId, { at: now(), value });
+      return value;
     },
   };
 }

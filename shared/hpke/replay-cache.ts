@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { TableClient, TransactionAction } from '@azure/data-tables';
 import { HpkeReplayError } from '../errors.js';
-import { isConflict } from '../storage/tenant-table.js';
+import { tableRepository, where, type Partitioning, type TableCodec, type TableRepository } from '../storage/tenant-table.js';
 import { MAX_TIMESTAMP_SKEW_SECONDS } from './key-lifecycle.js';
 
 /** Table of the `enc` values seen: shared by every instance, since Functions scale out. */
@@ -16,11 +16,27 @@ export const REPLAY_PARTITION_SECONDS = 60;
 /** The Table service's limit of operations in one transaction. */
 const MAX_BATCH = 100;
 
+/** One sighting of an `enc`: the minute of its request's timestamp and SHA-256(keyId || enc). */
+interface Sighting {
+  readonly minute: string;
+  readonly digest: string;
+  readonly expiresAt: number;
+}
+
 interface ReplayEntity {
-  partitionKey: string;
   rowKey: string;
   expiresAt: number;
 }
+
+type Seen = Sighting & { readonly etag: string };
+
+/** One partition per minute of request timestamps (PartitionKey = minutes since the epoch). */
+const byMinute: Partitioning<string> = { key: (minute) => minute, parse: (partitionKey) => ({ scope: partitionKey }) };
+
+const codec: TableCodec<Seen, string, ReplayEntity, Sighting> = {
+  toEntity: (s) => ({ rowKey: s.digest, expiresAt: s.expiresAt }),
+  fromEntity: (e, minute) => ({ minute, digest: e.rowKey, expiresAt: e.expiresAt, etag: e.etag }),
+};
 
 /** The cache of request `enc` values. */
 export interface ReplayCache {
@@ -37,7 +53,7 @@ export interface ReplayCache {
 }
 
 interface Pending {
-  readonly entity: ReplayEntity;
+  readonly sighting: Sighting;
   readonly now: number;
   readonly resolve: () => void;
   readonly reject: (err: unknown) => void;
@@ -58,6 +74,7 @@ interface Pending {
  * second this design carries.
  */
 export function createReplayCache(table: () => Promise<TableClient>): ReplayCache {
+  const sightings = tableRepository(table, byMinute, codec);
   const queues = new Map<string, Pending[]>();
 
   /** Stores the partition's queued rows, batch after batch, until its queue is empty. */
@@ -67,7 +84,7 @@ export function createReplayCache(table: () => Promise<TableClient>): ReplayCach
       while (queue.length > 0) {
         const batch = queue.splice(0, MAX_BATCH);
         try {
-          if (batch.length === 1) await insertOne(t, batch[0] as Pending);
+          if (batch.length === 1) await insertOne(batch[0] as Pending);
           else await insertBatch(t, batch);
         } catch (err) {
           for (const p of batch) p.reject(err);
@@ -80,21 +97,22 @@ export function createReplayCache(table: () => Promise<TableClient>): ReplayCach
     }
   }
 
+  // A transaction is the one write the repository does not make: its rows come from the codec.
   async function insertBatch(t: TableClient, batch: Pending[]): Promise<void> {
     try {
-      await t.submitTransaction(batch.map((p): TransactionAction => ['create', { ...p.entity }]));
+      await t.submitTransaction(batch.map((p): TransactionAction => ['create', { ...sightings.in(p.sighting.minute).entity(p.sighting) }]));
     } catch {
       // Nothing of the batch was stored: each row again on its own, for its own answer.
-      await Promise.all(batch.map((p) => insertOne(t, p)));
+      await Promise.all(batch.map((p) => insertOne(p)));
       return;
     }
     for (const p of batch) p.resolve();
   }
 
   /** One row: create it; if it exists, it is a replay unless expired (then one instance takes it over). */
-  async function insertOne(t: TableClient, p: Pending): Promise<void> {
+  async function insertOne(p: Pending): Promise<void> {
     try {
-      await createOrTakeOver(t, p.entity, p.now);
+      await createOrTakeOver(sightings, p.sighting, p.now);
       p.resolve();
     } catch (err) {
       p.reject(err);
@@ -104,48 +122,36 @@ export function createReplayCache(table: () => Promise<TableClient>): ReplayCach
   return {
     remember(keyId, enc, now, sentAt) {
       const digest = createHash('sha256').update(Buffer.of(keyId)).update(enc).digest('hex');
-      const partitionKey = String(Math.floor(sentAt / REPLAY_PARTITION_SECONDS));
-      const entity: ReplayEntity = { partitionKey, rowKey: digest, expiresAt: now + REPLAY_RETENTION_MS };
+      const minute = String(Math.floor(sentAt / REPLAY_PARTITION_SECONDS));
+      const sighting: Sighting = { minute, digest, expiresAt: now + REPLAY_RETENTION_MS };
       return new Promise<void>((resolve, reject) => {
-        const queue = queues.get(partitionKey);
+        const queue = queues.get(minute);
         if (queue !== undefined) {
-          queue.push({ entity, now, resolve, reject });
+          queue.push({ sighting, now, resolve, reject });
           return;
         }
-        const started: Pending[] = [{ entity, now, resolve, reject }];
-        queues.set(partitionKey, started);
-        void drain(partitionKey, started);
+        const started: Pending[] = [{ sighting, now, resolve, reject }];
+        queues.set(minute, started);
+        void drain(minute, started);
       });
     },
     async purge(now) {
-      const t = await table();
       let purged = 0;
-      for await (const e of t.listEntities<ReplayEntity>({ queryOptions: { filter: `expiresAt lt ${now}L` } })) {
-        try {
-          await t.deleteEntity(e.partitionKey, e.rowKey, e.etag === undefined ? {} : { etag: e.etag });
-          purged++;
-        } catch (err) {
-          if (!isConflict(err) && (err as { statusCode?: unknown }).statusCode !== 404) throw err;
-        }
+      for await (const seen of sightings.scan(where`expiresAt lt ${now}L`)) {
+        // Only as listed: a row taken over meanwhile (or purged by another instance) stays.
+        if (await sightings.in(seen.minute).delete(seen.digest, seen.etag)) purged++;
       }
       return purged;
     },
   };
 }
 
-async function createOrTakeOver(t: TableClient, entity: ReplayEntity, now: number): Promise<void> {
-  try {
-    await t.createEntity(entity);
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-    const seen = await t.getEntity<ReplayEntity>(entity.partitionKey, entity.rowKey);
-    if (seen.expiresAt > now) throw new HpkeReplayError();
-    // An expired row (not yet purged): this is a new sighting, but only one instance may win it.
-    try {
-      await t.updateEntity(entity, 'Replace', seen.etag === undefined ? {} : { etag: seen.etag });
-    } catch (again) {
-      if (isConflict(again)) throw new HpkeReplayError();
-      throw again;
-    }
-  }
+async function createOrTakeOver(sightings: TableRepository<Seen, string, ReplayEntity, Sighting>, sighting: Sighting, now: number): Promise<void> {
+  const minute = sightings.in(sighting.minute);
+  if ((await minute.insertIfAbsent(sighting)) !== undefined) return;
+  const seen = await minute.find(sighting.digest);
+  if (seen === undefined) throw new Error('A replay record vanished while it was being read');
+  if (seen.expiresAt > now) throw new HpkeReplayError();
+  // An expired row (not yet purged): this is a new sighting, but only one instance may win it.
+  if ((await minute.replace(sighting, seen.etag)) === undefined) throw new HpkeReplayError();
 }

@@ -2,10 +2,10 @@ import { Readable } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import type { TableClient } from '@azure/data-tables';
 import type { CipherSuite } from '@hpke/core';
-import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
-import { isConflict, isNotFound } from '../storage/tenant-table.js';
 import type { Clock } from '../core/clock.js';
-import type { SandboxScope } from '../vault/sandbox-scope.js';
+import type { SandboxScope } from '../core/scope.js';
+import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
+import { onePartition, tableRepository, type TableCodec } from '../storage/tenant-table.js';
 import { cipherSuite } from './cipher-suite.js';
 import { RETIRING_GRACE_MS, acceptsRequests, keyStatus, nextKeyId, planRotation, type KeyPeriod, type KeyStatus } from './key-lifecycle.js';
 import { AEADS, DEFAULT_SUITE, KDFS, KEMS } from './suites.js';
@@ -25,7 +25,6 @@ const MISS_RELOAD_MS = 5_000;
 
 /** A row of {@link SERVER_KEYS_TABLE}. */
 interface ServerKeyEntity extends KeyPeriod {
-  partitionKey: string;
   rowKey: string;
   keyId: number;
   kemId: number;
@@ -34,8 +33,27 @@ interface ServerKeyEntity extends KeyPeriod {
   /** Object id of the raw private key in the encrypted object store. */
   objectId: string;
   createdAt: number;
-  etag?: string;
 }
+
+/** A server key as read, with its row's ETag (a row is deleted only as it was read). */
+type ServerKeyRecord = ServerKeyEntity & { readonly etag: string };
+
+const codec: TableCodec<ServerKeyRecord, void, ServerKeyEntity, ServerKeyEntity> = {
+  toEntity: (e) => ({
+    rowKey: e.rowKey,
+    keyId: e.keyId,
+    kemId: e.kemId,
+    publicKey: e.publicKey,
+    objectId: e.objectId,
+    createdAt: e.createdAt,
+    activeFrom: e.activeFrom,
+    activeUntil: e.activeUntil,
+  }),
+  fromEntity: (row) => ({ ...codec.toEntity(row), etag: row.etag }),
+};
+
+// Our key set is one partition, shared by every instance.
+const serverKeys = (deps: ServerKeyDeps) => tableRepository(deps.table, onePartition(PARTITION), codec).in();
 
 /** A server key as published by `GET /api-encryption/keys`. */
 export interface PublishedKey {
@@ -80,15 +98,15 @@ export interface ServerKeyRing {
   invalidate(): void;
 }
 
-const publicKeyOf = (e: ServerKeyEntity): Uint8Array => new Uint8Array(Buffer.from(e.publicKey, 'base64url'));
+const publicKeyOf = (e: ServerKeyRecord): Uint8Array => new Uint8Array(Buffer.from(e.publicKey, 'base64url'));
 
 /** Builds the ring over the key table and the encrypted object store. */
 export function createServerKeyRing(deps: ServerKeyDeps): ServerKeyRing {
-  let rows: { at: number; entities: Promise<ServerKeyEntity[]> } | undefined;
+  let rows: { at: number; entities: Promise<ServerKeyRecord[]> } | undefined;
   let lastMissReload = 0;
   const pairs = new Map<string, Promise<CryptoKeyPairLike>>();
 
-  function load(force = false): Promise<ServerKeyEntity[]> {
+  function load(force = false): Promise<ServerKeyRecord[]> {
     const now = Date.now();
     if (force || rows === undefined || now - rows.at > KEY_SET_CACHE_MS) {
       const entities = listKeys(deps);
@@ -100,7 +118,7 @@ export function createServerKeyRing(deps: ServerKeyDeps): ServerKeyRing {
     return rows.entities;
   }
 
-  function keyPair(e: ServerKeyEntity): Promise<CryptoKeyPairLike> {
+  function keyPair(e: ServerKeyRecord): Promise<CryptoKeyPairLike> {
     let pair = pairs.get(e.objectId);
     if (pair === undefined) {
       pair = (async () => {
@@ -134,7 +152,7 @@ export function createServerKeyRing(deps: ServerKeyDeps): ServerKeyRing {
       const now = deps.clock.now();
       return (await load())
         .map((e) => ({ e, status: keyStatus(e, now) }))
-        .filter((x): x is { e: ServerKeyEntity; status: Exclude<KeyStatus, 'expired'> } => x.status !== 'expired')
+        .filter((x): x is { e: ServerKeyRecord; status: Exclude<KeyStatus, 'expired'> } => x.status !== 'expired')
         .sort((a, b) => b.e.activeFrom - a.e.activeFrom)
         .map(({ e, status }) => ({
           keyId: e.keyId,
@@ -158,10 +176,9 @@ export function createServerKeyRing(deps: ServerKeyDeps): ServerKeyRing {
   };
 }
 
-async function listKeys(deps: ServerKeyDeps): Promise<ServerKeyEntity[]> {
-  const table = await deps.table();
-  const out: ServerKeyEntity[] = [];
-  for await (const e of table.listEntities<ServerKeyEntity>({ queryOptions: { filter: `PartitionKey eq '${PARTITION}'` } })) out.push(e);
+async function listKeys(deps: ServerKeyDeps): Promise<ServerKeyRecord[]> {
+  const out: ServerKeyRecord[] = [];
+  for await (const key of serverKeys(deps).list()) out.push(key);
   return out;
 }
 
@@ -186,7 +203,6 @@ export interface RotationResult {
  * is deleted only at the ETag read), so a losing instance discards its key and re-plans.
  */
 export async function rotateServerKeys(deps: ServerKeyDeps, lifetimeMs: number): Promise<RotationResult> {
-  const table = await deps.table();
   for (let attempt = 0; attempt < 3; attempt++) {
     const now = deps.clock.now();
     const keys = await listKeys(deps);
@@ -194,14 +210,14 @@ export async function rotateServerKeys(deps: ServerKeyDeps, lifetimeMs: number):
     const dropped: number[] = [];
     for (const keyId of plan.drop) {
       const row = keys.find((k) => k.keyId === keyId);
-      if (row !== undefined && (await deleteRow(table, deps, row))) dropped.push(keyId);
+      if (row !== undefined && (await deleteRow(deps, row))) dropped.push(keyId);
     }
     if (plan.create === undefined) return { dropped };
     const live = keys.filter((k) => acceptsRequests(k, now));
-    const newest = live.reduce<ServerKeyEntity | undefined>((a, k) => (a === undefined || k.activeUntil > a.activeUntil ? k : a), undefined);
+    const newest = live.reduce<ServerKeyRecord | undefined>((a, k) => (a === undefined || k.activeUntil > a.activeUntil ? k : a), undefined);
     const keyId = nextKeyId(newest?.keyId, new Set(live.map((k) => k.keyId)));
     if (keyId === undefined) throw new Error('All 256 HPKE key ids are in use');
-    const created = await createKey(table, deps, keyId, plan.create);
+    const created = await createKey(deps, keyId, plan.create);
     if (created) {
       return {
         created: { keyId, activeFrom: new Date(plan.create.activeFrom).toISOString(), activeUntil: new Date(plan.create.activeUntil).toISOString() },
@@ -212,19 +228,15 @@ export async function rotateServerKeys(deps: ServerKeyDeps, lifetimeMs: number):
   return { dropped: [] };
 }
 
-async function deleteRow(table: TableClient, deps: ServerKeyDeps, row: ServerKeyEntity): Promise<boolean> {
-  try {
-    await table.deleteEntity(PARTITION, row.rowKey, row.etag === undefined ? {} : { etag: row.etag });
-  } catch (err) {
-    if (isNotFound(err) || isConflict(err)) return false;
-    throw err;
-  }
+async function deleteRow(deps: ServerKeyDeps, row: ServerKeyRecord): Promise<boolean> {
+  // Deleted (or changed) by another instance meanwhile: that one deletes the private key.
+  if (!(await serverKeys(deps).delete(row.rowKey, row.etag))) return false;
   await deps.objects.delete(HPKE_SYSTEM_SCOPE, row.objectId);
   return true;
 }
 
 /** Inserts the key row if absent; false when another instance got there first. */
-async function createKey(table: TableClient, deps: ServerKeyDeps, keyId: number, period: KeyPeriod): Promise<boolean> {
+async function createKey(deps: ServerKeyDeps, keyId: number, period: KeyPeriod): Promise<boolean> {
   const kem = cipherSuite(DEFAULT_SUITE).kem;
   const pair = await kem.generateKeyPair();
   const sk = new Uint8Array(await kem.serializePrivateKey(pair.privateKey));
@@ -233,7 +245,6 @@ async function createKey(table: TableClient, deps: ServerKeyDeps, keyId: number,
   await deps.objects.put(HPKE_SYSTEM_SCOPE, objectId, Readable.from([Buffer.from(sk)]));
   sk.fill(0);
   const entity: ServerKeyEntity = {
-    partitionKey: PARTITION,
     rowKey: String(keyId).padStart(3, '0'),
     keyId,
     kemId: KEMS.X25519_HKDF_SHA256.id,
@@ -243,12 +254,14 @@ async function createKey(table: TableClient, deps: ServerKeyDeps, keyId: number,
     activeFrom: period.activeFrom,
     activeUntil: period.activeUntil,
   };
+  let created;
   try {
-    await table.createEntity(entity);
-    return true;
+    created = await serverKeys(deps).insertIfAbsent(entity);
   } catch (err) {
     await deps.objects.delete(HPKE_SYSTEM_SCOPE, objectId);
-    if (isConflict(err)) return false;
     throw err;
   }
+  // Another instance took this key id first: our private key is never used.
+  if (created === undefined) await deps.objects.delete(HPKE_SYSTEM_SCOPE, objectId);
+  return created !== undefined;
 }

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import type { Authenticator } from '../auth/authenticate.js';
-import { DEFAULT_SANDBOX, type Tenant } from '../auth/tenant.js';
+import type { Tenant } from '../auth/tenant.js';
+import { DEFAULT_SANDBOX } from '../core/scope.js';
 import { AppError, NotFoundError, ProductionSandboxRequiredError, RateLimitedError, UnsupportedMediaTypeError, ValidationError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { serializeError } from '../logging/serialize-error.js';

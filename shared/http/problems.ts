@@ -9,7 +9,6 @@
 import {
   AppError,
   AuthenticationError,
-  isStorageOutage,
   MethodNotAllowedError,
   RequestTimeoutError,
   StorageUnavailableError,
@@ -18,6 +17,7 @@ import {
   type ErrorCode,
   type FieldError,
 } from '../errors.js';
+import { isStorageOutage } from '../core/azure-errors.js';
 
 /** The HTTP answer of one {@link ErrorCode}: its status and fixed problem title. */
 export interface ProblemRow {

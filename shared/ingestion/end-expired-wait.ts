@@ -1,10 +1,8 @@
 import type { TableClient } from '@azure/data-tables';
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { removeWaitingFile } from '../cmk/waiting-files.js';
-import { rowExists } from '../storage/tenant-table.js';
+import { isWaitingFile, removeWaitingFile } from '../cmk/waiting-files.js';
 import { ingestLandedBlob, type IngestionDeps } from './ingest-landed-file.js';
-import { landedBlobRowKey } from './landed-file.js';
-import { unparkFile } from './parked-files.js';
+import { isParkedFile, unparkFile } from './parked-files.js';
 
 export interface EndExpiredWaitDeps {
   readonly ingestion: IngestionDeps;
@@ -25,13 +23,12 @@ export async function endExpiredWait(
   deps: EndExpiredWaitDeps,
   file: { readonly orgId: string; readonly container: string; readonly blobName: string; readonly etag: string },
 ): Promise<boolean> {
-  const key = landedBlobRowKey(file.container, file.blobName);
-  const [isParked, isWaiting] = await Promise.all([rowExists(deps.parked, file.orgId, key), rowExists(deps.waiting, file.orgId, key)]);
+  const [isParked, isWaiting] = await Promise.all([isParkedFile(deps.parked, file), isWaitingFile(deps.waiting, file)]);
   if (!isParked && !isWaiting) return false;
   const blob = deps.blobs.getContainerClient(file.container).getBlobClient(file.blobName);
   await ingestLandedBlob(deps.ingestion, { blob, etag: file.etag });
   if (isParked) await unparkFile(deps.parked, file);
-  if (isWaiting) await removeWaitingFile(deps.waiting, { ...file, since: '' });
+  if (isWaiting) await removeWaitingFile(deps.waiting, file);
   return true;
 }
 

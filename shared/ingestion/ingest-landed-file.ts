@@ -2,7 +2,8 @@ import { pipeline } from 'node:stream';
 import type { Duplex, Readable } from 'node:stream';
 import type { BlobClient } from '@azure/storage-blob';
 import { batchFileId, batchIdForRun, createBatch, getBatch } from '../catalog/batches.js';
-import { AppError, isStorageOutage, NotFoundError } from '../errors.js';
+import { isNotFound, isPreconditionFailed, isStorageOutage } from '../core/azure-errors.js';
+import { AppError, NotFoundError } from '../errors.js';
 import { findActiveFlowsForBlob, type ActiveFlow } from '../flows/find-active-flows.js';
 import { randomUUID } from 'node:crypto';
 import { completeRun, failRun, listRuns, recordRunRetry, renewRunClaim, startRun, type FlowRun, type RunClaim, type RunError, type StartRunInput, type StartRunResult } from '../flows/runs.js';
@@ -14,7 +15,7 @@ import type { PrivateKeyPool } from '../pgp/private-key-pool.js';
 import { loadVerificationKey } from '../pgp-keys/customer-keys.js';
 import { loadDecryptionKey, type EncryptionKeyDeps } from '../pgp-keys/encryption-keys.js';
 import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
-import { statusOf, type TableFactory } from '../storage/tenant-table.js';
+import type { TableFactory } from '../storage/tenant-table.js';
 import { ByteCounter } from './byte-counter.js';
 import { asDecompressionFailure, decompressor } from './decompress.js';
 import { classifyFileName, type LandedFile } from './landed-file.js';
@@ -125,7 +126,7 @@ export async function ingestLandedBlob(deps: IngestionDeps, version: LandedBlobV
   try {
     properties = await blob.getProperties();
   } catch (err) {
-    if (statusOf(err) !== 404) throw err;
+    if (!isNotFound(err)) throw err;
     await endVanishedRuns(deps, file, flows, undefined, FILE_GONE);
     return ignored(deps, blob, 'gone');
   }
@@ -285,7 +286,7 @@ async function runFlow(
     return done;
   } catch (err) {
     // 412: the blob was replaced after it landed; its new version has a run of its own.
-    const runError = statusOf(err) === 412 ? FILE_REPLACED : runErrorOf(err);
+    const runError = isPreconditionFailed(err) ? FILE_REPLACED : runErrorOf(err);
     const metrics = { inputBytes: landed.size, durationMs: Date.now() - started };
     if (runError !== undefined) {
       await discardStaged(deps, file, run.id, { batchId, objectId });
@@ -311,7 +312,7 @@ async function runFlow(
 
 async function loadKey(deps: IngestionDeps, scope: LandedFile, publicKeyId: string) {
   try {
-    return await loadDecryptionKey(deps.keys, { ...scope, clientId: 'ingestion', subject: 'ingestion' }, publicKeyId);
+    return await loadDecryptionKey(deps.keys, scope, publicKeyId);
   } catch (err) {
     if (err instanceof NotFoundError) throw new RunFailure('ENCRYPTION_KEY_NOT_FOUND', `The dataflow's encryption key ${publicKeyId} does not exist.`, { cause: err });
     throw err;
@@ -320,7 +321,7 @@ async function loadKey(deps: IngestionDeps, scope: LandedFile, publicKeyId: stri
 
 async function loadSigner(deps: IngestionDeps, scope: LandedFile, publicKeyId: string) {
   try {
-    return await loadVerificationKey(deps.keys, { ...scope, clientId: 'ingestion', subject: 'ingestion' }, publicKeyId);
+    return await loadVerificationKey(deps.keys, scope, publicKeyId);
   } catch (err) {
     if (err instanceof NotFoundError) throw new RunFailure('SIGNATURE_KEY_NOT_FOUND', `The sign verification key ${publicKeyId} does not exist.`, { cause: err });
     throw err;

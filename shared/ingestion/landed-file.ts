@@ -1,4 +1,4 @@
-import type { SandboxScope } from '../vault/sandbox-scope.js';
+import type { SandboxScope } from '../core/scope.js';
 
 /** A file a customer wrote into their landing zone: the zone's owner and the blob's name in it. */
 export interface LandedFile extends SandboxScope {
@@ -40,9 +40,4 @@ export function classifyFileName(relativePath: string): FileType | undefined {
   }
   const format = DATA_EXTENSIONS[last];
   return format === undefined ? undefined : { format, plainName };
-}
-
-/** A Table row key naming one landed blob (Table keys forbid / \ # ?, which blob names may hold). */
-export function landedBlobRowKey(container: string, blobName: string): string {
-  return Buffer.from(`${container}/${blobName}`, 'utf8').toString('base64url');
 }

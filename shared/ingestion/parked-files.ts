@@ -1,7 +1,8 @@
-import { odata, type TableClient } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
-import { isConflict, statusOf } from '../storage/tenant-table.js';
-import { landedBlobRowKey as rowKey } from './landed-file.js';
+import type { OrgScope } from '../core/scope.js';
+import { landedBlobRowKey } from '../storage/blob-row-key.js';
+import { byOrg, tableRepository, where, type TableCodec } from '../storage/tenant-table.js';
 
 /**
  * Landed files parked while Key Vault is unavailable: PartitionKey = org id,
@@ -29,7 +30,7 @@ export interface ParkedFile {
 }
 
 const Entity = z.object({
-  partitionKey: z.string(),
+  rowKey: z.string(),
   container: z.string(),
   blobName: z.string(),
   blobETag: z.string().optional(),
@@ -38,6 +39,37 @@ const Entity = z.object({
   nextAttemptAt: z.string(),
   etag: z.string(),
 });
+type ParkedFileEntity = Omit<z.input<typeof Entity>, 'etag'>;
+
+/** A parked file as read, with its row's ETag (a count is written only over the version read). */
+type ParkedRecord = ParkedFile & { readonly rowEtag?: string };
+
+const codec: TableCodec<ParkedRecord, OrgScope, ParkedFileEntity> = {
+  toEntity: (file) => ({
+    rowKey: landedBlobRowKey(file.container, file.blobName),
+    container: file.container,
+    blobName: file.blobName,
+    ...(file.etag === undefined ? {} : { blobETag: file.etag }),
+    since: file.since,
+    attempts: file.attempts,
+    nextAttemptAt: file.nextAttemptAt,
+  }),
+  fromEntity(row, { orgId }) {
+    const e = Entity.parse(row);
+    return {
+      orgId,
+      container: e.container,
+      blobName: e.blobName,
+      ...(e.blobETag === undefined ? {} : { etag: e.blobETag }),
+      since: e.since,
+      attempts: e.attempts,
+      nextAttemptAt: e.nextAttemptAt,
+      rowEtag: e.etag,
+    };
+  },
+};
+
+const parkedFiles = (table: TableClient) => tableRepository(table, byOrg, codec);
 
 /**
  * The wait after the `attempts`-th attempt found the vault unavailable: exponential (15 s, 30 s,
@@ -60,8 +92,8 @@ export async function parkFile(
   now: Date,
   random: () => number = Math.random,
 ): Promise<ParkedFile> {
-  const key = rowKey(file.container, file.blobName);
-  const existing = await readParked(table, file.orgId, key);
+  const parkedFilesOfOrg = parkedFiles(table).in({ orgId: file.orgId });
+  const existing = await parkedFilesOfOrg.find(landedBlobRowKey(file.container, file.blobName));
   const attempts = (existing?.attempts ?? 0) + 1;
   const parked: ParkedFile = {
     orgId: file.orgId,
@@ -72,32 +104,17 @@ export async function parkFile(
     attempts,
     nextAttemptAt: new Date(now.getTime() + parkDelayMs(attempts, random)).toISOString(),
   };
-  const entity = {
-    partitionKey: file.orgId,
-    rowKey: key,
-    container: parked.container,
-    blobName: parked.blobName,
-    ...(parked.etag === undefined ? {} : { blobETag: parked.etag }),
-    since: parked.since,
-    attempts: parked.attempts,
-    nextAttemptAt: parked.nextAttemptAt,
-  };
-  try {
-    if (existing === undefined) await table.createEntity(entity);
-    else await table.updateEntity(entity, 'Replace', { etag: existing.etag });
-  } catch (err) {
-    // Another attempt parked or counted it meanwhile: its record stands.
-    if (!isConflict(err)) throw err;
-  }
+  // Another attempt parked or counted it meanwhile (nothing written here): its record stands.
+  if (existing === undefined) await parkedFilesOfOrg.insertIfAbsent(parked);
+  else await parkedFilesOfOrg.replace(parked, existing.rowEtag);
   return parked;
 }
 
 /** Parked files whose next attempt is due, across every org, at most `limit`, in table order. */
 export async function dueParkedFiles(table: TableClient, now: Date, limit: number): Promise<ParkedFile[]> {
   const out: ParkedFile[] = [];
-  const filter = odata`nextAttemptAt le ${now.toISOString()}`;
-  for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) {
-    out.push(toParked(Entity.parse(entity)));
+  for await (const file of parkedFiles(table).scan(where`nextAttemptAt le ${now.toISOString()}`)) {
+    out.push(withoutRowEtag(file));
     if (out.length >= limit) break;
   }
   return out;
@@ -106,39 +123,20 @@ export async function dueParkedFiles(table: TableClient, now: Date, limit: numbe
 /** Every parked file of one org (for its runs' status and for tests). */
 export async function listParkedFiles(table: TableClient, orgId: string): Promise<ParkedFile[]> {
   const out: ParkedFile[] = [];
-  for await (const entity of table.listEntities<Record<string, unknown>>({ queryOptions: { filter: odata`PartitionKey eq ${orgId}` } })) {
-    out.push(toParked(Entity.parse(entity)));
-  }
+  for await (const file of parkedFiles(table).in({ orgId }).list()) out.push(withoutRowEtag(file));
   return out;
+}
+
+/** Whether a landed blob is parked (one point read). */
+export async function isParkedFile(table: TableClient, file: Pick<ParkedFile, 'orgId' | 'container' | 'blobName'>): Promise<boolean> {
+  return parkedFiles(table).in({ orgId: file.orgId }).exists(landedBlobRowKey(file.container, file.blobName));
 }
 
 /** Forgets a parked file once an attempt settled it (ingested, failed for good, or gone). */
 export async function unparkFile(table: TableClient, file: Pick<ParkedFile, 'orgId' | 'container' | 'blobName'>): Promise<void> {
-  try {
-    await table.deleteEntity(file.orgId, rowKey(file.container, file.blobName));
-  } catch (err) {
-    if (statusOf(err) !== 404) throw err;
-  }
+  await parkedFiles(table).in({ orgId: file.orgId }).delete(landedBlobRowKey(file.container, file.blobName));
 }
 
-async function readParked(table: TableClient, orgId: string, key: string): Promise<(ParkedFile & { etag: string }) | undefined> {
-  try {
-    const e = Entity.parse(await table.getEntity(orgId, key));
-    return { ...toParked(e), etag: e.etag };
-  } catch (err) {
-    if (statusOf(err) === 404) return undefined;
-    throw err;
-  }
-}
-
-function toParked(e: z.infer<typeof Entity>): ParkedFile {
-  return {
-    orgId: e.partitionKey,
-    container: e.container,
-    blobName: e.blobName,
-    ...(e.blobETag === undefined ? {} : { etag: e.blobETag }),
-    since: e.since,
-    attempts: e.attempts,
-    nextAttemptAt: e.nextAttemptAt,
-  };
+function withoutRowEtag({ rowEtag: _, ...file }: ParkedRecord): ParkedFile {
+  return file;
 }

@@ -1,5 +1,6 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
-import { statusOf, type TableFactory } from '../storage/tenant-table.js';
+import { isNotFound, isPreconditionFailed } from '../core/azure-errors.js';
+import type { TableFactory } from '../storage/tenant-table.js';
 import { listLandingZones } from './landing-zones.js';
 import type { Clock } from '../core/clock.js';
 
@@ -51,7 +52,7 @@ export async function expireLandingFiles(deps: ExpireLandingFilesDeps): Promise<
           await container.getBlobClient(item.name).delete({ conditions: { ifMatch: etag } });
         } catch (err) {
           // Rewritten (412) or already deleted (404) since the listing.
-          if (statusOf(err) === 412 || statusOf(err) === 404) continue;
+          if (isPreconditionFailed(err) || isNotFound(err)) continue;
           throw err;
         }
         deleted += 1;
@@ -59,7 +60,7 @@ export async function expireLandingFiles(deps: ExpireLandingFilesDeps): Promise<
       }
     } catch (err) {
       // A zone whose container is gone (its sandbox was deleted) has nothing to expire.
-      if (statusOf(err) !== 404) throw err;
+      if (!isNotFound(err)) throw err;
     }
   }
   if (deleted > 0) deps.log?.('landing-files-expired', { zones, deleted });

@@ -1,7 +1,7 @@
 import { ValidationError } from '../errors.js';
 import { ADOBE_ZONE_CONTAINER } from '../flows/source-connections.js';
 import { ensureLandingZone, type LandingZoneDeps } from './landing-zones.js';
-import type { SandboxScope } from '../vault/sandbox-scope.js';
+import type { SandboxScope } from '../core/scope.js';
 
 /** Adobe's Data Landing Zone connection spec id. */
 export const LANDING_ZONE_CONNECTION_SPEC = '26f526f2-58f4-4712-961d-e41bf1ccc0e8';

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { TableClient } from '@azure/data-tables';
 import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
-import { withTableLock } from '../storage/table-lock.js';
-import { isConflict, isNotFound, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
+import { isNotFound } from '../core/azure-errors.js';
 import type { Random } from '../core/random.js';
-import { assertSandboxScope, type SandboxScope } from '../vault/sandbox-scope.js';
+import type { SandboxScope } from '../core/scope.js';
+import { withTableLock } from '../storage/table-lock.js';
+import { tableRepository, tenantTable, type Partitioning, type TableCodec, type TableFactory } from '../storage/tenant-table.js';
 import type { LandingSasSigner } from './sas-signer.js';
 import { systemClock, type Clock } from '../core/clock.js';
 
@@ -55,8 +55,8 @@ export interface LandingZone extends SandboxScope {
   readonly containerName: string;
 }
 
+/** A zone's row: PartitionKey `{org}|{sandbox}`, RowKey {@link ZONE_TYPE}. */
 interface ZoneEntity {
-  partitionKey: string;
   rowKey: string;
   containerName: string;
   createdAt: number;
@@ -74,11 +74,40 @@ interface ZoneEntity {
 }
 
 interface ContainerEntity {
-  partitionKey: string;
   rowKey: string;
   orgId: string;
   sandbox: string;
 }
+
+// A zone row is its own record: the store reads and writes its columns as they are.
+const zoneCodec: TableCodec<ZoneEntity, SandboxScope, ZoneEntity> = {
+  toEntity: (e) => ({
+    rowKey: ZONE_TYPE,
+    containerName: e.containerName,
+    createdAt: e.createdAt,
+    ...(e.ready === undefined ? {} : { ready: e.ready }),
+    ...(e.policyId === undefined ? {} : { policyId: e.policyId }),
+    ...(e.policyExpiresAt === undefined ? {} : { policyExpiresAt: e.policyExpiresAt }),
+    ...(e.pendingPolicyId === undefined ? {} : { pendingPolicyId: e.pendingPolicyId }),
+  }),
+  fromEntity: (row) => zoneCodec.toEntity(row),
+};
+
+/** The zone of a sandbox (its partition of {@link LANDING_ZONES_TABLE}). */
+const zoneOf = (tables: TableFactory, scope: SandboxScope) => tenantTable(tables, LANDING_ZONES_TABLE, zoneCodec).in(scope);
+
+/** {@link LANDING_CONTAINERS_TABLE} is keyed by container: PartitionKey = its name, RowKey = ''. */
+const byContainer: Partitioning<{ readonly containerName: string }> = {
+  key: (c) => c.containerName,
+  parse: (partitionKey) => ({ scope: { containerName: partitionKey } }),
+};
+
+const ownerCodec: TableCodec<LandingZone, { readonly containerName: string }, ContainerEntity> = {
+  toEntity: (zone) => ({ rowKey: '', orgId: zone.orgId, sandbox: zone.sandbox }),
+  fromEntity: (e, { containerName }) => ({ orgId: e.orgId, sandbox: e.sandbox, containerName }),
+};
+
+const zoneOwners = (tables: TableFactory) => tableRepository(() => tables(LANDING_CONTAINERS_TABLE), byContainer, ownerCodec);
 
 /**
  * The caller's zone, created on first use: a container of its own in the landing account, with a
@@ -91,19 +120,14 @@ export async function ensureLandingZone(deps: LandingZoneDeps, scope: SandboxSco
 }
 
 async function ensureZoneEntity(deps: LandingZoneDeps, scope: SandboxScope): Promise<ZoneEntity> {
-  const zones = await deps.tables(LANDING_ZONES_TABLE);
-  const entity = (await readZone(zones, scope)) ?? (await insertZone(deps, zones, scope));
+  const zone = zoneOf(deps.tables, scope);
+  const entity = (await zone.find(ZONE_TYPE)) ?? (await insertZone(deps, scope));
   if (entity.ready === true) return entity;
   // The owner is recorded before the container exists, so no file can land in an unowned zone.
-  const owners = await deps.tables(LANDING_CONTAINERS_TABLE);
-  const owner: ContainerEntity = { partitionKey: entity.containerName, rowKey: '', orgId: scope.orgId, sandbox: scope.sandbox };
-  try {
-    await owners.createEntity(owner);
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-  }
-  await deps.blobs.getContainerClient(entity.containerName).createIfNotExists();
-  await zones.updateEntity({ partitionKey: entity.partitionKey, rowKey: entity.rowKey, ready: true }, 'Merge');
+  const { containerName } = entity;
+  await zoneOwners(deps.tables).in({ containerName }).insertIfAbsent({ orgId: scope.orgId, sandbox: scope.sandbox, containerName });
+  await deps.blobs.getContainerClient(containerName).createIfNotExists();
+  if (!(await zone.merge(ZONE_TYPE, { ready: true }))) throw new Error('The landing zone row vanished while it was being created');
   return { ...entity, ready: true };
 }
 
@@ -140,25 +164,17 @@ export async function refreshLandingZoneCredential(deps: LandingZoneDeps, scope:
 /** The org and sandbox that own a zone container; `undefined` for a container that is no zone. */
 export async function findLandingZoneOwner(tables: TableFactory, containerName: string): Promise<LandingZone | undefined> {
   if (!containerName.startsWith(ZONE_CONTAINER_PREFIX)) return undefined;
-  const owners = await tables(LANDING_CONTAINERS_TABLE);
-  try {
-    const e = await owners.getEntity<ContainerEntity>(containerName, '');
-    return { orgId: e.orgId, sandbox: e.sandbox, containerName };
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+  return zoneOwners(tables).in({ containerName }).find('');
 }
 
 /** Every zone (for the TTL sweep). */
-export async function* listLandingZones(tables: TableFactory): AsyncGenerator<LandingZone> {
-  const owners = await tables(LANDING_CONTAINERS_TABLE);
-  for await (const e of owners.listEntities<ContainerEntity>()) yield { orgId: e.orgId, sandbox: e.sandbox, containerName: e.partitionKey };
+export function listLandingZones(tables: TableFactory): AsyncGenerator<LandingZone> {
+  return zoneOwners(tables).scan();
 }
 
 /** The zone of a sandbox, if it has one (no zone is created). */
 export async function findLandingZone(deps: Pick<LandingZoneDeps, 'tables'>, scope: SandboxScope): Promise<LandingZone | undefined> {
-  const entity = await readZone(await deps.tables(LANDING_ZONES_TABLE), scope);
+  const entity = await zoneOf(deps.tables, scope).find(ZONE_TYPE);
   return entity === undefined ? undefined : { orgId: scope.orgId, sandbox: scope.sandbox, containerName: entity.containerName };
 }
 
@@ -175,8 +191,8 @@ export async function deleteLandingZone(deps: Pick<LandingZoneDeps, 'tables' | '
   const zone = await findLandingZone(deps, scope);
   if (zone === undefined) return;
   await deps.blobs.getContainerClient(zone.containerName).deleteIfExists();
-  await deleteIfPresent(await deps.tables(LANDING_CONTAINERS_TABLE), zone.containerName, '');
-  await deleteIfPresent(await deps.tables(LANDING_ZONES_TABLE), tenantPartitionKey(scope), ZONE_TYPE);
+  await zoneOwners(deps.tables).in(zone).delete('');
+  await zoneOf(deps.tables, scope).delete(ZONE_TYPE);
 }
 
 async function firstPage(container: ContainerClient): Promise<boolean> {
@@ -206,24 +222,25 @@ async function issuePolicy(
   zone: LandingZone,
   replace: (current: ZoneEntity | undefined) => boolean,
 ): Promise<LandingZoneCredential> {
+  const zoneRow = zoneOf(deps.tables, zone);
+  // The lock is a row of the zone's partition that the repository does not model: it takes the raw table.
   const zones = await deps.tables(LANDING_ZONES_TABLE);
-  const partitionKey = tenantPartitionKey(zone);
-  return withTableLock(zones, partitionKey, REFRESH_LOCK_ROW, { leaseMs: REFRESH_LEASE_MS, waitMs: REFRESH_WAIT_MS }, async () => {
-    const current = await readZone(zones, zone);
+  return withTableLock(zones, zoneRow.partitionKey, REFRESH_LOCK_ROW, { leaseMs: REFRESH_LEASE_MS, waitMs: REFRESH_WAIT_MS }, async () => {
+    const current = await zoneRow.find(ZONE_TYPE);
     if (current?.policyId !== undefined && current.policyExpiresAt !== undefined && !replace(current)) {
       return credential(deps, zone.containerName, current.policyId, current.policyExpiresAt);
     }
     if (current === undefined) throw new Error('The landing zone row is missing');
-    const settled: ZoneEntity = { partitionKey, rowKey: ZONE_TYPE, containerName: current.containerName, createdAt: current.createdAt, ready: true };
+    const settled: ZoneEntity = { rowKey: ZONE_TYPE, containerName: current.containerName, createdAt: current.createdAt, ready: true };
     const policyId = `dlz-${randomUUID()}`;
     const startsOn = new Date(now(deps) - 5 * 60_000); // storage clocks may run a little behind
     const expiresOn = new Date(now(deps) + deps.sasDays * 86_400_000);
-    await zones.updateEntity({ ...settled, pendingPolicyId: policyId }, 'Replace');
+    await replaceZone(zoneRow, { ...settled, pendingPolicyId: policyId });
     // The only identifier on the container: setting it drops the previous one.
     await deps.blobs.getContainerClient(zone.containerName).setAccessPolicy(undefined, [
       { id: policyId, accessPolicy: { permissions: ZONE_PERMISSIONS, startsOn, expiresOn } },
     ]);
-    await zones.updateEntity({ ...settled, policyId, policyExpiresAt: expiresOn.getTime() }, 'Replace');
+    await replaceZone(zoneRow, { ...settled, policyId, policyExpiresAt: expiresOn.getTime() });
     return credential(deps, zone.containerName, policyId, expiresOn.getTime());
   });
 }
@@ -240,31 +257,16 @@ async function credential(deps: LandingZoneDeps, containerName: string, policyId
   };
 }
 
-async function readZone(zones: TableClient, scope: SandboxScope): Promise<ZoneEntity | undefined> {
-  try {
-    return await zones.getEntity<ZoneEntity>(tenantPartitionKey(scope), ZONE_TYPE);
-  } catch (err) {
-    if (isNotFound(err)) return undefined;
-    throw err;
-  }
+async function replaceZone(zone: ReturnType<typeof zoneOf>, entity: ZoneEntity): Promise<void> {
+  if ((await zone.replace(entity)) === undefined) throw new Error('The landing zone row is missing');
 }
 
-async function insertZone(deps: LandingZoneDeps, zones: TableClient, scope: SandboxScope): Promise<ZoneEntity> {
-  assertSandboxScope(scope);
-  const entity: ZoneEntity = {
-    partitionKey: tenantPartitionKey(scope),
-    rowKey: ZONE_TYPE,
-    containerName: newContainerName(deps.random),
-    createdAt: now(deps),
-  };
-  try {
-    await zones.createEntity(entity);
-    return entity;
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-  }
+async function insertZone(deps: LandingZoneDeps, scope: SandboxScope): Promise<ZoneEntity> {
+  const zone = zoneOf(deps.tables, scope);
+  const created = await zone.insertIfAbsent({ rowKey: ZONE_TYPE, containerName: newContainerName(deps.random), createdAt: now(deps) });
+  if (created !== undefined) return created;
   // Another first call won: its container is the zone's.
-  const winner = await readZone(zones, scope);
+  const winner = await zone.find(ZONE_TYPE);
   if (winner === undefined) throw new Error('The landing zone row vanished while it was being created');
   return winner;
 }
@@ -277,14 +279,6 @@ function newContainerName(random: Random): string {
   let name = ZONE_CONTAINER_PREFIX;
   for (const b of bytes) name += BASE32[b & 31];
   return name;
-}
-
-async function deleteIfPresent(table: TableClient, partitionKey: string, rowKey: string): Promise<void> {
-  try {
-    await table.deleteEntity(partitionKey, rowKey);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
 }
 
 function now(deps: { readonly clock?: Clock }): number {

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
-import type { Tenant } from '../auth/tenant.js';
+import type { SandboxScope } from '../core/scope.js';
 import { NotFoundError, PublicKeyRejectedError, ValidationError, type PublicKeyRejection } from '../errors.js';
 import { isPgpError } from '../pgp/errors.js';
 import { MAX_ARMORED_KEY_LENGTH, validateSigningKey } from '../pgp/validate-signing-key.js';
-import { findTenantEntity, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
-import { escapeOData } from './encryption-keys.js';
+import { tenantTable, where, type TableCodec, type TableFactory } from '../storage/tenant-table.js';
 import { systemClock, type Clock } from '../core/clock.js';
 
 export const CUSTOMER_KEYS_TABLE = 'customerkeys';
@@ -38,8 +37,18 @@ export interface CustomerKeyDeps {
   readonly clock?: Clock;
 }
 
+/** A registered key as stored. */
+interface CustomerKeyRecord {
+  readonly publicKeyId: string;
+  readonly name: string;
+  readonly publicKeyArmored: string;
+  readonly fingerprint: string;
+  readonly createdAt: number;
+  readonly expiresAt?: number;
+  readonly status: 'active' | 'deleted';
+}
+
 interface CustomerKeyEntity {
-  partitionKey: string;
   rowKey: string;
   name: string;
   publicKeyArmored: string;
@@ -48,6 +57,22 @@ interface CustomerKeyEntity {
   expiresAt?: number;
   status: 'active' | 'deleted';
 }
+
+const codec: TableCodec<CustomerKeyRecord, SandboxScope, CustomerKeyEntity> = {
+  toEntity: ({ publicKeyId, ...columns }) => ({ rowKey: publicKeyId, ...columns }),
+  fromEntity: (e) => ({
+    publicKeyId: e.rowKey,
+    name: e.name,
+    publicKeyArmored: e.publicKeyArmored,
+    fingerprint: e.fingerprint,
+    createdAt: e.createdAt,
+    ...(e.expiresAt === undefined ? {} : { expiresAt: e.expiresAt }),
+    status: e.status,
+  }),
+};
+
+/** The sandbox's customer keys: PartitionKey `{org}|{sandbox}`, RowKey the key id. */
+const keysOf = (deps: { readonly tables: TableFactory }, scope: SandboxScope) => tenantTable(deps.tables, CUSTOMER_KEYS_TABLE, codec).in(scope);
 
 const REJECTIONS: ReadonlySet<string> = new Set<PublicKeyRejection>([
   'INVALID_PUBLIC_KEY', 'PRIVATE_KEY_NOT_ALLOWED', 'KEY_EXPIRED', 'KEY_REVOKED', 'NO_SIGNING_KEY', 'KEY_TOO_WEAK', 'UNSUPPORTED_PGP_FEATURE',
@@ -59,7 +84,7 @@ const REJECTIONS: ReadonlySet<string> = new Set<PublicKeyRejection>([
  * @throws INVALID_REQUEST (not Base64), INVALID_PUBLIC_KEY, PRIVATE_KEY_NOT_ALLOWED, KEY_EXPIRED,
  *   KEY_REVOKED, NO_SIGNING_KEY, KEY_TOO_WEAK, UNSUPPORTED_PGP_FEATURE
  */
-export async function registerCustomerKey(deps: CustomerKeyDeps, tenant: Tenant, input: RegisterCustomerKeyRequest): Promise<{ publicKeyId: string }> {
+export async function registerCustomerKey(deps: CustomerKeyDeps, scope: SandboxScope, input: RegisterCustomerKeyRequest): Promise<{ publicKeyId: string }> {
   if (!/^[A-Za-z0-9+/\r\n]+={0,2}\s*$/.test(input.publicKey)) {
     throw new ValidationError('publicKey must be the Base64 encoding of an ASCII-armored OpenPGP public key', [
       { field: 'body.publicKey', pointer: '/publicKey', message: 'Not Base64' },
@@ -77,42 +102,54 @@ export async function registerCustomerKey(deps: CustomerKeyDeps, tenant: Tenant,
     throw err;
   }
   const publicKeyId = randomUUID();
-  const table = await deps.tables(CUSTOMER_KEYS_TABLE);
-  const entity: CustomerKeyEntity = {
-    partitionKey: tenantPartitionKey(tenant),
-    rowKey: publicKeyId,
+  await keysOf(deps, scope).insert({
+    publicKeyId,
     name: input.name ?? info.userIds[0] ?? publicKeyId,
     publicKeyArmored: armored,
     fingerprint: info.fingerprint,
     createdAt: now.getTime(),
     ...(info.expiresAt === undefined ? {} : { expiresAt: info.expiresAt.getTime() }),
     status: 'active',
-  };
-  await table.createEntity(entity);
+  });
   return { publicKeyId };
 }
 
 /** The sandbox's registered customer keys. */
-export async function listCustomerKeys(deps: CustomerKeyDeps, tenant: Tenant): Promise<CustomerKey[]> {
-  const table = await deps.tables(CUSTOMER_KEYS_TABLE);
+export async function listCustomerKeys(deps: CustomerKeyDeps, scope: SandboxScope): Promise<CustomerKey[]> {
   const keys: CustomerKey[] = [];
-  const filter = `PartitionKey eq '${escapeOData(tenantPartitionKey(tenant))}' and status eq 'active'`;
-  for await (const e of table.listEntities<CustomerKeyEntity>({ queryOptions: { filter } })) keys.push(toCustomerKey(e));
+  for await (const key of keysOf(deps, scope).list(where`status eq ${'active'}`)) keys.push(toCustomerKey(key));
   return keys.sort((a, b) => Number(b.createdTime) - Number(a.createdTime));
 }
 
 /** The armored key the ingestion verifies signatures with. @throws NOT_FOUND */
-export async function loadVerificationKey(deps: CustomerKeyDeps, tenant: Tenant, publicKeyId: string): Promise<string> {
-  const notFound = () => new NotFoundError(`Customer key ${publicKeyId} was not found`);
-  if (!/^[0-9a-f-]{36}$/.test(publicKeyId)) throw notFound();
-  const e = await findTenantEntity<CustomerKeyEntity>(deps.tables, CUSTOMER_KEYS_TABLE, tenant, publicKeyId);
-  if (e?.status !== 'active') throw notFound();
-  return e.publicKeyArmored;
+export async function loadVerificationKey(deps: CustomerKeyDeps, scope: SandboxScope, publicKeyId: string): Promise<string> {
+  const key = await findKey(deps, scope, publicKeyId);
+  if (key === undefined) throw new NotFoundError(`Customer key ${publicKeyId} was not found`);
+  return key.publicKeyArmored;
 }
 
-function toCustomerKey(e: CustomerKeyEntity): CustomerKey {
+/**
+ * Whether `publicKeyId` names a usable (not deleted) customer key of the sandbox: the lookup other
+ * domains (a flow's signature verification key) ask instead of reading this store's table.
+ */
+export async function customerKeyExists(deps: { readonly tables: TableFactory }, scope: SandboxScope, publicKeyId: string): Promise<boolean> {
+  if (!CUSTOMER_KEY_ID.test(publicKeyId)) return false;
+  return (await keysOf(deps, scope).findColumns(publicKeyId, ['status']))?.status === 'active';
+}
+
+/** Ids are UUIDs; anything else cannot exist (and must not reach a row key). */
+const CUSTOMER_KEY_ID = /^[0-9a-f-]{36}$/;
+
+/** The sandbox's active key `publicKeyId`; `undefined` when absent, deleted or not a key id. */
+async function findKey(deps: { readonly tables: TableFactory }, scope: SandboxScope, publicKeyId: string): Promise<CustomerKeyRecord | undefined> {
+  if (!CUSTOMER_KEY_ID.test(publicKeyId)) return undefined;
+  const key = await keysOf(deps, scope).find(publicKeyId);
+  return key?.status === 'active' ? key : undefined;
+}
+
+function toCustomerKey(e: CustomerKeyRecord): CustomerKey {
   return {
-    publicKeyId: e.rowKey,
+    publicKeyId: e.publicKeyId,
     name: e.name,
     encryptionAlgorithm: 'PGP',
     fingerprint: e.fingerprint,

@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { z } from 'zod';
-import type { Tenant } from '../auth/tenant.js';
+import type { SandboxScope } from '../core/scope.js';
 import { KeyInUseError, NotFoundError } from '../errors.js';
 import { DEFAULT_KEY_EXPIRY_DAYS, MAX_KEY_EXPIRY_DAYS, MIN_KEY_EXPIRY_DAYS } from '../pgp/config.js';
 import { privateKeyPool, type PrivateKeyPool } from '../pgp/private-key-pool.js';
 import type { EncryptedObjectStore } from '../storage/encrypted-object-store.js';
-import { findTenantEntity, tenantPartitionKey, type TableFactory } from '../storage/tenant-table.js';
+import { tenantTable, where, type TableCodec, type TableFactory } from '../storage/tenant-table.js';
 import { systemClock, type Clock } from '../core/clock.js';
 
 export const ENCRYPTION_KEYS_TABLE = 'encryptionkeys';
@@ -59,12 +59,28 @@ export interface EncryptionKeyDeps {
   readonly clock?: Clock;
   /** Where key pairs are generated (default the process's private-key worker pool). */
   readonly privateKeys?: Pick<PrivateKeyPool, 'generateKeyPair'>;
-  /** Ids of the active flows that decrypt with a key (deleting such a key is refused). */
-  readonly flowsUsingKey: (tenant: Tenant, publicKeyId: string) => Promise<readonly string[]>;
+  /**
+   * Ids of the active flows that decrypt with a key (deleting such a key is refused): the flow
+   * service's lookup, handed in so that this store never reads the flows' table.
+   */
+  readonly flowsUsingKey: (scope: SandboxScope, publicKeyId: string) => Promise<readonly string[]>;
+}
+
+/** A key pair as stored (its secrets are objects of their own). */
+interface EncryptionKeyRecord {
+  readonly publicKeyId: string;
+  readonly name: string;
+  readonly encryptionAlgorithm: 'PGP' | 'GPG';
+  readonly keyType: 'Curve25519' | 'RSA';
+  readonly publicKeyArmored: string;
+  readonly fingerprint: string;
+  readonly keyIds: readonly string[];
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly status: 'active' | 'deleted';
 }
 
 interface EncryptionKeyEntity {
-  partitionKey: string;
   rowKey: string;
   name: string;
   encryptionAlgorithm: 'PGP' | 'GPG';
@@ -76,6 +92,25 @@ interface EncryptionKeyEntity {
   expiresAt: number;
   status: 'active' | 'deleted';
 }
+
+const codec: TableCodec<EncryptionKeyRecord, SandboxScope, EncryptionKeyEntity> = {
+  toEntity: ({ publicKeyId, keyIds, ...columns }) => ({ rowKey: publicKeyId, keyIds: JSON.stringify(keyIds), ...columns }),
+  fromEntity: (e) => ({
+    publicKeyId: e.rowKey,
+    name: e.name,
+    encryptionAlgorithm: e.encryptionAlgorithm,
+    keyType: e.keyType,
+    publicKeyArmored: e.publicKeyArmored,
+    fingerprint: e.fingerprint,
+    keyIds: JSON.parse(e.keyIds) as string[],
+    createdAt: e.createdAt,
+    expiresAt: e.expiresAt,
+    status: e.status,
+  }),
+};
+
+/** The sandbox's key pairs: PartitionKey `{org}|{sandbox}`, RowKey the public key id. */
+const keysOf = (deps: { readonly tables: TableFactory }, scope: SandboxScope) => tenantTable(deps.tables, ENCRYPTION_KEYS_TABLE, codec).in(scope);
 
 // The private key and the passphrase are two objects, each under its own data key: reading one
 // does not give the other.
@@ -92,7 +127,7 @@ const passphraseObject = (id: string) => `pgp-key.${id}.passphrase`;
  */
 export async function createEncryptionKey(
   deps: EncryptionKeyDeps,
-  tenant: Tenant,
+  scope: SandboxScope,
   input: CreateEncryptionKeyRequest,
 ): Promise<EncryptionKey> {
   const now = new Date((deps.clock ?? systemClock).now());
@@ -100,7 +135,7 @@ export async function createEncryptionKey(
   const publicKeyId = randomUUID();
   const pair = await (deps.privateKeys ?? privateKeyPool()).generateKeyPair(
     {
-      name: input.name ?? `cipherflow ${tenant.orgId}/${tenant.sandbox}`,
+      name: input.name ?? `cipherflow ${scope.orgId}/${scope.sandbox}`,
       passphrase: input.params.passPhrase,
       keyType: keyType === 'RSA' ? 'rsa4096' : 'curve25519',
       expiryDays: input.params.expiryDays ?? DEFAULT_KEY_EXPIRY_DAYS,
@@ -108,96 +143,96 @@ export async function createEncryptionKey(
     },
     'refuse',
   );
-  await deps.objects.put(tenant, privateKeyObject(publicKeyId), Readable.from([Buffer.from(pair.privateKeyArmored)]));
-  await deps.objects.put(tenant, passphraseObject(publicKeyId), Readable.from([Buffer.from(input.params.passPhrase)]));
-  const entity: EncryptionKeyEntity = {
-    partitionKey: tenantPartitionKey(tenant),
-    rowKey: publicKeyId,
+  await deps.objects.put(scope, privateKeyObject(publicKeyId), Readable.from([Buffer.from(pair.privateKeyArmored)]));
+  await deps.objects.put(scope, passphraseObject(publicKeyId), Readable.from([Buffer.from(input.params.passPhrase)]));
+  // Written last: a key is listed only once both secrets are stored.
+  const key = await keysOf(deps, scope).insert({
+    publicKeyId,
     name: input.name ?? publicKeyId,
     encryptionAlgorithm: input.encryptionAlgorithm,
     keyType,
     publicKeyArmored: pair.publicKeyArmored,
     fingerprint: pair.fingerprint,
-    keyIds: JSON.stringify(pair.keyIds),
+    keyIds: pair.keyIds,
     createdAt: pair.createdAt.getTime(),
     expiresAt: pair.expiresAt.getTime(),
     status: 'active',
-  };
-  // Written last: a key is listed only once both secrets are stored.
-  const table = await deps.tables(ENCRYPTION_KEYS_TABLE);
-  await table.createEntity(entity);
-  return toEncryptionKey(entity, now);
+  });
+  return toEncryptionKey(key, now);
 }
 
 /** The sandbox's keys (several may be active at once: rotation with overlap). */
-export async function listEncryptionKeys(deps: EncryptionKeyDeps, tenant: Tenant): Promise<EncryptionKey[]> {
-  const table = await deps.tables(ENCRYPTION_KEYS_TABLE);
+export async function listEncryptionKeys(deps: EncryptionKeyDeps, scope: SandboxScope): Promise<EncryptionKey[]> {
   const now = new Date((deps.clock ?? systemClock).now());
   const keys: EncryptionKey[] = [];
-  const entities = table.listEntities<EncryptionKeyEntity>({
-    queryOptions: { filter: `PartitionKey eq '${escapeOData(tenantPartitionKey(tenant))}' and status eq 'active'` },
-  });
-  for await (const entity of entities) keys.push(toEncryptionKey(entity, now));
+  for await (const key of keysOf(deps, scope).list(where`status eq ${'active'}`)) keys.push(toEncryptionKey(key, now));
   return keys.sort((a, b) => Number(b.createdTime) - Number(a.createdTime));
 }
 
 /** @throws NOT_FOUND when the key is not in the caller's sandbox (or was deleted). */
-export async function getEncryptionKey(deps: EncryptionKeyDeps, tenant: Tenant, publicKeyId: string): Promise<EncryptionKey> {
-  return toEncryptionKey(await readEntity(deps, tenant, publicKeyId), new Date((deps.clock ?? systemClock).now()));
+export async function getEncryptionKey(deps: EncryptionKeyDeps, scope: SandboxScope, publicKeyId: string): Promise<EncryptionKey> {
+  return toEncryptionKey(await readKey(deps, scope, publicKeyId), new Date((deps.clock ?? systemClock).now()));
+}
+
+/**
+ * Whether `publicKeyId` names a usable (not deleted) key pair of the sandbox: the lookup other
+ * domains (a flow's Encryption transformation) ask instead of reading this store's table.
+ */
+export async function encryptionKeyExists(deps: { readonly tables: TableFactory }, scope: SandboxScope, publicKeyId: string): Promise<boolean> {
+  if (!PUBLIC_KEY_ID.test(publicKeyId)) return false;
+  return (await keysOf(deps, scope).findColumns(publicKeyId, ['status']))?.status === 'active';
 }
 
 /**
  * Deletes a key and its stored secrets.
  * @throws NOT_FOUND; KEY_IN_USE while an active flow decrypts with it.
  */
-export async function deleteEncryptionKey(deps: EncryptionKeyDeps, tenant: Tenant, publicKeyId: string): Promise<void> {
-  const entity = await readEntity(deps, tenant, publicKeyId);
-  const flows = await deps.flowsUsingKey(tenant, publicKeyId);
+export async function deleteEncryptionKey(deps: EncryptionKeyDeps, scope: SandboxScope, publicKeyId: string): Promise<void> {
+  await readKey(deps, scope, publicKeyId);
+  const flows = await deps.flowsUsingKey(scope, publicKeyId);
   if (flows.length > 0) {
     throw new KeyInUseError(`The key is used by active dataflow(s) ${flows.join(', ')}; delete them first`);
   }
-  const table = await deps.tables(ENCRYPTION_KEYS_TABLE);
   // Marked deleted first, so a crash between the steps never leaves a listed key without secrets.
-  await table.updateEntity({ partitionKey: entity.partitionKey, rowKey: entity.rowKey, status: 'deleted' }, 'Merge');
-  await deps.objects.delete(tenant, privateKeyObject(publicKeyId));
-  await deps.objects.delete(tenant, passphraseObject(publicKeyId));
+  if (!(await keysOf(deps, scope).merge(publicKeyId, { status: 'deleted' }))) throw new NotFoundError(`Encryption key ${publicKeyId} was not found`);
+  await deps.objects.delete(scope, privateKeyObject(publicKeyId));
+  await deps.objects.delete(scope, passphraseObject(publicKeyId));
 }
 
 /**
  * Loads the private key and passphrase for decryption (both small, bounded objects).
  * @throws NOT_FOUND when the key does not exist in the sandbox; KEY_VAULT_UNAVAILABLE, KEK_*.
  */
-export async function loadDecryptionKey(deps: EncryptionKeyDeps, tenant: Tenant, publicKeyId: string): Promise<DecryptionKey> {
-  const entity = await readEntity(deps, tenant, publicKeyId);
+export async function loadDecryptionKey(deps: EncryptionKeyDeps, scope: SandboxScope, publicKeyId: string): Promise<DecryptionKey> {
+  const key = await readKey(deps, scope, publicKeyId);
   const [privateKeyArmored, passphrase] = await Promise.all([
-    deps.objects.get(tenant, privateKeyObject(publicKeyId)).then(text),
-    deps.objects.get(tenant, passphraseObject(publicKeyId)).then(text),
+    deps.objects.get(scope, privateKeyObject(publicKeyId)).then(text),
+    deps.objects.get(scope, passphraseObject(publicKeyId)).then(text),
   ]);
-  return {
-    publicKeyId,
-    privateKeyArmored,
-    passphrase,
-    keyIds: JSON.parse(entity.keyIds) as string[],
-    expiresAt: new Date(entity.expiresAt),
-  };
+  return { publicKeyId, privateKeyArmored, passphrase, keyIds: key.keyIds, expiresAt: new Date(key.expiresAt) };
 }
 
-/** Ids are UUIDs; anything else cannot exist (and must not reach an OData filter or a row key). */
+/** Ids are UUIDs; anything else cannot exist (and must not reach a row key). */
 const PUBLIC_KEY_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-async function readEntity(deps: EncryptionKeyDeps, tenant: Tenant, publicKeyId: string): Promise<EncryptionKeyEntity> {
-  const notFound = () => new NotFoundError(`Encryption key ${publicKeyId} was not found`);
-  if (!PUBLIC_KEY_ID.test(publicKeyId)) throw notFound();
-  const entity = await findTenantEntity<EncryptionKeyEntity>(deps.tables, ENCRYPTION_KEYS_TABLE, tenant, publicKeyId);
-  if (entity?.status !== 'active') throw notFound();
-  return entity;
+/** The sandbox's active key `publicKeyId`; `undefined` when absent, deleted or not a key id. */
+async function findKey(deps: { readonly tables: TableFactory }, scope: SandboxScope, publicKeyId: string): Promise<EncryptionKeyRecord | undefined> {
+  if (!PUBLIC_KEY_ID.test(publicKeyId)) return undefined;
+  const key = await keysOf(deps, scope).find(publicKeyId);
+  return key?.status === 'active' ? key : undefined;
 }
 
-function toEncryptionKey(e: EncryptionKeyEntity, now: Date): EncryptionKey {
+async function readKey(deps: EncryptionKeyDeps, scope: SandboxScope, publicKeyId: string): Promise<EncryptionKeyRecord> {
+  const key = await findKey(deps, scope, publicKeyId);
+  if (key === undefined) throw new NotFoundError(`Encryption key ${publicKeyId} was not found`);
+  return key;
+}
+
+function toEncryptionKey(e: EncryptionKeyRecord, now: Date): EncryptionKey {
   return {
     name: e.name,
     encryptionAlgorithm: e.encryptionAlgorithm,
-    publicKeyId: e.rowKey,
+    publicKeyId: e.publicKeyId,
     publicKey: Buffer.from(e.publicKeyArmored).toString('base64'),
     keyType: e.keyType,
     fingerprint: e.fingerprint,
@@ -205,9 +240,4 @@ function toEncryptionKey(e: EncryptionKeyEntity, now: Date): EncryptionKey {
     createdTime: String(Math.floor(e.createdAt / 1000)),
     status: e.expiresAt <= now.getTime() ? 'Expired' : 'Active',
   };
-}
-
-/** Quotes a value for an OData string literal. */
-export function escapeOData(value: string): string {
-  return value.replaceAll("'", "''");
 }

@@ -1,4 +1,4 @@
-import type { SandboxScope } from '../vault/sandbox-scope.js';
+import type { SandboxScope } from '../core/scope.js';
 import { SandboxNotFoundError } from './sandboxes.js';
 
 export interface SandboxGateOptions {

@@ -1,9 +1,7 @@
-import { odata } from '@azure/data-tables';
 import { z } from 'zod';
-import { DEFAULT_SANDBOX, SANDBOX_NAME_PATTERN } from '../auth/tenant.js';
+import { DEFAULT_SANDBOX, SANDBOX_NAME_PATTERN, type OrgScope, type SandboxScope } from '../core/scope.js';
 import { AppError, ConflictError } from '../errors.js';
-import { isConflict, isNotFound, rowExists, type TableFactory } from '../storage/tenant-table.js';
-import { assertOrgId, type SandboxScope } from '../vault/sandbox-scope.js';
+import { onePartition, orgTable, tableRepository, tenantScopesIn, type TableCodec, type TableFactory } from '../storage/tenant-table.js';
 import { systemClock, type Clock } from '../core/clock.js';
 
 /** One row per sandbox: PartitionKey = org id, RowKey = sandbox name. */
@@ -87,8 +85,20 @@ export class SandboxNotDeletableError extends AppError {
   }
 }
 
+/** A sandbox as stored (the org is its partition). */
+interface SandboxRecord {
+  readonly orgId: string;
+  readonly name: string;
+  readonly title: string;
+  readonly type: SandboxType;
+  readonly version: number;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly createdBy: string;
+  readonly modifiedBy: string;
+}
+
 interface SandboxEntity {
-  partitionKey: string;
   rowKey: string;
   title: string;
   type: SandboxType;
@@ -98,6 +108,23 @@ interface SandboxEntity {
   createdBy: string;
   modifiedBy: string;
 }
+
+const codec: TableCodec<SandboxRecord, OrgScope, SandboxEntity> = {
+  toEntity: ({ orgId: _, name, ...columns }) => ({ rowKey: name, ...columns }),
+  fromEntity: (e, { orgId }) => ({
+    orgId,
+    name: e.rowKey,
+    title: e.title,
+    type: e.type,
+    version: e.version,
+    createdAt: e.createdAt,
+    updatedAt: e.updatedAt,
+    createdBy: e.createdBy,
+    modifiedBy: e.modifiedBy,
+  }),
+};
+
+const sandboxesOf = (deps: Pick<SandboxDeps, 'tables'>, orgId: string) => orgTable(deps.tables, SANDBOXES_TABLE, codec).in({ orgId });
 
 /** Whether a sandbox exists. `prod` always does. */
 export async function sandboxExists(deps: SandboxDeps, scope: SandboxScope): Promise<boolean> {
@@ -109,12 +136,10 @@ export async function sandboxExists(deps: SandboxDeps, scope: SandboxScope): Pro
 export async function listSandboxes(deps: SandboxDeps, orgId: string): Promise<Sandbox[]> {
   await deps.backfill?.();
   await ensureDefault(deps, orgId);
-  const table = await deps.tables(SANDBOXES_TABLE);
-  const rows: SandboxEntity[] = [];
-  const filter = odata`PartitionKey eq ${assertOrgId(orgId)}`;
-  for await (const e of table.listEntities<SandboxEntity>({ queryOptions: { filter } })) rows.push(e);
+  const rows: SandboxRecord[] = [];
+  for await (const sandbox of sandboxesOf(deps, orgId).list()) rows.push(sandbox);
   return rows
-    .sort((a, b) => Number(b.rowKey === DEFAULT_SANDBOX) - Number(a.rowKey === DEFAULT_SANDBOX) || a.createdAt - b.createdAt || a.rowKey.localeCompare(b.rowKey))
+    .sort((a, b) => Number(b.name === DEFAULT_SANDBOX) - Number(a.name === DEFAULT_SANDBOX) || a.createdAt - b.createdAt || a.name.localeCompare(b.name))
     .map(toSandbox);
 }
 
@@ -134,14 +159,9 @@ export async function createSandbox(deps: SandboxDeps, caller: SandboxCaller, in
   const existing = await listSandboxes(deps, caller.orgId);
   if (existing.some((s) => s.name === input.name)) throw new ConflictError(`A sandbox named ${input.name} already exists`);
   if (existing.length >= MAX_SANDBOXES_PER_ORG) throw new ConflictError(`The organization already has ${MAX_SANDBOXES_PER_ORG} sandboxes`);
-  const entity = newEntity(caller.orgId, input.name, input.title, input.type, caller.subject, now(deps));
-  try {
-    await (await deps.tables(SANDBOXES_TABLE)).createEntity(entity);
-  } catch (err) {
-    if (isConflict(err)) throw new ConflictError(`A sandbox named ${input.name} already exists`, { cause: err });
-    throw err;
-  }
-  return toSandbox(entity);
+  const record = newSandbox(caller.orgId, input.name, input.title, input.type, caller.subject, now(deps));
+  await sandboxesOf(deps, caller.orgId).insert(record, (cause) => new ConflictError(`A sandbox named ${input.name} already exists`, { cause }));
+  return toSandbox(record);
 }
 
 /**
@@ -151,22 +171,17 @@ export async function createSandbox(deps: SandboxDeps, caller: SandboxCaller, in
  * @throws SANDBOX_NOT_FOUND, SANDBOX_NOT_DELETABLE (production), SANDBOX_NOT_EMPTY (naming what it holds).
  */
 export async function deleteSandbox(deps: SandboxDeps, orgId: string, name: string): Promise<Omit<Sandbox, 'state'> & { state: 'deleted' }> {
-  const entity = await findSandbox(deps, orgId, name);
-  if (entity === undefined) throw new SandboxNotFoundError(printable(name));
-  if (entity.type === 'production' || name === DEFAULT_SANDBOX) throw new SandboxNotDeletableError(name);
+  const sandbox = await findSandbox(deps, orgId, name);
+  if (sandbox === undefined) throw new SandboxNotFoundError(printable(name));
+  if (sandbox.type === 'production' || name === DEFAULT_SANDBOX) throw new SandboxNotDeletableError(name);
   const scope = { orgId, sandbox: name };
   const holdings = deps.holdings ?? [];
   const used = await Promise.all(holdings.map(async (h) => ((await h.inUse(scope)) ? h.what : undefined)));
   const holds = used.filter((what): what is string => what !== undefined);
   if (holds.length > 0) throw new SandboxNotEmptyError(name, holds);
   for (const holding of holdings) await holding.release?.(scope);
-  const table = await deps.tables(SANDBOXES_TABLE);
-  try {
-    await table.deleteEntity(entity.partitionKey, entity.rowKey);
-  } catch (err) {
-    if (!isNotFound(err)) throw err;
-  }
-  return { ...toSandbox(entity), state: 'deleted' };
+  await sandboxesOf(deps, orgId).delete(name);
+  return { ...toSandbox(sandbox), state: 'deleted' };
 }
 
 /**
@@ -175,29 +190,19 @@ export async function deleteSandbox(deps: SandboxDeps, orgId: string, name: stri
  * later call one point read.
  */
 export async function backfillSandboxes(deps: SandboxDeps, tenantTables: readonly string[]): Promise<number> {
-  const table = await deps.tables(SANDBOXES_TABLE);
-  if (await rowExists(table, MIGRATIONS_PARTITION, BACKFILL_MARKER)) return 0;
+  const migrations = tableRepository(() => deps.tables(SANDBOXES_TABLE), onePartition(MIGRATIONS_PARTITION), markerCodec).in();
+  if (await migrations.exists(BACKFILL_MARKER)) return 0;
   const found = new Map<string, SandboxScope>();
   for (const name of tenantTables) {
-    const source = await deps.tables(name);
-    for await (const row of source.listEntities({ queryOptions: { select: ['PartitionKey'] } })) {
-      const [orgId, sandbox, ...rest] = String(row.partitionKey).split('|');
-      if (orgId === undefined || sandbox === undefined || rest.length > 0 || !SANDBOX_NAME_PATTERN.test(sandbox)) continue;
-      found.set(`${orgId}|${sandbox}`, { orgId, sandbox });
-    }
+    for await (const scope of tenantScopesIn(deps.tables, name)) found.set(`${scope.orgId}|${scope.sandbox}`, scope);
   }
   let created = 0;
   const at = now(deps);
   for (const { orgId, sandbox } of found.values()) {
     const type: SandboxType = sandbox === DEFAULT_SANDBOX ? 'production' : 'development';
-    try {
-      await table.createEntity(newEntity(orgId, sandbox, sandbox, type, 'cipherflow-backfill', at));
-      created += 1;
-    } catch (err) {
-      if (!isConflict(err)) throw err;
-    }
+    if ((await sandboxesOf(deps, orgId).insertIfAbsent(newSandbox(orgId, sandbox, sandbox, type, 'cipherflow-backfill', at))) !== undefined) created += 1;
   }
-  await table.upsertEntity({ partitionKey: MIGRATIONS_PARTITION, rowKey: BACKFILL_MARKER, sandboxes: found.size, at });
+  await migrations.upsert({ sandboxes: found.size, at });
   return created;
 }
 
@@ -205,45 +210,43 @@ export async function backfillSandboxes(deps: SandboxDeps, tenantTables: readonl
 const MIGRATIONS_PARTITION = '!migrations';
 const BACKFILL_MARKER = 'sandboxes-backfill-v1';
 
-async function ensureDefault(deps: SandboxDeps, orgId: string): Promise<void> {
-  const table = await deps.tables(SANDBOXES_TABLE);
-  if (await rowExists(table, assertOrgId(orgId), DEFAULT_SANDBOX)) return;
-  try {
-    await table.createEntity(newEntity(orgId, DEFAULT_SANDBOX, 'Production', 'production', 'cipherflow', now(deps)));
-  } catch (err) {
-    if (!isConflict(err)) throw err;
-  }
+/** The backfill's marker row: that it ran, how many sandboxes it found, and when. */
+interface BackfillMarker {
+  readonly sandboxes: number;
+  readonly at: number;
 }
 
-async function findSandbox(deps: SandboxDeps, orgId: string, name: string): Promise<SandboxEntity | undefined> {
+const markerCodec: TableCodec<BackfillMarker, void, BackfillMarker & { rowKey: string }> = {
+  toEntity: (marker) => ({ rowKey: BACKFILL_MARKER, ...marker }),
+  fromEntity: (e) => ({ sandboxes: e.sandboxes, at: e.at }),
+};
+
+async function ensureDefault(deps: SandboxDeps, orgId: string): Promise<void> {
+  const sandboxes = sandboxesOf(deps, orgId);
+  if (await sandboxes.exists(DEFAULT_SANDBOX)) return;
+  await sandboxes.insertIfAbsent(newSandbox(orgId, DEFAULT_SANDBOX, 'Production', 'production', 'cipherflow', now(deps)));
+}
+
+async function findSandbox(deps: SandboxDeps, orgId: string, name: string): Promise<SandboxRecord | undefined> {
   if (!SANDBOX_NAME_PATTERN.test(name)) return undefined;
-  const table = await deps.tables(SANDBOXES_TABLE);
-  const read = async (): Promise<SandboxEntity | undefined> => {
-    try {
-      return await table.getEntity<SandboxEntity>(assertOrgId(orgId), name);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  };
-  const found = await read();
+  const sandboxes = sandboxesOf(deps, orgId);
+  const found = await sandboxes.find(name);
   if (found !== undefined || deps.backfill === undefined) return found;
   await deps.backfill();
-  return read();
+  return sandboxes.find(name);
 }
 
-
-function newEntity(orgId: string, name: string, title: string, type: SandboxType, by: string, at: number): SandboxEntity {
-  return { partitionKey: assertOrgId(orgId), rowKey: name, title, type, version: 1, createdAt: at, updatedAt: at, createdBy: by, modifiedBy: by };
+function newSandbox(orgId: string, name: string, title: string, type: SandboxType, by: string, at: number): SandboxRecord {
+  return { orgId, name, title, type, version: 1, createdAt: at, updatedAt: at, createdBy: by, modifiedBy: by };
 }
 
-function toSandbox(e: SandboxEntity): Sandbox {
+function toSandbox(e: SandboxRecord): Sandbox {
   return {
-    name: e.rowKey,
+    name: e.name,
     title: e.title,
     state: 'active',
     type: e.type,
-    isDefault: e.rowKey === DEFAULT_SANDBOX,
+    isDefault: e.name === DEFAULT_SANDBOX,
     eTag: e.version,
     createdDate: adobeDate(e.createdAt),
     lastModifiedDate: adobeDate(e.updatedAt),

@@ -3,8 +3,8 @@ import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
 import { AppError, DecryptionFailedError, NotFoundError } from '../errors.js';
 import { decryptEnvelope, encryptEnvelope } from '../vault/envelope-stream.js';
 import type { KeyHierarchy } from '../vault/key-hierarchy.js';
-import { statusOf } from './tenant-table.js';
-import type { SandboxScope } from '../vault/sandbox-scope.js';
+import { isNotFound } from '../core/azure-errors.js';
+import type { SandboxScope } from '../core/scope.js';
 import { OBJECTS_CONTAINER, objectBlobName } from './object-path.js';
 
 /** Upload block size; with {@link UPLOAD_CONCURRENCY} it bounds upload memory (~ size x (concurrency + 1)). */
@@ -90,7 +90,7 @@ export function createEncryptedObjectStore(deps: EncryptedObjectStoreDeps): Encr
         body = (await container.getBlockBlobClient(blobName).download(0, undefined, { maxRetryRequests: DOWNLOAD_RESUMES }))
           .readableStreamBody;
       } catch (err) {
-        if (statusOf(err) === 404) throw new NotFoundError('The object does not exist');
+        if (isNotFound(err)) throw new NotFoundError('The object does not exist');
         throw err;
       }
       if (body === undefined) throw new Error('The blob download returned no body stream');

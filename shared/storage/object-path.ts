@@ -1,5 +1,5 @@
 import { ValidationError } from '../errors.js';
-import { assertSandboxScope, type SandboxScope } from '../vault/sandbox-scope.js';
+import { assertSandboxScope, type SandboxScope } from '../core/scope.js';
 
 /** Container holding every encrypted object. */
 export const OBJECTS_CONTAINER = 'objects';

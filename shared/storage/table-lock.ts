@@ -1,6 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
 import { AppError } from '../errors.js';
-import { isConflict, isNotFound } from './tenant-table.js';
+import { isConflict, isNotFound } from '../core/azure-errors.js';
 
 export interface TableLockOptions {
   /** How long a holder may keep the lock before another may break it (a crashed holder). */

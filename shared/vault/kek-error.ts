@@ -1,3 +1,4 @@
+import { isRestError, type RestErrorLike } from '../core/azure-errors.js';
 import {
   DecryptionFailedError,
   KekAccessDeniedError,
@@ -5,14 +6,6 @@ import {
   KekNotFoundError,
   KeyVaultUnavailableError,
 } from '../errors.js';
-
-/** The shape of `@azure/core-rest-pipeline`'s RestError that the mapping needs. */
-interface RestErrorLike {
-  readonly name: 'RestError';
-  readonly statusCode?: number;
-  readonly code?: string;
-  readonly details?: unknown;
-}
 
 // Failures of the credential itself (the managed identity endpoint is down or not configured): the
 // vault was never asked, so this is an availability problem, not a refusal by the key's owner.
@@ -38,10 +31,6 @@ export function toKekError(err: unknown, operation: 'wrapKey' | 'unwrapKey'): un
   if (status === 404) return new KekNotFoundError({ cause: err });
   if (status === 400 && operation === 'unwrapKey') return new DecryptionFailedError({ cause: err });
   return err;
-}
-
-function isRestError(err: Error): err is Error & RestErrorLike {
-  return err.name === 'RestError';
 }
 
 function innerCode(err: RestErrorLike): string | undefined {

@@ -6,9 +6,8 @@ import type { KekClient } from './kek-client.js';
 import type { KekResolver } from './kek-resolver.js';
 import type { Random } from '../core/random.js';
 import { RootKeyCache } from './root-key-cache.js';
-import { statusOf } from '../storage/tenant-table.js';
-import { readRootKeyRecord, rootKeyColumns } from './root-key-record.js';
-import { assertSandboxScope, scopeKey, type SandboxScope } from './sandbox-scope.js';
+import { readRootKeyRecord, rootKeyTable } from './root-key-record.js';
+import { assertSandboxScope, scopeKey, type SandboxScope } from '../core/scope.js';
 
 /** AES-256 root keys. */
 export const ROOT_KEY_BYTES = 32;
@@ -72,21 +71,15 @@ export function createKeyHierarchy(deps: KeyHierarchyDeps): KeyHierarchy {
     const key = deps.random.bytes(ROOT_KEY_BYTES);
     const wrapped = await deps.vault.wrapKey(await deps.resolveKek(scope.orgId), key);
     const now = new Date(deps.clock.now()).toISOString();
-    try {
-      await deps.tables.createEntity({
-        partitionKey: scope.orgId,
-        rowKey: scope.sandbox,
-        ...rootKeyColumns(wrapped.wrappedKey, wrapped.kek, now, now),
-      });
-      return key;
-    } catch (err) {
-      if (statusOf(err) !== 409) throw err;
-      // Another instance created it first: its key is the sandbox's key, ours was never used.
-      key.fill(0);
-      const winner = await readRootKeyRecord(deps.tables, scope);
-      if (winner === undefined) throw err;
-      return deps.vault.unwrapKey(winner.kek, winner.wrappedKey);
-    }
+    const created = await rootKeyTable(deps.tables)
+      .in(scope)
+      .insertIfAbsent({ scope, wrappedKey: wrapped.wrappedKey, kek: wrapped.kek, createdAt: now, updatedAt: now });
+    if (created !== undefined) return key;
+    // Another instance created it first: its key is the sandbox's key, ours was never used.
+    key.fill(0);
+    const winner = await readRootKeyRecord(deps.tables, scope);
+    if (winner === undefined) throw new Error('The root key record vanished while it was being created');
+    return deps.vault.unwrapKey(winner.kek, winner.wrappedKey);
   }
 
   return {

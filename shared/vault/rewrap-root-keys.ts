@@ -1,11 +1,11 @@
 import type { TableClient } from '@azure/data-tables';
-import { odata } from '@azure/data-tables';
+import { isNotFound } from '../core/azure-errors.js';
 import type { Clock } from '../core/clock.js';
+import { assertOrgId, type SandboxScope } from '../core/scope.js';
+import { where, type TableFilter } from '../storage/tenant-table.js';
 import type { KekClient } from './kek-client.js';
 import { sameKey, type KekRef, type VersionedKeyVaultKeyId } from './key-vault-key-id.js';
-import { statusOf } from '../storage/tenant-table.js';
-import { parseRootKeyEntity, rootKeyColumns, type RootKeyRecord } from './root-key-record.js';
-import { assertOrgId, type SandboxScope } from './sandbox-scope.js';
+import { rootKeyTable, type RootKeyRecord } from './root-key-record.js';
 
 export interface RewrapRootKeysDeps {
   /** The `rootkeys` table. */
@@ -69,18 +69,16 @@ export async function rewrapRootKeys(deps: RewrapRootKeysDeps, options: RewrapRo
   const counts = { rewrapped: 0, unchanged: 0, skipped: 0 };
   const run: Run = { to: options.to, onlyUnder: options.onlyUnder };
   let last: SandboxScope | undefined;
-  const filter = filterFor(options);
-  const entities = deps.tables.listEntities<Record<string, unknown>>(filter === '' ? {} : { queryOptions: { filter } });
+  const records = rootKeyTable(deps.tables).scan(filterFor(options));
   try {
-    for await (const entity of entities) {
+    for await (const record of records) {
       options.signal?.throwIfAborted();
-      const record = parseRootKeyEntity(entity);
       counts[await rewrapOne(deps, record, run)] += 1;
       last = record.scope;
       await options.onProgress?.(record.scope);
     }
   } catch (err) {
-    if (statusOf(err) !== 404) throw err;
+    if (!isNotFound(err)) throw err;
     // No `rootkeys` table yet: nothing to re-wrap.
   }
   return { ...counts, ...(last === undefined ? {} : { last }) };
@@ -107,21 +105,15 @@ async function rewrapOne(deps: RewrapRootKeysDeps, initial: RootKeyRecord, run: 
     }
     if (run.to.version === undefined) run.to = wrapped.kek;
     if (isExactly(record.kek, wrapped.kek)) return 'unchanged';
-    try {
-      await deps.tables.updateEntity(
-        {
-          partitionKey: record.scope.orgId,
-          rowKey: record.scope.sandbox,
-          ...rootKeyColumns(wrapped.wrappedKey, wrapped.kek, record.createdAt, new Date(deps.clock.now()).toISOString()),
-        },
-        'Replace',
-        { etag: record.etag },
-      );
-      return 'rewrapped';
-    } catch (err) {
-      if (statusOf(err) !== 412 || attempt >= MAX_ATTEMPTS) throw err;
-      record = parseRootKeyEntity(await deps.tables.getEntity<Record<string, unknown>>(record.scope.orgId, record.scope.sandbox));
-    }
+    const sandbox = rootKeyTable(deps.tables).in(record.scope);
+    const updatedAt = new Date(deps.clock.now()).toISOString();
+    const next = { scope: record.scope, wrappedKey: wrapped.wrappedKey, kek: wrapped.kek, createdAt: record.createdAt, updatedAt };
+    if ((await sandbox.replace(next, record.etag)) !== undefined) return 'rewrapped';
+    if (attempt >= MAX_ATTEMPTS) throw new Error(`The root key of ${record.scope.orgId}/${record.scope.sandbox} kept changing during its re-wrap`);
+    const current = await sandbox.find(record.scope.sandbox);
+    // Deleted meanwhile (its sandbox with it): nothing is left to re-wrap.
+    if (current === undefined) return 'unchanged';
+    record = current;
   }
 }
 
@@ -130,12 +122,8 @@ function isExactly(recorded: VersionedKeyVaultKeyId, to: KekRef): boolean {
   return to.version !== undefined && sameKey(recorded, to) && recorded.version.toLowerCase() === to.version.toLowerCase();
 }
 
-function filterFor(options: RewrapRootKeysOptions): string {
-  const clauses: string[] = [];
-  if (options.orgId !== undefined) clauses.push(odata`PartitionKey eq ${options.orgId}`);
-  const after = options.after;
-  if (after !== undefined) {
-    clauses.push(odata`(PartitionKey gt ${after.orgId} or (PartitionKey eq ${after.orgId} and RowKey gt ${after.sandbox}))`);
-  }
-  return clauses.join(' and ');
+function filterFor({ orgId, after }: RewrapRootKeysOptions): TableFilter | undefined {
+  if (after === undefined) return orgId === undefined ? undefined : where`PartitionKey eq ${orgId}`;
+  const rest = where`(PartitionKey gt ${after.orgId} or (PartitionKey eq ${after.orgId} and RowKey gt ${after.sandbox}))`;
+  return orgId === undefined ? rest : where`PartitionKey eq ${orgId} and (PartitionKey gt ${after.orgId} or (PartitionKey eq ${after.orgId} and RowKey gt ${after.sandbox}))`;
 }

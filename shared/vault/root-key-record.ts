@@ -1,9 +1,9 @@
-import type { TableClient, TableEntityResult } from '@azure/data-tables';
+import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
+import type { OrgScope, SandboxScope } from '../core/scope.js';
+import { byOrg, tableRepository, type TableCodec } from '../storage/tenant-table.js';
 import { KEK_WRAP_ALGORITHM } from './kek-client.js';
 import { formatKeyVaultKeyId, type VersionedKeyVaultKeyId } from './key-vault-key-id.js';
-import { statusOf } from '../storage/tenant-table.js';
-import type { SandboxScope } from './sandbox-scope.js';
 
 /** Table holding one wrapped root key per org (PartitionKey) and sandbox (RowKey). */
 export const ROOT_KEYS_TABLE = 'rootkeys';
@@ -20,7 +20,6 @@ export interface RootKeyRecord {
 }
 
 const RootKeyEntity = z.object({
-  partitionKey: z.string(),
   rowKey: z.string(),
   etag: z.string().min(1),
   wrappedKey: z.base64().min(1),
@@ -32,44 +31,45 @@ const RootKeyEntity = z.object({
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime(),
 });
+type RootKeyEntity = Omit<z.input<typeof RootKeyEntity>, 'etag'>;
 
-/** The entity's columns (besides the keys) for a record. */
-export function rootKeyColumns(wrappedKey: Uint8Array, kek: VersionedKeyVaultKeyId, createdAt: string, updatedAt: string) {
-  return {
-    wrappedKey: Buffer.from(wrappedKey).toString('base64'),
+/** A record as written: the ETag is the table's to give. */
+export type NewRootKeyRecord = Omit<RootKeyRecord, 'etag'>;
+
+// PartitionKey = org id, RowKey = sandbox: one org's root keys are one partition, which the CMK
+// re-wrap walks in key order.
+const codec: TableCodec<RootKeyRecord, OrgScope, RootKeyEntity, NewRootKeyRecord> = {
+  toEntity: (r) => ({
+    rowKey: r.scope.sandbox,
+    wrappedKey: Buffer.from(r.wrappedKey).toString('base64'),
     wrapAlgorithm: KEK_WRAP_ALGORITHM,
-    kekKeyId: formatKeyVaultKeyId(kek),
-    kekVaultUrl: kek.vaultUrl,
-    kekName: kek.name,
-    kekVersion: kek.version,
-    createdAt,
-    updatedAt,
-  };
-}
+    kekKeyId: formatKeyVaultKeyId(r.kek),
+    kekVaultUrl: r.kek.vaultUrl,
+    kekName: r.kek.name,
+    kekVersion: r.kek.version,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+  }),
+  /** @throws ZodError when the entity is not a root key record (corrupt or foreign data). */
+  fromEntity(row, { orgId }) {
+    const e = RootKeyEntity.parse(row);
+    return {
+      scope: { orgId, sandbox: e.rowKey },
+      wrappedKey: Buffer.from(e.wrappedKey, 'base64'),
+      kek: { vaultUrl: e.kekVaultUrl, name: e.kekName, version: e.kekVersion },
+      createdAt: e.createdAt,
+      updatedAt: e.updatedAt,
+      etag: e.etag,
+    };
+  },
+};
 
-/**
- * Turns a Table entity into a record.
- * @throws ZodError when the entity is not a root key record (corrupt or foreign data).
- */
-export function parseRootKeyEntity(entity: TableEntityResult<Record<string, unknown>>): RootKeyRecord {
-  const e = RootKeyEntity.parse(entity);
-  return {
-    scope: { orgId: e.partitionKey, sandbox: e.rowKey },
-    wrappedKey: Buffer.from(e.wrappedKey, 'base64'),
-    kek: { vaultUrl: e.kekVaultUrl, name: e.kekName, version: e.kekVersion },
-    createdAt: e.createdAt,
-    updatedAt: e.updatedAt,
-    etag: e.etag,
-  };
+/** The `rootkeys` table: one wrapped root key per org (partition) and sandbox (row). */
+export function rootKeyTable(table: TableClient) {
+  return tableRepository(table, byOrg, codec);
 }
 
 /** Reads a sandbox's record; undefined when it has none yet. */
 export async function readRootKeyRecord(table: TableClient, scope: SandboxScope): Promise<RootKeyRecord | undefined> {
-  try {
-    return parseRootKeyEntity(await table.getEntity<Record<string, unknown>>(scope.orgId, scope.sandbox));
-  } catch (err) {
-    if (statusOf(err) === 404) return undefined;
-    throw err;
-  }
+  return rootKeyTable(table).in(scope).find(scope.sandbox);
 }
-

@@ -1,4 +1,5 @@
 import type { KeyClient } from '@azure/keyvault-keys';
+import { isNotFound } from '../core/azure-errors.js';
 import type { KekRef } from './key-vault-key-id.js';
 
 /** RSA modulus size of the system KEK, and the smallest accepted for any KEK. */
@@ -25,7 +26,7 @@ export async function ensureSystemKek(deps: { readonly keys: KeyClient }, option
   try {
     key = await deps.keys.getKey(options.name);
   } catch (err) {
-    if (!(err instanceof Error && 'statusCode' in err && err.statusCode === 404)) throw err;
+    if (!isNotFound(err)) throw err;
     // Two instances starting together may both create; each just adds a version, both usable.
     key = await deps.keys.createRsaKey(options.name, { keySize: KEK_MIN_RSA_BITS, keyOps: ['wrapKey', 'unwrapKey'] });
   }

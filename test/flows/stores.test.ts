@@ -24,9 +24,9 @@ import {
   recordRunRetry,
   listRuns,
   startRun,
-  tableKeyCheck,
   type KeyCheck,
 } from '../../shared/flows/index.js';
+import { flowKeyCheck } from '../../shared/app/pgp-key-deps.js';
 import { createTableFactory, tenantPartitionKey, type TableFactory } from '../../shared/storage/tenant-table.js';
 
 const ORG = 'CF0301AAAA@AdobeOrg';
@@ -134,16 +134,18 @@ describe('flow service stores against Azurite', () => {
     ).toBe('INVALID_REQUEST');
   });
 
-  it('checks key references in the key tables, ignoring deleted keys and other tenants', async () => {
-    const keys = tableKeyCheck(tables);
+  it("checks key references through the key stores' lookups, ignoring deleted keys and other tenants", async () => {
+    const keys = flowKeyCheck({ tables });
+    const live = '6f1c2a9e-5b7d-4c1e-9a2b-6d8e0f1a2b3c';
+    const dead = '7f1c2a9e-5b7d-4c1e-9a2b-6d8e0f1a2b3c';
     const encryption = await tables('encryptionkeys');
-    await encryption.createEntity({ partitionKey: tenantPartitionKey(PROD), rowKey: 'live', status: 'active' });
-    await encryption.createEntity({ partitionKey: tenantPartitionKey(PROD), rowKey: 'dead', status: 'deleted' });
-    expect(await keys.encryptionKeyExists(PROD, 'live')).toBe(true);
-    expect(await keys.encryptionKeyExists(PROD, 'dead')).toBe(false);
-    expect(await keys.encryptionKeyExists(tenant('dev'), 'live')).toBe(false);
-    expect(await keys.customerKeyExists(PROD, 'live')).toBe(false);
-    expect(await keys.encryptionKeyExists(PROD, '../live')).toBe(false);
+    await encryption.createEntity({ partitionKey: tenantPartitionKey(PROD), rowKey: live, status: 'active' });
+    await encryption.createEntity({ partitionKey: tenantPartitionKey(PROD), rowKey: dead, status: 'deleted' });
+    expect(await keys.encryptionKeyExists(PROD, live)).toBe(true);
+    expect(await keys.encryptionKeyExists(PROD, dead)).toBe(false);
+    expect(await keys.encryptionKeyExists(tenant('dev'), live)).toBe(false);
+    expect(await keys.customerKeyExists(PROD, live)).toBe(false);
+    expect(await keys.encryptionKeyExists(PROD, `../${live}`)).toBe(false);
   });
 
   it('starts one run per blob version, however often the trigger fires', async () => {

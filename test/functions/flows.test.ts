@@ -1,6 +1,6 @@
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Tenant } from '../../shared/auth/tenant.js';
+import type { SandboxScope } from '../../shared/core/scope.js';
 import { batchFileId, batchIdForRun, createBatch } from '../../shared/catalog/batches.js';
 import { completeRun, failRun, startRun } from '../../shared/flows/index.js';
 import { createTableFactory, tenantPartitionKey, type TableFactory } from '../../shared/storage/tenant-table.js';
@@ -283,7 +283,7 @@ describe('flow service, runs and batches through the local runtime', () => {
 
   it('lists the runs of a flow and the batches and files they committed, as an ingestion recorded them', async () => {
     const { flow, dataSetId } = await newFlow();
-    const scope: Tenant = { orgId: ORG, sandbox: 'prod', clientId: 'ingestion', subject: 'ingestion' };
+    const scope: SandboxScope = { orgId: ORG, sandbox: 'prod' };
     const deps = { tables };
     const ok = await startRun(deps, scope, {
       flowId: flow.id,

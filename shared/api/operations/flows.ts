@@ -14,9 +14,9 @@ import {
   getTargetConnection,
   listFlows,
   listRuns,
-  tableKeyCheck,
 } from '../../flows/index.js';
 import { defineOperation } from '../../http/operation.js';
+import { flowKeyCheck } from '../../app/pgp-key-deps.js';
 import * as R from '../openapi/response-schemas.js';
 
 const FLOW_SERVICE = 'data/foundation/flowservice';
@@ -96,7 +96,7 @@ export const createFlowOperation = defineOperation({
   problems: ['NOT_FOUND', 'CONFLICT'],
   hpke: true,
   handler: async ({ tenant, body }, services: AppServices) => {
-    const { id, etag } = await createFlow(services, tenant, body, tableKeyCheck(services.tables));
+    const { id, etag } = await createFlow(services, tenant, body, flowKeyCheck(services));
     return { status: 201, json: { id, etag } };
   },
 });

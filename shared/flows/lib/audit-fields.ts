@@ -1,4 +1,4 @@
-import type { Tenant } from '../../auth/tenant.js';
+import type { Actor, SandboxScope } from '../../core/scope.js';
 
 /** Columns every flow service entity carries: who created it and when (epoch ms, as Adobe's flow service). */
 export interface AuditColumns {
@@ -19,18 +19,21 @@ export interface AuditFields {
   readonly etag: string;
 }
 
-export function auditColumns(tenant: Tenant, now: number): AuditColumns {
-  return { createdAt: now, updatedAt: now, createdBy: tenant.subject, createdClient: tenant.clientId };
+/** A flow service resource as written: what the scope and the table give (org, sandbox, ETag) is left out. */
+export type NewResource<T extends AuditFields> = Omit<T, 'imsOrgId' | 'sandboxName' | 'etag'>;
+
+export function auditColumns(actor: Actor, now: number): AuditColumns {
+  return { createdAt: now, updatedAt: now, createdBy: actor.subject, createdClient: actor.clientId };
 }
 
-export function auditFields(tenant: Tenant, e: AuditColumns, etag: string): AuditFields {
+export function auditFields(scope: SandboxScope, e: AuditColumns, etag: string): AuditFields {
   return {
     createdAt: e.createdAt,
     updatedAt: e.updatedAt,
     createdBy: e.createdBy,
     createdClient: e.createdClient,
-    imsOrgId: tenant.orgId,
-    sandboxName: tenant.sandbox,
+    imsOrgId: scope.orgId,
+    sandboxName: scope.sandbox,
     etag,
   };
 }

@@ -12,7 +12,6 @@ export type FlowState = 'enabled' | 'deleted';
  * after creation, so the copies cannot go stale.
  */
 export interface FlowEntity extends AuditColumns {
-  partitionKey: string;
   rowKey: string;
   name: string;
   description?: string;
