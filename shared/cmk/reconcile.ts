@@ -5,7 +5,7 @@ import { sameKey, type KekRef, type VersionedKeyVaultKeyId } from '../vault/key-
 import type { Random } from '../core/random.js';
 import { rewrapRootKeys } from '../vault/rewrap-root-keys.js';
 import type { SandboxScope } from '../core/scope.js';
-import { allConfigs, BYOK_CONFIGS_TABLE, listOrgConfigs, replaceConfig, type ByokConfigRecord } from './byok-config-record.js';
+import { allConfigs, BYOK_CONFIGS_TABLE, listOrgConfigs, replaceConfig, type ByokConfigRecord } from './config-record.js';
 import type { CmkFailure, ConfigEvent, ConfigStatus, ConfigTransition } from './config-status.js';
 import { notOwnedFailure, settleProof, type OwnerProof, type OwnershipPolicy } from './key-ownership.js';
 import { ORG_KEYS_TABLE, readOrgKeyState, writeOrgKeyState, type OrgKeyAccess, type OrgKeyState } from './org-key-state.js';

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Tenant } from '../../shared/auth/tenant.js';
-import { createByokConfig, deleteByokConfig, getByokConfig } from '../../shared/cmk/byok-configs.js';
+import { createByokConfig, deleteByokConfig, getByokConfig } from '../../shared/cmk/configs.js';
 import { ORG_KEYS_TABLE, readOrgKeyState } from '../../shared/cmk/org-key-state.js';
 import { reconcileByokConfigs, type ReconcileDeps } from '../../shared/cmk/reconcile.js';
 import { resumeWaitingFiles } from '../../shared/cmk/resume-waiting-files.js';

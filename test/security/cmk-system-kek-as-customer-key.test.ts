@@ -2,7 +2,7 @@ import { KeyClient } from '@azure/keyvault-keys';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevTls } from '../../local/dev-tls.js';
 import { startKeyVaultEmulator, type KeyVaultEmulator } from '../../local/keyvault-emulator/index.js';
-import { BYOK_CONFIGS_TABLE, configEntity } from '../../shared/cmk/byok-config-record.js';
+import { BYOK_CONFIGS_TABLE, configEntity } from '../../shared/cmk/config-record.js';
 import { ORG_KEYS_TABLE, readOrgKeyState } from '../../shared/cmk/org-key-state.js';
 import { reconcileByokConfigs } from '../../shared/cmk/reconcile.js';
 import { ApiClient } from '../support/api-client.js';

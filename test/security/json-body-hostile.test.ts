@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { CreateDatasetRequest } from '../../shared/catalog/datasets.js';
-import { CreateByokConfigRequest } from '../../shared/cmk/byok-configs.js';
+import { CreateByokConfigRequest } from '../../shared/cmk/configs.js';
 import { CreateFlowRequest, CreateSourceConnectionRequest, CreateTargetConnectionRequest } from '../../shared/flows/index.js';
 import { PutClientKeyRequest } from '../../shared/hpke/client-keys.js';
 import { PutEncryptionSettingsRequest } from '../../shared/hpke/org-settings.js';

@@ -8,7 +8,7 @@ import {
   createByokConfig,
   deleteByokConfig,
   getByokConfig,
-} from '../../cmk/byok-configs.js';
+} from '../../cmk/configs.js';
 import { ownershipPolicy } from '../../cmk/key-ownership.js';
 import { keyReader } from '../../cmk/validate-cmk-key.js';
 import { defineOperation } from '../../http/operation.js';

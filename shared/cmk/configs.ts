@@ -5,7 +5,7 @@ import { isConflict, isNotFound } from '../core/azure-errors.js';
 import type { OrgScope } from '../core/scope.js';
 import { CmkIrreversibleError, CmkKeyNotOwnedError, ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { formatKeyVaultKeyId, parseKeyVaultKeyId, type KeyVaultKeyId } from '../vault/key-vault-key-id.js';
-import { BYOK_CONFIGS_TABLE, byokConfigTable, listOrgConfigs, ORG_LOCK_ROW, readConfig, type ByokConfigRecord, type NewByokConfigRecord } from './byok-config-record.js';
+import { BYOK_CONFIGS_TABLE, byokConfigTable, listOrgConfigs, ORG_LOCK_ROW, readConfig, type ByokConfigRecord, type NewByokConfigRecord } from './config-record.js';
 import { NOT_YET_EFFECTIVE_STATUSES, type CmkFailure, type ConfigStatus, type ConfigTransition } from './config-status.js';
 import { isOperatorVault, keyProvesOwnership, notOwnedFailure, ownershipView, type OwnershipPolicy, type OwnershipView } from './key-ownership.js';
 import { ORG_KEYS_TABLE, readOrgKeyState } from './org-key-state.js';
