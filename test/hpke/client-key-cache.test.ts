@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { TableClient } from '@azure/data-tables';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type AzuriteInstance } from '../../local/azurite.js';
+import { describe, expect, it } from 'vitest';
 import { CLIENT_KEY_CACHE_MS, createClientKeyCache } from '../../shared/hpke/client-key-cache.js';
 import { CLIENT_KEY_REPLACE_DELAY_MS, deleteClientKey, putClientKey, resolveClientKey, type ClientKeyDeps } from '../../shared/hpke/client-keys.js';
 import { generateClientKeyPair } from '../../shared/hpke/client.js';
 import type { Clock } from '../../shared/core/clock.js';
+import { MemoryTableService } from '../fakes/memory-tables.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 
@@ -16,19 +14,16 @@ class MovableClock implements Clock {
   }
 }
 
-describe('resolveClientKey with the cache (real Azurite, two instances over one table)', () => {
-  let azurite: AzuriteInstance;
-  beforeAll(async () => {
-    azurite = await startAzurite();
-  });
-  afterAll(async () => {
-    await azurite.stop();
-  });
-
+// Over the in-memory Table fake (test/contracts/tables.contract.ts holds it to Azurite's answers).
+describe('resolveClientKey with the cache (two instances over one table)', () => {
+  /** Two instances: each its own cache and table client, over one shared table. */
   async function instances(clock: Clock): Promise<[ClientKeyDeps, ClientKeyDeps]> {
-    const client = TableClient.fromConnectionString(azurite.connectionString, `ck${randomBytes(4).toString('hex')}`, { allowInsecureConnection: true });
-    await client.createTable();
-    const deps = (): ClientKeyDeps => ({ table: () => Promise.resolve(client), clock, cache: createClientKeyCache() });
+    const service = new MemoryTableService();
+    await service.client('hpkeclientkeys').createTable();
+    const deps = (): ClientKeyDeps => {
+      const client = service.client('hpkeclientkeys');
+      return { table: () => Promise.resolve(client), clock, cache: createClientKeyCache() };
+    };
     return [deps(), deps()];
   }
   const ORG = 'CF0990CACHE@AdobeOrg';

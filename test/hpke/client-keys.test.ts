@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { TableClient } from '@azure/data-tables';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type AzuriteInstance } from '../../local/azurite.js';
+import { describe, expect, it } from 'vitest';
 import { createClientKeyCache } from '../../shared/hpke/client-key-cache.js';
 import { CLIENT_KEY_REPLACE_DELAY_MS, deleteClientKey, putClientKey, resolveClientKey, type ClientKeyDeps } from '../../shared/hpke/client-keys.js';
 import { generateClientKeyPair } from '../../shared/hpke/client.js';
 import type { Clock } from '../../shared/core/clock.js';
+import { MemoryTableService } from '../fakes/memory-tables.js';
 
 const T0 = Date.parse('2030-01-01T00:00:00Z');
 const ORG = 'CF0991KEYS@AdobeOrg';
@@ -17,18 +15,11 @@ class MovableClock implements Clock {
   }
 }
 
-describe('resolveClientKey: which client key a response is encrypted to (real Azurite)', () => {
-  let azurite: AzuriteInstance;
-  beforeAll(async () => {
-    azurite = await startAzurite();
-  });
-  afterAll(async () => {
-    await azurite.stop();
-  });
-
+// Over the in-memory Table fake (test/contracts/tables.contract.ts holds it to Azurite's answers).
+describe('resolveClientKey: which client key a response is encrypted to', () => {
   /** Deps over a fresh table, with and without the per-instance cache. */
   async function deps(clock: Clock): Promise<ClientKeyDeps[]> {
-    const client = TableClient.fromConnectionString(azurite.connectionString, `ck${randomBytes(4).toString('hex')}`, { allowInsecureConnection: true });
+    const client = new MemoryTableService().client('hpkeclientkeys');
     await client.createTable();
     return [
       { table: () => Promise.resolve(client), clock },

@@ -1,6 +1,5 @@
-import { TableClient } from '@azure/data-tables';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type AzuriteInstance } from '../../local/azurite.js';
+import type { TableClient } from '@azure/data-tables';
+import { describe, expect, it } from 'vitest';
 import type { IngestOutcome } from '../../shared/ingestion/ingest-landed-file.js';
 import {
   dueParkedFiles,
@@ -13,6 +12,7 @@ import {
   type ParkedFile,
 } from '../../shared/ingestion/parked-files.js';
 import { retryParkedFiles } from '../../shared/ingestion/retry-parked-files.js';
+import { MemoryTableService } from '../fakes/memory-tables.js';
 
 const ORG = 'CF0PA4KED0@AdobeOrg';
 const T0 = new Date('2026-11-23T10:00:00.000Z');
@@ -29,21 +29,13 @@ describe('parking delay', () => {
   });
 });
 
-describe('files parked while Key Vault is unavailable (Azurite)', () => {
-  let azurite: AzuriteInstance;
-  let n = 0;
+// Over the in-memory Table fake (test/contracts/tables.contract.ts holds it to Azurite's answers).
+describe('files parked while Key Vault is unavailable', () => {
   const newTable = async (): Promise<TableClient> => {
-    const table = TableClient.fromConnectionString(azurite.connectionString, `parked${n++}`, { allowInsecureConnection: true });
+    const table = new MemoryTableService().client('ingestparked');
     await table.createTable();
     return table;
   };
-
-  beforeAll(async () => {
-    azurite = await startAzurite();
-  });
-  afterAll(async () => {
-    await azurite?.stop();
-  });
 
   it('parks a blob once, counts each further attempt and pushes its next attempt back', async () => {
     const table = await newTable();
