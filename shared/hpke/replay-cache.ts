@@ -137,7 +137,9 @@ export function createReplayCache(table: () => Promise<TableClient>): ReplayCach
     },
     async purge(now) {
       let purged = 0;
-      for await (const seen of sightings.scan(where`expiresAt lt ${now}L`)) {
+      // expiresAt is written as a JavaScript number, which the table stores as a Double: compare
+      // it with a Double literal. (An Int64 literal, `…L`, matches no row in Azure and fails in Azurite.)
+      for await (const seen of sightings.scan(where`expiresAt lt ${Math.floor(now)}.0`)) {
         // Only as listed: a row taken over meanwhile (or purged by another instance) stays.
         if (await sightings.in(seen.minute).delete(seen.digest, seen.etag)) purged++;
       }

@@ -45,6 +45,18 @@ describe('HPKE replay cache (real Azurite, several instances over one table)', (
   }
   const table = () => `replay${randomBytes(4).toString('hex')}`;
 
+  it('purges the sightings past their retention, and only those (the filter compares a Double, as expiresAt is stored)', async () => {
+    const { cache } = await instance(table());
+    const old = randomBytes(32);
+    const recent = randomBytes(32);
+    await cache.remember(7, old, NOW, SENT_AT);
+    await cache.remember(7, recent, NOW + REPLAY_RETENTION_MS / 2, SENT_AT + REPLAY_RETENTION_MS / 2000);
+    expect(await cache.purge(NOW + REPLAY_RETENTION_MS + 1)).toBe(1);
+    // The recent one is still remembered; the purged one is a new request again.
+    await expect(cache.remember(7, recent, NOW + REPLAY_RETENTION_MS + 2, SENT_AT + REPLAY_RETENTION_MS / 2000)).rejects.toMatchObject({ code: 'HPKE_REPLAY' });
+    expect(await cache.purge(NOW + REPLAY_RETENTION_MS + 3)).toBe(0);
+  });
+
   it('refuses a replayed enc with HPKE_REPLAY', async () => {
     const { cache } = await instance(table());
     const enc = randomBytes(32);
