@@ -80,6 +80,7 @@ export const TEST_TIERS = {
     'test/vault/root-key-cache.test.ts',
   ],
   integration: [
+    'test/vault/kek-client-first-calls.test.ts',
     'test/storage/tenant-table.test.ts',
     'test/cmk/reconcile.test.ts',
     'test/contracts/kek-emulator.test.ts',

@@ -3,6 +3,7 @@ import { CryptographyClient, type CryptographyClientOptions, type KeyVaultKey } 
 import { isLoopbackUrl } from '../core/loopback.js';
 import { KeyVaultUnavailableError } from '../errors.js';
 import { toKekError } from './kek-error.js';
+import { statusCodeOf } from '../core/azure-errors.js';
 import {
   formatKeyVaultKeyId,
   parseVersionedKeyVaultKeyId,
@@ -52,6 +53,42 @@ export interface KeyVaultKekClientOptions {
  */
 export function createKeyVaultKekClient(options: KeyVaultKekClientOptions): KekClient {
   const clients = new Map<string, CryptographyClient>();
+  /** Per client, its first call while it runs: the others wait for it (see {@link call}). */
+  const firstCalls = new Map<CryptographyClient, Promise<unknown>>();
+  const challenged = new WeakSet<CryptographyClient>();
+
+  /**
+   * Runs `op` on the client of `kek`, letting a new client's first call go alone. The SDK's
+   * challenge policy sends a client's first request without its body (to learn the challenge);
+   * a request sent meanwhile may complete the challenge first, and the first is then resent with
+   * the token but without its body, which the vault refuses (400 "The value parameter must be
+   * base64url"): a cold instance's concurrent first unwraps would fail. Once a call has been
+   * answered by the vault, the client's challenge is known and calls run concurrently.
+   */
+  async function call<T>(kek: KekRef, op: (client: CryptographyClient) => Promise<T>): Promise<T> {
+    const client = clientFor(kek);
+    while (!challenged.has(client)) {
+      const first = firstCalls.get(client);
+      if (first !== undefined) {
+        await first.catch(() => undefined);
+        continue;
+      }
+      const attempt = op(client);
+      firstCalls.set(client, attempt);
+      try {
+        const result = await attempt;
+        challenged.add(client);
+        return result;
+      } catch (err) {
+        // Answered with a refusal: the challenge is done. Not answered (a network fault): the next call goes alone again.
+        if (statusCodeOf(err) !== undefined) challenged.add(client);
+        throw err;
+      } finally {
+        firstCalls.delete(client);
+      }
+    }
+    return op(client);
+  }
 
   function clientFor(kek: KekRef): CryptographyClient {
     const id = formatKeyVaultKeyId(kek);
@@ -60,7 +97,12 @@ export function createKeyVaultKekClient(options: KeyVaultKekClientOptions): KekC
       const remoteOnly: KeyVaultKey = {
         id,
         name: kek.name,
-        properties: { id, name: kek.name, vaultUrl: kek.vaultUrl, ...(kek.version === undefined ? {} : { version: kek.version }) },
+        properties: {
+          id,
+          name: kek.name,
+          vaultUrl: kek.vaultUrl,
+          ...(kek.version === undefined ? {} : { version: kek.version }),
+        },
       };
       client = new CryptographyClient(remoteOnly, options.credential, {
         ...options.clientOptions,
@@ -77,19 +119,22 @@ export function createKeyVaultKekClient(options: KeyVaultKekClientOptions): KekC
       let result;
       let answeredKid: unknown;
       try {
-        result = await clientFor(kek).wrapKey(KEK_WRAP_ALGORITHM, key, {
-          // The SDK's WrapResult.keyID echoes the id it was given (unversioned for "current
-          // version"); the vault's own answer names the version that actually wrapped.
-          onResponse: (raw) => {
-            const body: unknown = raw.parsedBody;
-            answeredKid = typeof body === 'object' && body !== null && 'kid' in body ? body.kid : undefined;
-          },
-        });
+        result = await call(kek, (client) =>
+          client.wrapKey(KEK_WRAP_ALGORITHM, key, {
+            // The SDK's WrapResult.keyID echoes the id it was given (unversioned for "current
+            // version"); the vault's own answer names the version that actually wrapped.
+            onResponse: (raw) => {
+              const body: unknown = raw.parsedBody;
+              answeredKid = typeof body === 'object' && body !== null && 'kid' in body ? body.kid : undefined;
+            },
+          }),
+        );
       } catch (err) {
         throw toKekError(err, 'wrapKey');
       }
       const kid = typeof answeredKid === 'string' ? answeredKid : result.keyID;
-      const used = kid === undefined ? undefined : parseVersionedKeyVaultKeyId(kid, { allowLoopback: options.allowLoopback });
+      const used =
+        kid === undefined ? undefined : parseVersionedKeyVaultKeyId(kid, { allowLoopback: options.allowLoopback });
       if (used === undefined || !sameKey(used, kek) || (kek.version !== undefined && used.version !== kek.version)) {
         throw new KeyVaultUnavailableError({ cause: new Error('Key Vault answered wrapKey without the expected kid') });
       }
@@ -97,7 +142,7 @@ export function createKeyVaultKekClient(options: KeyVaultKekClientOptions): KekC
     },
     async unwrapKey(kek, wrappedKey) {
       try {
-        return (await clientFor(kek).unwrapKey(KEK_WRAP_ALGORITHM, wrappedKey)).result;
+        return (await call(kek, (client) => client.unwrapKey(KEK_WRAP_ALGORITHM, wrappedKey))).result;
       } catch (err) {
         throw toKekError(err, 'unwrapKey');
       }
