@@ -55,12 +55,8 @@ export async function startRuntime(env: Record<string, string>, appRoot = repoRo
   const waiters = new Set<{ predicate: (e: Record<string, unknown>) => boolean; resolve: (e: Record<string, unknown>) => void }>();
   const onLine = (line: string): void => {
     lines.push(line);
-    let entry: Record<string, unknown>;
-    try {
-      entry = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return;
-    }
+    const entry = logEntry(line);
+    if (entry === undefined) return;
     for (const waiter of waiters) {
       if (waiter.predicate(entry)) {
         waiters.delete(waiter);
@@ -74,12 +70,8 @@ export async function startRuntime(env: Record<string, string>, appRoot = repoRo
 
   const waitForLine = (predicate: (e: Record<string, unknown>) => boolean, timeoutMs = 30_000) => {
     for (const line of lines) {
-      try {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        if (predicate(entry)) return Promise.resolve(entry);
-      } catch {
-        // not a JSON line
-      }
+      const entry = logEntry(line);
+      if (entry !== undefined && predicate(entry)) return Promise.resolve(entry);
     }
     return new Promise<Record<string, unknown>>((resolve, reject) => {
       const waiter = { predicate, resolve };
@@ -116,4 +108,24 @@ export async function startRuntime(env: Record<string, string>, appRoot = repoRo
       await exited;
     },
   };
+}
+
+/**
+ * One line of the runtime's output as an object: the host's fields, and, for a line the app wrote
+ * through an invocation's log (its JSON in `message`), the app's fields over them (`message` kept).
+ * Undefined for a line that is not JSON.
+ */
+export function logEntry(line: string): Record<string, unknown> | undefined {
+  let entry: Record<string, unknown>;
+  try {
+    entry = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (typeof entry.message !== 'string' || !entry.message.startsWith('{')) return entry;
+  try {
+    return { ...entry, ...(JSON.parse(entry.message) as Record<string, unknown>), message: entry.message };
+  } catch {
+    return entry;
+  }
 }

@@ -24,6 +24,7 @@ export const TEST_TIERS = {
     'test/api/jwks-fetch.test.ts',
     'test/api/log-secrets.test.ts',
     'test/api/logger.test.ts',
+    'test/api/invocation-log.test.ts',
     'test/api/operation.test.ts',
     'test/api/pipeline.test.ts',
     'test/api/problems.test.ts',

@@ -4,6 +4,7 @@ import { appConfig } from '../../shared/config/app-config.js';
 import { appRoot } from '../../shared/app/root.js';
 import { serveOperation, type AnyOperation } from '../../shared/http/operation.js';
 import type { JobLog, QueueJob, TimerJob } from '../../shared/jobs/job.js';
+import { withInvocationLog } from '../../shared/logging/invocation-log.js';
 import './app-setup.js';
 
 /**
@@ -16,7 +17,7 @@ export function registerHttp(operation: AnyOperation<AppServices>): void {
     methods: [operation.method],
     route: operation.route,
     authLevel: 'anonymous',
-    handler: (req, ctx) => serveOperation(appRoot().pipeline, operation, req, () => appRoot().services(), { invocationId: ctx.invocationId }),
+    handler: (req, ctx) => withInvocationLog(ctx, () => serveOperation(appRoot().pipeline, operation, req, () => appRoot().services(), { invocationId: ctx.invocationId })),
   });
 }
 
@@ -29,7 +30,7 @@ export function registerCatchAll(name: string): void {
     methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
     route: '{*path}',
     authLevel: 'anonymous',
-    handler: (req, ctx) => appRoot().pipeline.notFound(req, { invocationId: ctx.invocationId }),
+    handler: (req, ctx) => withInvocationLog(ctx, () => appRoot().pipeline.notFound(req, { invocationId: ctx.invocationId })),
   });
 }
 
@@ -38,7 +39,7 @@ export function registerTimer(job: TimerJob<AppServices>): void {
   app.timer(job.name, {
     schedule: job.schedule(appConfig().triggers),
     runOnStartup: job.runOnStartup ?? false,
-    handler: async (_timer, ctx) => job.run(await appRoot().services(), jobLog(ctx)),
+    handler: (_timer, ctx) => withInvocationLog(ctx, async () => job.run(await appRoot().services(), jobLog(job.name, ctx))),
   });
 }
 
@@ -47,11 +48,15 @@ export function registerQueue(job: QueueJob<AppServices>): void {
   app.storageQueue(job.name, {
     queueName: job.queueName(appConfig().triggers),
     connection: job.connection,
-    handler: async (message, ctx) => job.run(message, await appRoot().services(), jobLog(ctx)),
+    handler: (message, ctx) => withInvocationLog(ctx, async () => job.run(message, await appRoot().services(), jobLog(job.name, ctx))),
   });
 }
 
-/** One JSON line per event through the invocation's log, which the host tags with the function and invocation. */
-function jobLog(ctx: InvocationContext): JobLog {
-  return (event, fields = {}) => ctx.log(JSON.stringify({ event, ...fields }));
+/**
+ * A job's events through the app's one logger (level, redaction, format as the HTTP requests'),
+ * which writes them to the invocation's log.
+ */
+function jobLog(name: string, ctx: InvocationContext): JobLog {
+  const logger = appRoot().logger.child({ function: name, invocationId: ctx.invocationId });
+  return (event, fields = {}) => logger.info({ ...fields, event }, event);
 }

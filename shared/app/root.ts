@@ -14,6 +14,7 @@ import { createHpkeCodecs } from '../http/hpke-codec.js';
 import { createApiPipeline, type ApiPipeline } from '../http/pipeline.js';
 import { bodyTimeouts } from '../http/read-body.js';
 import { createRateLimiter } from '../http/rate-limit.js';
+import { invocationDestination } from '../logging/invocation-log.js';
 import { createLogger, type Logger } from '../logging/logger.js';
 import type { SandboxGate } from '../sandboxes/sandbox-gate.js';
 import { buildServices, type AppServices } from './services.js';
@@ -49,7 +50,7 @@ export function appServices(): Promise<AppServices> {
 }
 
 function buildRoot(config: AppConfig): AppRoot {
-  const logger = createLogger({ level: config.logging.level });
+  const logger = createLogger({ level: config.logging.level, destination: invocationDestination });
   let services: Promise<AppServices> | undefined;
   const getServices = (): Promise<AppServices> => {
     services ??= buildServices({ config, clock: systemClock, random: systemRandom, logger }).catch((err: unknown) => {

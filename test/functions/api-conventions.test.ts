@@ -190,7 +190,7 @@ describe('API conventions through the local runtime', () => {
   it('logs requests with their request id, org, sandbox, route, status and duration', async () => {
     const res = await call('GET', `${DATASETS}/000000000000000000000000`, await apiHeaders(ORG, 'dev'));
     const requestId = res.headers.get('x-request-id');
-    // The app's own JSON lines (pino on stdout, which the Functions host collects too).
+    // The app's own JSON lines, written through the invocation's log (its message, which logEntry reads).
     const entry = await runtime.waitForLine((e) => e.requestId === requestId && e.msg === 'request completed');
     expect(entry).toMatchObject({ requestId, org: ORG, sandbox: 'dev', route: 'datasets-get', status: 404 });
     expect(typeof entry.durationMs).toBe('number');

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_CLIENT_ID } from '../../shared/config/defaults.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
-import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
+import { logEntry, startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
 import { issueDevToken } from '../support/tokens.js';
 import { connectRaw, type RawConnection, type RawResponse } from './support/raw-http.js';
 
@@ -108,8 +108,8 @@ describe('the local runtime: slow clients against the real app', () => {
         // Each invocation ends once its request is aborted, as a caller failure: no error, no stack.
         const accessLogs = async (): Promise<Record<string, unknown>[]> => {
           for (let i = 0; i < 50; i++) {
-            const found = runtime.lines.filter((l) => l.includes('"route":"datasets-create"'));
-            if (found.length >= 10) return found.map((l) => JSON.parse(l) as Record<string, unknown>);
+            const found = runtime.lines.map(logEntry).filter((e): e is Record<string, unknown> => e?.route === 'datasets-create');
+            if (found.length >= 10) return found;
             await new Promise((resolve) => setTimeout(resolve, 100));
           }
           return [];

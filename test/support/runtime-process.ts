@@ -1,1 +1,1 @@
-export { peakRss, repoRoot, startRuntime, type RuntimeProcess } from '../../local/runtime-process.js';
+export { logEntry, peakRss, repoRoot, startRuntime, type RuntimeProcess } from '../../local/runtime-process.js';
