@@ -7,11 +7,24 @@ export interface InvocationLog {
   error(message: string): void;
 }
 
-const current = new AsyncLocalStorage<InvocationLog>();
+interface Sink {
+  readonly log: InvocationLog;
+  /** Set once the invocation has answered: work it started that outlives it logs to stdout. */
+  ended: boolean;
+}
 
-/** Runs `fn` so that every line the app's logger writes meanwhile goes to `log`. */
-export function withInvocationLog<T>(log: InvocationLog, fn: () => T): T {
-  return current.run(log, fn);
+const current = new AsyncLocalStorage<Sink>();
+
+/**
+ * Runs `fn` so that every line the app's logger writes until `fn` settles goes to `log`. Work it
+ * started that goes on afterwards (a cache refresh, a probe others wait for) logs to stdout, not
+ * to an invocation that has ended.
+ */
+export function withInvocationLog<T>(log: InvocationLog, fn: () => Promise<T>): Promise<T> {
+  const sink: Sink = { log, ended: false };
+  return current.run(sink, fn).finally(() => {
+    sink.ended = true;
+  });
 }
 
 /**
@@ -21,11 +34,12 @@ export function withInvocationLog<T>(log: InvocationLog, fn: () => T): T {
  */
 export const invocationDestination = {
   write(line: string): void {
-    const log = current.getStore();
-    if (log === undefined) {
+    const sink = current.getStore();
+    if (sink === undefined || sink.ended) {
       process.stdout.write(line);
       return;
     }
+    const log = sink.log;
     const text = line.endsWith('\n') ? line.slice(0, -1) : line;
     if (text.startsWith('{"level":"error"') || text.startsWith('{"level":"fatal"')) log.error(text);
     else if (text.startsWith('{"level":"warn"')) log.warn(text);

@@ -38,13 +38,34 @@ describe("the app logger's destination: the invocation's own log", () => {
     expect(a.lines.concat(b.lines).every(([, line]) => !line.endsWith('\n'))).toBe(true);
   });
 
+  it('writes to stdout outside any invocation, and once the invocation that started the work has ended', async () => {
+    const logger = createLogger({ destination: invocationDestination });
+    const lines: string[] = [];
+    const sink = {
+      log: (m: string) => lines.push(m),
+      warn: (m: string) => lines.push(m),
+      error: (m: string) => lines.push(m),
+    };
+    let later: Promise<string[]> = Promise.resolve([]);
+    await withInvocationLog(sink, () => {
+      logger.info({ event: 'during' }, 'during');
+      later = new Promise((resolve) => setTimeout(resolve, 10)).then(() =>
+        captureStdout(() => logger.info({ event: 'after' }, 'after')),
+      );
+      return Promise.resolve();
+    });
+    const afterLines = await later;
+    expect(lines.map((l) => (JSON.parse(l) as { event: string }).event)).toEqual(['during']);
+    expect(afterLines.map((l) => (JSON.parse(l) as { event: string }).event)).toEqual(['after']);
+  });
+
   it('writes to stdout outside any invocation', () => {
     const written: string[] = [];
     const original = process.stdout.write.bind(process.stdout);
-    process.stdout.write = ((chunk: string) => {
+    process.stdout.write = (chunk: string) => {
       written.push(chunk);
       return true;
-    });
+    };
     try {
       createLogger({ destination: invocationDestination }).info({ event: 'start-up' }, 'start-up');
     } finally {
@@ -54,3 +75,19 @@ describe("the app logger's destination: the invocation's own log", () => {
     expect(JSON.parse(written[0] ?? '{}')).toMatchObject({ event: 'start-up' });
   });
 });
+
+/** What `fn` writes to stdout. */
+function captureStdout(fn: () => void): string[] {
+  const written: string[] = [];
+  const original = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => {
+    written.push(chunk);
+    return true;
+  });
+  try {
+    fn();
+  } finally {
+    process.stdout.write = original;
+  }
+  return written;
+}
