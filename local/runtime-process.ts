@@ -4,6 +4,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { stopChild } from './azurite.js';
 import { findRepoRoot } from './dev-issuer.js';
+import { logEntry } from './runtime/log-entry.js';
 
 /** The repository root, from `local/` (tests) as from `dist/local/` (benchmarks). */
 export const repoRoot = findRepoRoot();
@@ -30,6 +31,8 @@ export function peakRss(pid: number): number {
   if (kb === undefined) throw new Error(`VmHWM not found for process ${pid}`);
   return Number(kb) * 1024;
 }
+
+export { logEntry };
 
 export interface RuntimeProcess {
   readonly url: string;
@@ -110,22 +113,3 @@ export async function startRuntime(env: Record<string, string>, appRoot = repoRo
   };
 }
 
-/**
- * One line of the runtime's output as an object: the host's fields, and, for a line the app wrote
- * through an invocation's log (its JSON in `message`), the app's fields over them (`message` kept).
- * Undefined for a line that is not JSON.
- */
-export function logEntry(line: string): Record<string, unknown> | undefined {
-  let entry: Record<string, unknown>;
-  try {
-    entry = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-  if (typeof entry.message !== 'string' || !entry.message.startsWith('{')) return entry;
-  try {
-    return { ...entry, ...(JSON.parse(entry.message) as Record<string, unknown>), message: entry.message };
-  } catch {
-    return entry;
-  }
-}

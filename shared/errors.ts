@@ -1,3 +1,15 @@
+/** Codes of a customer public key that cannot be registered. */
+export const PUBLIC_KEY_REJECTIONS = [
+  'INVALID_PUBLIC_KEY',
+  'PRIVATE_KEY_NOT_ALLOWED',
+  'KEY_EXPIRED',
+  'KEY_REVOKED',
+  'NO_SIGNING_KEY',
+  'KEY_TOO_WEAK',
+  'UNSUPPORTED_PGP_FEATURE',
+] as const;
+export type PublicKeyRejection = (typeof PUBLIC_KEY_REJECTIONS)[number];
+
 /**
  * Every failure the API reports, as a stable machine code: the closed union callers
  * `switch (err.code)` on.
@@ -25,13 +37,7 @@ export const ERROR_CODES = [
   'UNSUPPORTED_MEDIA_TYPE',
   'RATE_LIMITED',
   // PGP keys a caller registers (customer signature-verification keys).
-  'INVALID_PUBLIC_KEY',
-  'PRIVATE_KEY_NOT_ALLOWED',
-  'KEY_EXPIRED',
-  'KEY_REVOKED',
-  'NO_SIGNING_KEY',
-  'KEY_TOO_WEAK',
-  'UNSUPPORTED_PGP_FEATURE',
+  ...PUBLIC_KEY_REJECTIONS,
   'KEY_IN_USE',
   // Customer-managed keys: a refusal by the key's owner is the caller's to fix, never a retryable outage.
   'KEK_ACCESS_DENIED',
@@ -297,17 +303,6 @@ export class StorageUnavailableError extends AppError {
   }
 }
 
-/** Codes of a customer public key that cannot be registered. */
-export const PUBLIC_KEY_REJECTIONS = [
-  'INVALID_PUBLIC_KEY',
-  'PRIVATE_KEY_NOT_ALLOWED',
-  'KEY_EXPIRED',
-  'KEY_REVOKED',
-  'NO_SIGNING_KEY',
-  'KEY_TOO_WEAK',
-  'UNSUPPORTED_PGP_FEATURE',
-] as const satisfies readonly ErrorCode[];
-export type PublicKeyRejection = (typeof PUBLIC_KEY_REJECTIONS)[number];
 
 /** A customer's public key was refused at registration; `code` says why. */
 export class PublicKeyRejectedError extends AppError {

@@ -1,3 +1,5 @@
+import { logEntry } from './log-entry.js';
+
 /**
  * Fault injection for crash tests, in the local runtime only (never in the app): with
  * `CIPHERFLOW_KILL_AT=<event>:<n>` the runtime process SIGKILLs itself, like an instance that
@@ -21,16 +23,12 @@ export function parseKillAt(value: string | undefined): KillAt | undefined {
 export function killSwitch(at: KillAt, kill: () => void = () => process.kill(process.pid, 'SIGKILL')): (line: string) => void {
   let seen = 0;
   return (line) => {
-    if (eventOf(line) === at.event && ++seen >= at.count) kill();
+    if (appEvent(line) === at.event && ++seen >= at.count) kill();
   };
 }
 
-/** The `event` of the app's JSON message in one runtime log line (`{ ..., "message": "{\"event\":...}" }`). */
-function eventOf(line: string): unknown {
-  try {
-    const message = (JSON.parse(line) as { message?: unknown }).message;
-    return typeof message === 'string' && message.startsWith('{') ? (JSON.parse(message) as { event?: unknown }).event : undefined;
-  } catch {
-    return undefined;
-  }
+/** The `event` of the app's own JSON in a runtime line (never the runtime's own events). */
+function appEvent(line: string): unknown {
+  const entry = logEntry(line);
+  return entry !== undefined && typeof entry.message === 'string' ? entry.event : undefined;
 }

@@ -59,10 +59,7 @@ function buildRoot(config: AppConfig): AppRoot {
     });
     return services;
   };
-  const sandboxGate: SandboxGate = {
-    check: async (scope) => (await getServices()).sandboxGate.check(scope),
-    forget: () => undefined,
-  };
+  const sandboxGate: Pick<SandboxGate, 'check'> = { check: async (scope) => (await getServices()).sandboxGate.check(scope) };
   const hpke = createHpkeCodecs(async () => (await getServices()).hpke);
   const pipeline = createApiPipeline({
     authenticate: createAuthenticator(createTokenVerifier(config.auth)),

@@ -80,7 +80,7 @@ export interface ApiPipelineDeps {
   /** Per-org request rate limit, checked once the org is authenticated (absent: no limit). */
   readonly rateLimit?: RateLimiter;
   /** Refuses a caller whose `x-sandbox-name` names no sandbox of the org (SANDBOX_NOT_FOUND). */
-  readonly sandboxGate?: SandboxGate;
+  readonly sandboxGate?: Pick<SandboxGate, 'check'>;
   /** How long a request body may take to arrive, in all and between chunks (default {@link DEFAULT_BODY_TIMEOUTS}). */
   readonly bodyTimeouts?: BodyTimeouts;
 }
