@@ -1,6 +1,6 @@
 import type { TableClient } from '@azure/data-tables';
-import { z } from 'zod';
-import { landedBlobRowKey } from '../storage/blob-row-key.js';
+import type { z } from 'zod';
+import { LandedFileColumns, landedBlobRowKey, landedFileColumns, landedFileOf } from '../storage/blob-row-key.js';
 import { byOrg, tableRepository, type TableCodec } from '../storage/tenant-table.js';
 import type { OrgScope } from '../core/scope.js';
 
@@ -17,21 +17,9 @@ export interface WaitingFile {
   readonly since: string;
 }
 
-const Entity = z.object({ rowKey: z.string(), container: z.string(), blobName: z.string(), blobETag: z.string().optional(), since: z.string() });
-type WaitingFileEntity = z.input<typeof Entity>;
-
-const codec: TableCodec<WaitingFile, OrgScope, WaitingFileEntity> = {
-  toEntity: (file) => ({
-    rowKey: landedBlobRowKey(file.container, file.blobName),
-    container: file.container,
-    blobName: file.blobName,
-    ...(file.etag === undefined ? {} : { blobETag: file.etag }),
-    since: file.since,
-  }),
-  fromEntity(row, { orgId }) {
-    const e = Entity.parse(row);
-    return { orgId, container: e.container, blobName: e.blobName, ...(e.blobETag === undefined ? {} : { etag: e.blobETag }), since: e.since };
-  },
+const codec: TableCodec<WaitingFile, OrgScope, z.input<typeof LandedFileColumns>> = {
+  toEntity: landedFileColumns,
+  fromEntity: (row, { orgId }) => ({ orgId, ...landedFileOf(LandedFileColumns.parse(row)) }),
 };
 
 const waitingFiles = (table: TableClient, orgId: string) => tableRepository(table, byOrg, codec).in({ orgId });

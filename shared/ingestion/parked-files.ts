@@ -1,7 +1,7 @@
 import type { TableClient } from '@azure/data-tables';
 import { z } from 'zod';
 import type { OrgScope } from '../core/scope.js';
-import { landedBlobRowKey } from '../storage/blob-row-key.js';
+import { LandedFileColumns, landedBlobRowKey, landedFileColumns, landedFileOf } from '../storage/blob-row-key.js';
 import { byOrg, tableRepository, where, type TableCodec } from '../storage/tenant-table.js';
 
 /**
@@ -29,12 +29,7 @@ export interface ParkedFile {
   readonly nextAttemptAt: string;
 }
 
-const Entity = z.object({
-  rowKey: z.string(),
-  container: z.string(),
-  blobName: z.string(),
-  blobETag: z.string().optional(),
-  since: z.string(),
+const Entity = LandedFileColumns.extend({
   attempts: z.number().int().min(1),
   nextAttemptAt: z.string(),
   etag: z.string(),
@@ -46,11 +41,7 @@ type ParkedRecord = ParkedFile & { readonly rowEtag?: string };
 
 const codec: TableCodec<ParkedRecord, OrgScope, ParkedFileEntity> = {
   toEntity: (file) => ({
-    rowKey: landedBlobRowKey(file.container, file.blobName),
-    container: file.container,
-    blobName: file.blobName,
-    ...(file.etag === undefined ? {} : { blobETag: file.etag }),
-    since: file.since,
+    ...landedFileColumns(file),
     attempts: file.attempts,
     nextAttemptAt: file.nextAttemptAt,
   }),
@@ -58,10 +49,7 @@ const codec: TableCodec<ParkedRecord, OrgScope, ParkedFileEntity> = {
     const e = Entity.parse(row);
     return {
       orgId,
-      container: e.container,
-      blobName: e.blobName,
-      ...(e.blobETag === undefined ? {} : { etag: e.blobETag }),
-      since: e.since,
+      ...landedFileOf(e),
       attempts: e.attempts,
       nextAttemptAt: e.nextAttemptAt,
       rowEtag: e.etag,
