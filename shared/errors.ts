@@ -39,6 +39,14 @@ export const ERROR_CODES = [
   // PGP keys a caller registers (customer signature-verification keys).
   ...PUBLIC_KEY_REJECTIONS,
   'KEY_IN_USE',
+  // Cloud storage sources (the customer's Azure Blob container or SFTP server) and every outbound call.
+  'ADDRESS_NOT_ALLOWED',
+  'SOURCE_UNREACHABLE',
+  'SOURCE_AUTH_FAILED',
+  'SOURCE_HOST_KEY_MISMATCH',
+  'SOURCE_PATH_NOT_FOUND',
+  'SOURCE_FILE_CHANGED',
+  'CONNECTION_IN_USE',
   // Customer-managed keys: a refusal by the key's owner is the caller's to fix, never a retryable outage.
   'KEK_ACCESS_DENIED',
   'KEK_DISABLED',
@@ -437,5 +445,31 @@ export class HpkeFormatUnsupportedError extends AppError {
 export class HpkeClientKeyRequiredError extends AppError {
   constructor(detail: string) {
     super('HPKE_CLIENT_KEY_REQUIRED', detail);
+  }
+}
+
+/** The codes of a failed call to a customer's storage (explore, a scheduled listing, a transfer). */
+export type SourceErrorCode = Extract<
+  ErrorCode,
+  'ADDRESS_NOT_ALLOWED' | 'SOURCE_UNREACHABLE' | 'SOURCE_AUTH_FAILED' | 'SOURCE_HOST_KEY_MISMATCH' | 'SOURCE_PATH_NOT_FOUND' | 'SOURCE_FILE_CHANGED'
+>;
+
+/**
+ * A customer's storage refused or failed a call: unreachable, a refused credential, a changed SSH
+ * host key, a missing path, a file that changed while it was read, or an address the app may not
+ * connect to (SSRF). `detail` never quotes a credential; `cause` goes to internal logs only.
+ */
+export class SourceError extends AppError {
+  declare readonly code: SourceErrorCode;
+
+  constructor(code: SourceErrorCode, detail: string, options: AppErrorOptions = {}) {
+    super(code, detail, options);
+  }
+}
+
+/** A base connection is used by a dataflow that is not deleted, so it cannot be deleted. */
+export class ConnectionInUseError extends AppError {
+  constructor(detail: string) {
+    super('CONNECTION_IN_USE', detail);
   }
 }

@@ -51,6 +51,13 @@ export const PROBLEM_TABLE = {
   KEY_TOO_WEAK: { status: 400, title: 'The key algorithm or size is not accepted' },
   UNSUPPORTED_PGP_FEATURE: { status: 400, title: 'The key uses an unsupported OpenPGP feature' },
   KEY_IN_USE: { status: 409, title: 'The key is used by an active dataflow' },
+  ADDRESS_NOT_ALLOWED: { status: 422, title: 'The destination address is not allowed' },
+  SOURCE_UNREACHABLE: { status: 502, title: 'The source could not be reached' },
+  SOURCE_AUTH_FAILED: { status: 422, title: 'The source refused the credential' },
+  SOURCE_HOST_KEY_MISMATCH: { status: 422, title: "The SFTP server's host key does not match the pinned one" },
+  SOURCE_PATH_NOT_FOUND: { status: 404, title: 'The path does not exist in the source' },
+  SOURCE_FILE_CHANGED: { status: 409, title: 'The file changed while it was read' },
+  CONNECTION_IN_USE: { status: 409, title: 'The connection is used by a dataflow' },
   // A refusal by the key's owner is the caller's to fix (403/422), never a retryable outage (503).
   KEK_ACCESS_DENIED: { status: 403, title: 'The key-encryption key does not grant access' },
   KEK_DISABLED: { status: 403, title: 'The key-encryption key is disabled' },
