@@ -12,4 +12,10 @@ import { registerQueue } from './lib/register.js';
  * fifth failed attempt (the host's `maxDequeueCount`, after which it moves the message to
  * `{queue}-poison`).
  */
+//
+// The same queue carries the jobs of scheduled dataflows that read a customer's storage (see
+// `flow-schedule`): a scan lists the source and enqueues a job per file version not taken before;
+// a file job streams that version through the same pipeline, once. A source that cannot be read
+// records the scheduled run with its code (SOURCE_UNREACHABLE, SOURCE_AUTH_FAILED, ...) and the
+// file waits for the next scheduled run.
 registerQueue(ingestLandingJob);

@@ -34,6 +34,10 @@ import { ensureSystemKek } from '../vault/system-kek.js';
 import { azureClients, type AzureClients } from '../azure/clients.js';
 import { armAccountKey } from '../azure/landing-account-key.js';
 import { createHpkeServices, type HpkeServices } from '../hpke/hpke-services.js';
+import { BASE_CONNECTIONS_TABLE, type BaseConnectionDeps } from '../flows/base-connections.js';
+import type { EnqueueJob } from '../ingestion/source-jobs.js';
+import { createOutboundGuard } from '../outbound/outbound-guard.js';
+import { createSourceOpener } from '../sources/open-source.js';
 
 /** What the functions hand to the domain: configuration, clients, tables and the key hierarchy. */
 export interface AppServices {
@@ -68,6 +72,16 @@ export interface AppServices {
   readonly privateKeys: PrivateKeyPool;
   /** API payload encryption: server keys, replay cache, client keys and org settings. */
   readonly hpke: HpkeServices;
+  /** Customers' own storage: base connections (credentials encrypted, destinations checked) and the ingestion queue's jobs. */
+  readonly sources: SourceServices;
+}
+
+/** What reading customers' storage needs. */
+export interface SourceServices {
+  /** Base connections with their stored credentials, opened through the outbound guard. */
+  readonly connections: BaseConnectionDeps;
+  /** Puts a scan or file job on the ingestion queue (the landing events queue). */
+  readonly enqueue: EnqueueJob;
 }
 
 /** What the CMK functions (API and reconciler) need besides the tables. */
@@ -146,6 +160,15 @@ export async function buildServices({ config, clock, random, logger }: ServiceBa
   const objects = createEncryptedObjectStore({ blobs: clients.blobs, keys });
   const vaultForHealth = clients.keys(config.systemKeyVaultUrl);
   const sandboxes = sandboxDeps(tables, landing);
+  const guard = createOutboundGuard({ allowLoopback: local });
+  const ingestionQueue = clients.queues.getQueueClient(config.triggers.landingEventsQueue);
+  const sources: SourceServices = {
+    connections: { tables, clock, objects, openSource: createSourceOpener({ guard, local }) },
+    // The host reads the queue's messages as Base64 (host.json messageEncoding).
+    enqueue: async (job) => {
+      await ingestionQueue.sendMessage(Buffer.from(JSON.stringify(job)).toString('base64'));
+    },
+  };
   return {
     config,
     clock,
@@ -163,6 +186,7 @@ export async function buildServices({ config, clock, random, logger }: ServiceBa
     landing,
     systemKek,
     privateKeys: createPrivateKeyPool(config.privateKeyPool),
+    sources,
   };
 }
 
@@ -186,6 +210,7 @@ const SANDBOX_DATA: readonly { readonly what: string; readonly table: string }[]
   { what: 'target connections', table: TARGET_CONNECTIONS_TABLE },
   { what: 'dataflows', table: FLOWS_TABLE },
   { what: 'dataflow runs', table: FLOW_RUNS_TABLE },
+  { what: 'connections', table: BASE_CONNECTIONS_TABLE },
 ];
 
 function sandboxDeps(tables: TableFactory, landing: LandingZoneDeps): SandboxDeps {

@@ -2,6 +2,7 @@ import { TableClient } from '@azure/data-tables';
 import { ClientAssertionCredential, DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import { KeyClient } from '@azure/keyvault-keys';
 import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
 import type { AppConfig } from '../config/app-config.js';
 import { isLoopbackUrl } from '../core/loopback.js';
 import { tenantRoutingCredential } from './tenant-routing-credential.js';
@@ -12,6 +13,8 @@ export interface AzureClients {
   readonly blobs: BlobServiceClient;
   /** The landing account's blob service (the zones); never the internal account. */
   readonly landingBlobs: BlobServiceClient;
+  /** The app's storage queues (the ingestion queue the scheduled dataflows add their jobs to). */
+  readonly queues: QueueServiceClient;
   table(name: string): TableClient;
   keys(vaultUrl: string): KeyClient;
 }
@@ -39,11 +42,16 @@ export function createAzureClients(config: AppConfig): AzureClients {
     landing.kind === 'connectionString'
       ? BlobServiceClient.fromConnectionString(landing.connectionString)
       : new BlobServiceClient(landing.blobServiceUri, lazyCredential);
+  const queues =
+    storage.kind === 'connectionString'
+      ? QueueServiceClient.fromConnectionString(storage.connectionString)
+      : new QueueServiceClient(storage.queueServiceUri, lazyCredential);
   const keyClients = new Map<string, KeyClient>();
   return {
     credential: lazyCredential,
     blobs,
     landingBlobs,
+    queues,
     table: (name) =>
       storage.kind === 'connectionString'
         ? TableClient.fromConnectionString(storage.connectionString, name, {

@@ -83,7 +83,7 @@ export interface LandingConfig {
 /** Storage: a connection string (Azurite, or a key-based account) or an identity-based account. */
 export type StorageConfig =
   | { readonly kind: 'connectionString'; readonly connectionString: string }
-  | { readonly kind: 'identity'; readonly blobServiceUri: string; readonly tableServiceUri: string };
+  | { readonly kind: 'identity'; readonly blobServiceUri: string; readonly tableServiceUri: string; readonly queueServiceUri: string };
 
 /** How long unwrapped root keys are kept, from `KEY_CACHE_TTL_SECONDS` / `KEY_CACHE_MAX_STALE_SECONDS`. */
 export interface KeyCacheSettings {
@@ -156,6 +156,11 @@ export interface TriggerSettings {
   readonly systemKekRotateSchedule: string;
   /** NCRONTAB of the retry of files parked during a Key Vault outage (`INGEST_RETRY_SCHEDULE`, default every 15 s). */
   readonly ingestRetrySchedule: string;
+  /**
+   * NCRONTAB of starting the due runs of dataflows that read a customer's storage
+   * (`FLOW_SCHEDULE_SCHEDULE`, default every 15 s: a flow's own schedule is at most once a minute).
+   */
+  readonly flowScheduleSchedule: string;
   /**
    * Largest decrypted file ingested, in bytes (`MAX_FILE_BYTES`, default 1 GiB as Adobe's limit);
    * bigger files fail with FILE_TOO_LARGE.
@@ -255,6 +260,7 @@ const PARTS: { readonly [P in ConfigPartName]: (r: SettingsReader) => ConfigPart
         hpkeRotateSchedule: v.HPKE_ROTATE_SCHEDULE,
         systemKekRotateSchedule: v.SYSTEM_KEK_ROTATE_SCHEDULE,
         ingestRetrySchedule: v.INGEST_RETRY_SCHEDULE,
+        flowScheduleSchedule: v.FLOW_SCHEDULE_SCHEDULE,
         maxFileBytes: v.MAX_FILE_BYTES,
         maxCompressionRatio: v.MAX_COMPRESSION_RATIO,
         maxSessionKeyPackets: v.MAX_PKESK_PER_MESSAGE,
@@ -408,6 +414,7 @@ function storageConfig(r: SettingsReader, v: PartValues<'core'>): StorageConfig 
       kind: 'identity',
       blobServiceUri: v.AzureWebJobsStorage__blobServiceUri ?? `https://${account}.blob.core.windows.net`,
       tableServiceUri: v.AzureWebJobsStorage__tableServiceUri ?? `https://${account}.table.core.windows.net`,
+      queueServiceUri: v.AzureWebJobsStorage__queueServiceUri ?? `https://${account}.queue.core.windows.net`,
     };
   }
   r.problem(

@@ -162,6 +162,12 @@ export const SETTINGS = {
     parse: httpsUrl,
     required: 'optional',
   },
+  AzureWebJobsStorage__queueServiceUri: {
+    part: 'core',
+    description: 'queue endpoint of that account (default from its name)',
+    parse: httpsUrl,
+    required: 'optional',
+  },
   SYSTEM_KEY_VAULT_URL: {
     part: 'core',
     description: 'https URL of the vault holding the system KEK',
@@ -395,6 +401,13 @@ export const SETTINGS = {
     description: 'NCRONTAB of following a new version of the system KEK',
     parse: ncrontab,
     default: '0 0 * * * *',
+    required: 'optional',
+  },
+  FLOW_SCHEDULE_SCHEDULE: {
+    part: 'triggers',
+    description: "NCRONTAB of starting the due runs of dataflows that read a customer's storage",
+    parse: ncrontab,
+    default: '*/15 * * * * *',
     required: 'optional',
   },
   INGEST_RETRY_SCHEDULE: {

@@ -11,6 +11,7 @@ import { readJsonColumn } from './lib/stored-json.js';
 import { CompressionType, getSourceConnection, SourceFormat, type SourceConnection } from './source-connections.js';
 import { SpecReference } from './spec-reference.js';
 import { getTargetConnection, type TargetConnection } from './target-connections.js';
+import { scheduleFlow, scheduleOf, unscheduleFlow } from './flow-schedules.js';
 
 export { FLOWS_TABLE, type FlowState } from './lib/flow-entity.js';
 
@@ -57,11 +58,19 @@ export const Transformations = z
     }
   });
 
-/** `scheduleParams` as Adobe sends them; stored and shown, files are processed on arrival. */
+/**
+ * `scheduleParams` as Adobe sends them (numbers or strings of digits). A flow reading a customer's
+ * storage runs on them (see `flow-schedules.ts`: `startTime` in epoch seconds, default now;
+ * `frequency` default `once`; `interval` default 1); a landing-zone flow stores and shows them and
+ * processes each file as it lands.
+ */
 export const ScheduleParams = z.strictObject({
   startTime: z.union([z.int().min(0), z.string().regex(/^\d{1,13}$/)]).optional(),
   frequency: z.enum(['once', 'minute', 'hour', 'day', 'week']).optional(),
-  interval: z.int().min(1).max(100_000).optional(),
+  interval: z
+    .union([z.int(), z.string().regex(/^\d{1,6}$/, 'Must be a whole number').transform(Number)])
+    .pipe(z.int().min(1).max(100_000))
+    .optional(),
 });
 export type ScheduleParams = z.output<typeof ScheduleParams>;
 
@@ -171,7 +180,12 @@ export async function createFlow(
   if (source === undefined || target === undefined || errors.length > 0) {
     throw new ValidationError('The flow references resources that do not exist', errors);
   }
-  const record = await flowsOf(deps.tables, actor).insert(newFlow(actor, input, source, target, encryption, nowMs(deps)));
+  const now = nowMs(deps);
+  const flow = newFlow(actor, input, source, target, encryption, now);
+  // Scheduled before the flow row exists, so a crash between the two never leaves a cloud flow
+  // that never runs (the scheduler drops a schedule whose flow does not exist).
+  if (source.baseConnectionId !== undefined) await scheduleFlow(deps.tables, actor, flow.flow.id, scheduleOf(input.scheduleParams, now));
+  const record = await flowsOf(deps.tables, actor).insert(flow);
   return record.flow;
 }
 
@@ -200,7 +214,10 @@ export async function deleteFlow(deps: FlowServiceDeps, scope: SandboxScope, id:
   for (let attempt = 0; ; attempt++) {
     const { flow } = await readFlow(deps, scope, id);
     if (flow.state === 'deleted') return;
-    if (await flowsOf(deps.tables, scope).merge(id, { state: 'deleted', updatedAt: nowMs(deps) }, flow.etag)) return;
+    if (await flowsOf(deps.tables, scope).merge(id, { state: 'deleted', updatedAt: nowMs(deps) }, flow.etag)) {
+      await unscheduleFlow(deps.tables, scope, id);
+      return;
+    }
     if (attempt >= 2) throw new Error('The flow kept changing while it was being deleted');
   }
 }
@@ -231,6 +248,7 @@ function newFlow(
   now: number,
 ): NewFlowRecord {
   const compression = source.data.properties?.compressionType;
+  const cloud = source.baseConnectionId === undefined ? {} : { baseConnectionId: source.baseConnectionId, recursive: source.params.recursive ?? false };
   return {
     flow: {
       id: newFlowServiceId(),
@@ -246,7 +264,7 @@ function newFlow(
     },
     route: {
       sourceConnectionId: source.id,
-      source: { path: source.params.path, format: source.data.format, ...(compression === undefined ? {} : { compressionType: compression }) },
+      source: { path: source.params.path, format: source.data.format, ...(compression === undefined ? {} : { compressionType: compression }), ...cloud },
       targetConnectionId: target.id,
       dataSetId: target.params.dataSetId,
       encryption,
@@ -265,6 +283,10 @@ export interface FlowRoute {
     readonly path: string;
     readonly format: SourceFormat;
     readonly compressionType?: CompressionType;
+    /** Set for a flow reading a customer's storage (on its schedule) instead of the landing zone. */
+    readonly baseConnectionId?: string;
+    /** With a base connection: subfolders of the path are read too. */
+    readonly recursive?: boolean;
   };
   readonly targetConnectionId: string;
   readonly dataSetId: string;
@@ -297,6 +319,7 @@ const codec: TableCodec<FlowRecord, SandboxScope, FlowEntity, NewFlowRecord> = {
     sourcePath: route.source.path,
     sourceFormat: route.source.format,
     ...(route.source.compressionType === undefined ? {} : { sourceCompressionType: route.source.compressionType }),
+    ...(route.source.baseConnectionId === undefined ? {} : { baseConnectionId: route.source.baseConnectionId, sourceRecursive: route.source.recursive ?? false }),
     targetConnectionId: route.targetConnectionId,
     dataSetId: route.dataSetId,
     publicKeyId: route.encryption.publicKeyId,
@@ -325,6 +348,7 @@ const codec: TableCodec<FlowRecord, SandboxScope, FlowEntity, NewFlowRecord> = {
         path: e.sourcePath,
         format: SourceFormat.parse(e.sourceFormat),
         ...(e.sourceCompressionType === undefined ? {} : { compressionType: CompressionType.parse(e.sourceCompressionType) }),
+        ...(e.baseConnectionId === undefined ? {} : { baseConnectionId: e.baseConnectionId, recursive: e.sourceRecursive ?? false }),
       },
       targetConnectionId: e.targetConnectionId,
       dataSetId: e.dataSetId,

@@ -63,8 +63,8 @@ export function matchesSourcePath(pattern: string, relativeBlobPath: string): bo
   return globMatch(want[last] ?? '', have[last] ?? '');
 }
 
-/** Glob match of one segment (no `/` on either side): greedy with one backtrack point per `*`. */
-function globMatch(glob: string, name: string): boolean {
+/** Glob match of one segment (no `/` on either side): greedy with one backtrack point per `*`. Linear time. */
+export function globMatch(glob: string, name: string): boolean {
   if (name === '') return false;
   let g = 0;
   let n = 0;

@@ -80,8 +80,8 @@ export type WaitReason = 'cmk-access-revoked' | 'key-vault-unavailable';
 /** What happened to one landed blob, per matching flow. */
 export type IngestOutcome =
   | { readonly kind: 'ignored'; readonly reason: IgnoredReason }
-  | { readonly kind: 'done'; readonly runs: readonly { readonly flowId: string; readonly runId: string; readonly status: string; readonly skipped: boolean }[] }
-  | { readonly kind: 'waiting'; readonly reason: WaitReason };
+  | { readonly kind: 'done'; readonly runs: readonly RunOutcome[] }
+  | { readonly kind: 'waiting'; readonly reason: WaitReason | 'source-unavailable' };
 
 /** Why a landed blob gave no run: not in a landing zone, no flow selects it, or that version is gone. */
 export type IgnoredReason = 'not-a-landing-zone' | 'no-matching-flow' | 'superseded' | 'gone';
@@ -137,41 +137,73 @@ export async function ingestLandedBlob(deps: IngestionDeps, version: LandedBlobV
     return ignored(deps, blob, 'superseded');
   }
   const size = properties.contentLength ?? 0;
-  const runs: { flowId: string; runId: string; status: string; skipped: boolean }[] = [];
+  const runs: RunOutcome[] = [];
+  // Exactly this version of the blob: if it is replaced meanwhile, the new version gets its own run.
+  const open = async (): Promise<Readable> => {
+    const download = await blob.download(0, undefined, { conditions: { ifMatch: etag }, maxRetryRequests: 5 });
+    const body = download.readableStreamBody as Readable | undefined;
+    if (body === undefined) throw new Error('The landing blob download has no body stream');
+    return body;
+  };
   try {
-    for (const flow of flows) {
-      const claim: RunClaim = { id: randomUUID(), ttlMs: RUN_CLAIM_MS };
-      const { run, outcome } = await startOrAwait(deps, file, { flowId: flow.flowId, fileName: file.relativePath, blobETag: etag, inputBytes: size }, claim);
-      if (outcome === 'finished') {
-        runs.push({ flowId: flow.flowId, runId: run.id, status: run.status, skipped: true });
-        continue;
-      }
-      // Renewed while this attempt works, so a duplicate delivery waits instead of racing it.
-      const renew = setInterval(() => void renewRunClaim(deps, file, run.id, claim).catch(() => undefined), RUN_CLAIM_MS / 3);
-      let finished: FlowRun;
-      try {
-        finished = await runFlow(deps, blob, file, flow, run, { etag, size });
-      } catch (err) {
-        // Not finished (a retry or a wait follows): the next attempt may take the run at once.
-        await renewRunClaim(deps, file, run.id, { id: claim.id, ttlMs: 0 }).catch(() => undefined);
-        throw err;
-      } finally {
-        clearInterval(renew);
-      }
-      runs.push({ flowId: flow.flowId, runId: run.id, status: finished.status, skipped: false });
-    }
+    for (const flow of flows) runs.push(await ingestVersion(deps, file, flow, { etag, size, open }, deps.wait !== undefined));
   } catch (err) {
     // The org revoked its customer key, or Key Vault does not answer: not a failure of the file,
     // and retrying within the trigger's five attempts would only poison it when the outage
     // outlasts them. The blob stays in its landing zone, the run stays in progress, and the
     // file is ingested again once the key or the vault is back.
     const reason = waitReasonOf(err);
-    if (reason === undefined || deps.wait === undefined) throw err;
+    if (reason === undefined || reason === 'source-unavailable' || deps.wait === undefined) throw err;
     await deps.wait({ orgId: file.orgId, container: blob.containerName, blobName: blob.name, etag }, reason);
     deps.log?.('ingestion-waiting', { blob: blob.name, orgId: file.orgId, reason });
     return { kind: 'waiting', reason };
   }
   return { kind: 'done', runs };
+}
+
+/** One version of a file, from wherever it is read: the landing zone, or a customer's storage. */
+export interface FileVersion {
+  /** The version's ETag (or a source's version string): with the flow and path, the run's identity. */
+  readonly etag: string;
+  readonly size: number;
+  /** Opens exactly this version; a newer one must fail (412, or SOURCE_FILE_CHANGED), never be read instead. */
+  open(): Promise<Readable>;
+}
+
+/** What became of one flow's run over one file version. */
+export interface RunOutcome {
+  readonly flowId: string;
+  readonly runId: string;
+  readonly status: string;
+  /** The run had already finished (a redelivery): nothing was done. */
+  readonly skipped: boolean;
+}
+
+/**
+ * Runs one flow over one file version, once: starts (or resumes) its run, holding the run's
+ * claim while it works so a duplicate delivery waits instead of racing, and records how it ended.
+ * A final failure is recorded on the run (not thrown).
+ *
+ * @param waits the caller handles wait errors (a revoked customer key, an unavailable vault or
+ *   source: `waitReasonOf`): they are thrown without counting as a failed attempt.
+ * @throws transient failures (the run stays in progress; the caller retries) and wait errors.
+ */
+export async function ingestVersion(deps: IngestionDeps, file: LandedFile, flow: ActiveFlow, version: FileVersion, waits: boolean): Promise<RunOutcome> {
+  const claim: RunClaim = { id: randomUUID(), ttlMs: RUN_CLAIM_MS };
+  const { run, outcome } = await startOrAwait(deps, file, { flowId: flow.flowId, fileName: file.relativePath, blobETag: version.etag, inputBytes: version.size }, claim);
+  if (outcome === 'finished') return { flowId: flow.flowId, runId: run.id, status: run.status, skipped: true };
+  // Renewed while this attempt works, so a duplicate delivery waits instead of racing it.
+  const renew = setInterval(() => void renewRunClaim(deps, file, run.id, claim).catch(() => undefined), RUN_CLAIM_MS / 3);
+  try {
+    const finished = await runFlow(deps, file, flow, run, version, waits);
+    return { flowId: flow.flowId, runId: run.id, status: finished.status, skipped: false };
+  } catch (err) {
+    // Not finished (a retry or a wait follows): the next attempt may take the run at once.
+    await renewRunClaim(deps, file, run.id, { id: claim.id, ttlMs: 0 }).catch(() => undefined);
+    throw err;
+  } finally {
+    clearInterval(renew);
+  }
 }
 
 /** How long an attempt's claim on a run lasts unless renewed (a third of it apart). */
@@ -198,11 +230,11 @@ async function startOrAwait(deps: IngestionDeps, file: LandedFile, input: StartR
 
 async function runFlow(
   deps: IngestionDeps,
-  blob: BlobClient,
   file: LandedFile,
   flow: ActiveFlow,
   run: FlowRun,
-  landed: { etag: string; size: number },
+  landed: FileVersion,
+  waits: boolean,
 ): Promise<FlowRun> {
   const maxBytes = deps.maxFileBytes ?? MAX_FILE_BYTES;
   const maxRatio = deps.maxCompressionRatio ?? MAX_COMPRESSION_RATIO;
@@ -230,10 +262,7 @@ async function runFlow(
       ? undefined
       : [await loadSigner(deps, file, flow.encryption.signVerificationKeyId)];
 
-    // Exactly this version of the blob: if it is replaced meanwhile, the new version gets its own run.
-    const download = await blob.download(0, undefined, { conditions: { ifMatch: landed.etag }, maxRetryRequests: 5 });
-    const body = download.readableStreamBody as Readable | undefined;
-    if (body === undefined) throw new Error('The landing blob download has no body stream');
+    const body = await landed.open();
     const { plaintext, result } = await decryptStream(body, {
       privateKeyArmored: key.privateKeyArmored,
       passphrase: key.passphrase,
@@ -294,7 +323,7 @@ async function runFlow(
       return failRun(deps, file, run.id, { errors: [runError], metrics });
     }
     // Transient. A wait (revoked customer key, vault outage) does not count as an attempt.
-    if (waitReasonOf(err) !== undefined && deps.wait !== undefined) throw err;
+    if (waitReasonOf(err) !== undefined && waits) throw err;
     const cause = transientCauseOf(err);
     const maxAttempts = deps.maxAttempts ?? MAX_INGEST_ATTEMPTS;
     const failed = await recordRunRetry(deps, file, run.id);
@@ -399,11 +428,23 @@ function ignored(deps: IngestionDeps, blob: BlobClient, reason: IgnoredReason): 
   return { kind: 'ignored', reason };
 }
 
-function waitReasonOf(err: unknown): WaitReason | undefined {
+/** Why a file must wait rather than be retried at once or failed: its org's key, Key Vault, or its source. */
+export function waitReasonOf(err: unknown): WaitReason | 'source-unavailable' | undefined {
   if (!(err instanceof AppError)) return undefined;
-  if (err.code === 'CMK_ACCESS_REVOKED') return 'cmk-access-revoked';
-  if (err.code === 'KEY_VAULT_UNAVAILABLE') return 'key-vault-unavailable';
-  return undefined;
+  switch (err.code) {
+    case 'CMK_ACCESS_REVOKED':
+      return 'cmk-access-revoked';
+    case 'KEY_VAULT_UNAVAILABLE':
+      return 'key-vault-unavailable';
+    // Only reading a customer's storage fails so; the next scheduled run takes the file again.
+    case 'SOURCE_UNREACHABLE':
+    case 'SOURCE_AUTH_FAILED':
+    case 'SOURCE_HOST_KEY_MISMATCH':
+    case 'ADDRESS_NOT_ALLOWED':
+      return 'source-unavailable';
+    default:
+      return undefined;
+  }
 }
 
 /** A transient fault as a run error: our stable code and public message, never internal detail. */

@@ -77,6 +77,9 @@ export function runErrorOf(err: unknown): RunError | undefined {
         return { code: 'SIGNATURE_INVALID', message: 'The registered signature verification key cannot verify signatures.' };
     }
   }
+  if (err instanceof AppError && err.code === 'SOURCE_FILE_CHANGED') {
+    return { code: err.code, message: 'The file changed while it was read; the new version is taken by the next scheduled run.' };
+  }
   if (err instanceof AppError && err.code === 'DECRYPTION_FAILED') {
     return { code: 'ENCRYPTION_KEY_UNUSABLE', message: "The dataflow's stored decryption key could not be read." };
   }

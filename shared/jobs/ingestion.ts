@@ -1,4 +1,4 @@
-/** Ingestion: each landed file, the parked files' retries, and the landing zones' TTL. */
+/** Ingestion: each landed file, each scheduled run of a customer's storage, the parked files' retries, and the landing zones' TTL. */
 import type { AppServices } from '../app/services.js';
 import { WAITING_FILES_TABLE } from '../cmk/waiting-files.js';
 import { parseBlobCreatedEvent } from '../ingestion/blob-created-event.js';
@@ -9,6 +9,10 @@ import { PARKED_FILES_TABLE } from '../ingestion/parked-files.js';
 import { retryParkedFiles } from '../ingestion/retry-parked-files.js';
 import { expireLandingFiles } from '../landing-zones/expire-files.js';
 import type { QueueJob, TimerJob } from './job.js';
+import { ingestSourceFile } from '../ingestion/ingest-source-file.js';
+import { scanSource } from '../ingestion/scan-source.js';
+import { parseSourceJob, SCAN_JOB } from '../ingestion/source-jobs.js';
+import { startDueRuns } from '../ingestion/start-due-runs.js';
 
 /** Registered and described by `functions/ingest-landing.ts`. */
 export const ingestLandingJob: QueueJob<AppServices> = {
@@ -18,7 +22,19 @@ export const ingestLandingJob: QueueJob<AppServices> = {
   async run(message, services, log) {
     const event = parseBlobCreatedEvent(message);
     if (event === undefined) {
-      log('ingestion-event-ignored', { reason: 'not-a-blob-created-event' });
+      const job = parseSourceJob(message);
+      if (job === undefined) {
+        log('ingestion-event-ignored', { reason: 'not-a-blob-created-event' });
+        return;
+      }
+      const { connections, enqueue } = services.sources;
+      if (job.kind === SCAN_JOB) {
+        const outcome = await scanSource({ connections, enqueue, clock: services.clock, log }, job);
+        log('source-scan-outcome', { flowId: job.flowId, tick: job.tick, ...outcome });
+      } else {
+        const outcome = await ingestSourceFile(await landingIngestionDeps(services, log), connections, job);
+        log('source-file-outcome', { flowId: job.flowId, ...outcome });
+      }
       return;
     }
     const deps = await landingIngestionDeps(services, log);
@@ -63,5 +79,14 @@ export const expireLandingFilesJob: TimerJob<AppServices> = {
         await endExpiredWait(waits, file);
       },
     });
+  },
+};
+
+/** Registered and described by `functions/flow-schedule.ts`. */
+export const startDueRunsJob: TimerJob<AppServices> = {
+  name: 'flow-schedule',
+  schedule: (t) => t.flowScheduleSchedule,
+  async run(services, log) {
+    await startDueRuns({ tables: services.tables, enqueue: services.sources.enqueue, clock: services.clock, log });
   },
 };

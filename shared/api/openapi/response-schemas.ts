@@ -72,6 +72,14 @@ export const CatalogObjectMap = z.record(z.string(), z.looseObject({}));
 /** Flow Service's answer to a create. */
 export const FlowServiceCreated = z.looseObject({ id: z.string(), etag: z.string() });
 
+export const BaseConnection = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  connectionSpec: z.looseObject({ id: z.string(), version: z.string() }),
+  auth: z.looseObject({ specName: z.string(), params: z.record(z.string(), z.union([z.string(), z.number()])) }),
+  state: z.string(),
+});
+
 export const SourceConnection = z.looseObject({
   id: z.string(),
   name: z.string(),

@@ -9,6 +9,7 @@ import { defineOperation, type AnyOperation } from '../../http/operation.js';
 import { buildOpenApiDocument } from '../openapi/document.js';
 import * as catalog from './catalog.js';
 import * as cmk from './cmk.js';
+import * as connections from './connections.js';
 import * as flows from './flows.js';
 import * as hpke from './hpke.js';
 import * as landingZones from './landing-zones.js';
@@ -49,6 +50,11 @@ export const OPERATIONS: readonly AnyOperation<AppServices>[] = [
   catalog.listBatchesOperation,
   catalog.listBatchFilesOperation,
   catalog.exportFileOperation,
+  connections.createConnectionOperation,
+  connections.listConnectionsOperation,
+  connections.getConnectionOperation,
+  connections.deleteConnectionOperation,
+  connections.exploreConnectionOperation,
   flows.createSourceConnectionOperation,
   flows.getSourceConnectionOperation,
   flows.createTargetConnectionOperation,

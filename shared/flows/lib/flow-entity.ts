@@ -25,6 +25,9 @@ export interface FlowEntity extends AuditColumns {
   sourcePath: string;
   sourceFormat: string;
   sourceCompressionType?: string;
+  /** A flow reading a customer's storage: its base connection, and whether subfolders are read. */
+  baseConnectionId?: string;
+  sourceRecursive?: boolean;
   targetConnectionId: string;
   dataSetId: string;
   publicKeyId: string;
