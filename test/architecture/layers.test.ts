@@ -7,8 +7,8 @@ import { describe, expect, it } from 'vitest';
  * the layers below it, and no chain of imports comes back to where it started.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ['core', 'config', 'errors.ts'],
-  ['logging', 'azure', 'storage', 'vault', 'pgp'],
+  ['core', 'config', 'errors.ts', 'outbound'],
+  ['logging', 'azure', 'storage', 'vault', 'pgp', 'sources'],
   ['auth', 'sandboxes', 'landing-zones', 'flows', 'catalog', 'pgp-keys', 'ingestion', 'cmk', 'hpke', 'health'],
   ['http'],
   ['app'],
