@@ -87,6 +87,7 @@ export const TEST_TIERS = {
     'test/security/ssrf-dns-rebinding.test.ts',
     'test/security/ssrf-ipv4-mapped-ipv6.test.ts',
     'test/security/ssrf-private-address.test.ts',
+    'test/sources/sftp-path.test.ts',
     'test/vault/key-hierarchy.unit.test.ts',
     'test/vault/key-vault-key-id.test.ts',
     'test/vault/root-key-cache.test.ts',
@@ -182,6 +183,11 @@ export const TEST_TIERS = {
     'test/security/request-target-forms.test.ts',
     'test/security/sandbox-typo-creates-nothing.test.ts',
     'test/security/slow-request-body.test.ts',
+    'test/security/sftp-host-key-substitution.test.ts', // OpenSSH sshd as a child process
+    'test/security/sftp-path-traversal.test.ts', // OpenSSH sshd as a child process
+    'test/security/sftp-symlink-escape.test.ts', // OpenSSH sshd as a child process
+    'test/sources/sftp-many-files.test.ts', // OpenSSH sshd as a child process
+    'test/sources/sftp-reader.test.ts', // OpenSSH sshd as a child process
   ],
 } as const satisfies Record<string, readonly string[]>;
 
