@@ -114,6 +114,7 @@ export const TEST_TIERS = {
     'test/vault/rewrap-root-keys.test.ts',
   ],
   e2e: [
+    'test/functions/cloud-sources.test.ts',
     'test/api/token-cli.test.ts',
     'test/cli/cli.test.ts',
     'test/cli/cmk.test.ts',

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, chown, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BlobServiceClient, ContainerSASPermissions, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js
 import { startSftpServer, type SftpServer } from '../support/sftp-server.js';
 
 const ORG = 'CF0019AAAA@AdobeOrg';
+/** The folder of the SFTP server that belongs to its user (the test server serves it at /upload). */
+const UPLOAD = 'upload';
 const FLOW_SERVICE = '/data/foundation/flowservice';
 
 /**
@@ -63,11 +65,16 @@ describe('cloud storage sources', () => {
 
   /** Writes a file into the SFTP server's folder as the customer's account owns it. */
   async function putSftp(relative: string, data: Buffer): Promise<void> {
-    const path = join(sftp.root, sftp.uploadFolder, relative);
-    await mkdir(join(path, '..'), { recursive: true });
+    const folder = join(sftp.root, UPLOAD);
+    const { uid, gid } = await stat(folder);
+    const path = join(folder, relative);
+    for (let dir = join(path, '..'); dir.length > folder.length; dir = join(dir, '..')) {
+      await mkdir(dir, { recursive: true });
+      await chown(dir, uid, gid);
+    }
     await writeFile(path, data);
     await chmod(path, 0o644);
-    await chown(path, sftp.uid, sftp.gid);
+    await chown(path, uid, gid);
   }
 
   async function connection(body: object, expected = [201]): Promise<{ id: string }> {
@@ -84,7 +91,7 @@ describe('cloud storage sources', () => {
     name: 'customer sftp',
     auth: {
       specName: 'Basic Authentication for sftp',
-      params: { host: sftp.host, port: String(sftp.port), userName: sftp.userName, password: sftp.password, folderPath: `/${sftp.uploadFolder}`, ...extra },
+      params: { host: sftp.host, port: String(sftp.port), userName: sftp.userName, password: sftp.password, folderPath: `/${UPLOAD}`, ...extra },
     },
     connectionSpec: { id: SFTP_CONNECTION_SPEC, version: '1.0' },
   });
@@ -123,7 +130,7 @@ describe('cloud storage sources', () => {
     const { items } = await api.json<{ items: { auth: { specName: string; params: Record<string, unknown> } }[] }>('GET', `${FLOW_SERVICE}/connections/${id}`);
     expect(items[0]?.auth).toEqual({
       specName: 'Basic Authentication for sftp',
-      params: { host: sftp.host, port: sftp.port, userName: sftp.userName, folderPath: sftp.uploadFolder, hostKeyFingerprint: sftp.hostKeyFingerprint },
+      params: { host: sftp.host, port: sftp.port, userName: sftp.userName, folderPath: UPLOAD, hostKeyFingerprint: sftp.hostKeyFingerprint },
     });
     const listed = await api.request('GET', `${FLOW_SERVICE}/connections`);
     expect(await listed.text()).not.toContain(sftp.password);
@@ -184,8 +191,8 @@ describe('cloud storage sources', () => {
           port: sftp.port,
           userName: sftp.userName,
           privateKeyContent: Buffer.from(sftp.encryptedPrivateKey).toString('base64'),
-          passPhrase: sftp.privateKeyPassphrase,
-          folderPath: sftp.uploadFolder,
+          passPhrase: sftp.passphrase,
+          folderPath: UPLOAD,
           hostKeyFingerprint: sftp.hostKeyFingerprint,
         },
       },
