@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['core', 'config', 'errors.ts'],
-  ['logging', 'azure', 'storage', 'vault', 'pgp'],
+  ['logging', 'azure', 'storage', 'vault', 'pgp', 'outbound', 'sources'],
   ['auth', 'sandboxes', 'landing-zones', 'flows', 'catalog', 'pgp-keys', 'ingestion', 'cmk', 'hpke', 'health'],
   ['http'],
   ['app'],
