@@ -99,7 +99,7 @@ export async function createBaseConnection(deps: BaseConnectionDeps, actor: Acto
   const auth = authOf(input.connectionSpec.id, input.auth);
   let seen: string | undefined;
   const pinned = auth.kind === 'sftp' ? auth.params.hostKeyFingerprint : undefined;
-  const reader = await deps.openSource(auth, pinned === undefined ? { onSeen: (fp) => (seen = fp) } : { fingerprint: pinned });
+  const reader = deps.openSource(auth, pinned === undefined ? { onSeen: (fp) => (seen = fp) } : { fingerprint: pinned });
   try {
     await reader.listFolder('', { limit: 1 });
   } finally {

@@ -9,11 +9,11 @@ export interface HostKeyCheck {
 }
 
 /**
- * Opens a reader on a customer's storage from a connection's auth: checks what the schema cannot
- * (a SAS's rights and expiry, a connection string's endpoints), checks the destination address
- * (SSRF) and pins the connection to it. The reader must be closed.
+ * A reader on a customer's storage from a connection's auth, after checking what the schema
+ * cannot (a SAS's rights and expiry, a connection string's endpoints). It connects on first use,
+ * to the destination address checked then (SSRF) and pinned; its calls throw ADDRESS_NOT_ALLOWED
+ * and the other `SourceError`s. It must be closed.
  *
  * @throws INVALID_REQUEST naming `body.auth.params.*` for a credential that cannot work.
- * @throws ADDRESS_NOT_ALLOWED, SOURCE_UNREACHABLE (the name does not resolve).
  */
-export type SourceOpener = (auth: ConnectionAuth, hostKey: HostKeyCheck) => Promise<SourceReader>;
+export type SourceOpener = (auth: ConnectionAuth, hostKey: HostKeyCheck) => SourceReader;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfigPart } from '../../shared/config/app-config.js';
 
 describe('trigger settings', () => {
-  it('defaults to the landing-events queue, an hourly landing TTL, a one-minute reconciler, hourly HPKE and system KEK rotations and a 15 s retry of parked files', () => {
+  it('defaults to the landing-events queue, an hourly landing TTL, a one-minute reconciler, hourly HPKE and system KEK rotations and a 15 s retry of parked files and check of due scheduled runs', () => {
     expect(loadConfigPart('triggers', {})).toEqual({
       landingEventsQueue: 'landing-events',
       landingTtlSchedule: '0 30 * * * *',
@@ -10,6 +10,7 @@ describe('trigger settings', () => {
       hpkeRotateSchedule: '0 5 * * * *',
       systemKekRotateSchedule: '0 0 * * * *',
       ingestRetrySchedule: '*/15 * * * * *',
+      flowScheduleSchedule: '*/15 * * * * *',
       maxFileBytes: 1024 ** 3,
       maxCompressionRatio: 250,
       maxSessionKeyPackets: 16,

@@ -251,6 +251,7 @@ describe('infra/resources.bicep: app settings', () => {
       kind: 'identity',
       blobServiceUri: 'https://stabcdefghijklm.blob.core.windows.net',
       tableServiceUri: 'https://stabcdefghijklm.table.core.windows.net',
+      queueServiceUri: 'https://stabcdefghijklm.queue.core.windows.net',
     });
     expect(config.auth.issuer).toBe('https://issuer.example');
     expect(config.cmk.appClientId).toBe('e463a445-c6ac-4ca2-b36a-b5146fcf6a52');

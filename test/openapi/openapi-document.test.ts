@@ -61,6 +61,7 @@ describe('the OpenAPI document', () => {
       'batches-list',
       'cmk-configs-delete',
       'cmk-configs-get',
+      'connections-explore',
       'landing-zone-credentials-get',
       'landing-zone-credentials-refresh',
       'landing-zone-explore',
