@@ -60,6 +60,7 @@ export const TEST_TIERS = {
     'test/ingestion/blob-created-event.test.ts',
     'test/ingestion/parked-files.test.ts',
     'test/ingestion/record-counter.test.ts',
+    'test/ingestion/scan-source.test.ts',
     'test/landing-zones/explore-path.test.ts',
     'test/local/kill-switch.test.ts',
     'test/openapi/openapi-document.test.ts',
