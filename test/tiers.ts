@@ -82,6 +82,8 @@ export const TEST_TIERS = {
     'test/security/pgp-no-mdc-downgrade.test.ts',
     'test/security/sandbox-unconfined-token.test.ts',
     'test/security/slow-request-body-app.test.ts',
+    'test/security/connection-secrets-never-shown.test.ts',
+    'test/security/source-connection-ssrf.test.ts',
     'test/security/source-path-glob-confinement.test.ts',
     'test/security/ssrf-alternate-ip-notation.test.ts',
     'test/security/ssrf-cloud-metadata.test.ts',

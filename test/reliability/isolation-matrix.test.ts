@@ -1,4 +1,4 @@
-import { ContainerClient, RestError } from '@azure/storage-blob';
+import { BlobServiceClient, ContainerClient, ContainerSASPermissions, RestError } from '@azure/storage-blob';
 import { generateKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevTls } from '../../local/dev-tls.js';
@@ -7,6 +7,7 @@ import { DEV_CLIENT_ID } from '../../shared/config/defaults.js';
 import { LANDING_ZONE_CONNECTION_SPEC } from '../../shared/landing-zones/explore.js';
 import { OPERATIONS as ROUTES } from '../../shared/api/operations/index.js';
 import { PGP_CONFIG } from '../../shared/pgp/config.js';
+import { AZURE_BLOB_CONNECTION_SPEC } from '../../shared/sources/connection-auth.js';
 import { ApiClient, ensureSandbox, landingZone, waitForRun, type LandingZoneCredential, type Run } from '../support/api-client.js';
 import { ensureGpg, GpgHome } from '../support/gpg.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
@@ -128,6 +129,19 @@ describe('tenant isolation matrix', () => {
     const [dataSetRef] = await apiA.json<string[]>('POST', '/data/foundation/catalog/dataSets', { name: 'isolated' });
     ids.dataSetId = dataSetRef?.split('/')[2] ?? '';
     ids.sourceId = (await apiA.json<{ id: string }>('POST', '/data/foundation/flowservice/sourceConnections', { name: 'landing', data: { format: 'delimited' }, params: { path: '/incoming/*.csv.gpg' } })).id;
+    // A's own Blob container, reached through a SAS only A's connection holds (its signature must never show).
+    const customerContainer = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient('isoa-customer-data');
+    await customerContainer.createIfNotExists();
+    await customerContainer.getBlockBlobClient('exports/a.csv.gpg').uploadData(Buffer.from('x'));
+    const sasUri = await customerContainer.generateSasUrl({ permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000) });
+    ids.connectionSasSignature = new URL(sasUri).searchParams.get('sig') ?? '';
+    ids.connectionId = (
+      await apiA.json<{ id: string }>('POST', '/data/foundation/flowservice/connections', {
+        name: 'isoa blob',
+        auth: { specName: 'SAS URI Authentication', params: { sasUri } },
+        connectionSpec: { id: AZURE_BLOB_CONNECTION_SPEC, version: '1.0' },
+      })
+    ).id;
     ids.targetId = (await apiA.json<{ id: string }>('POST', '/data/foundation/flowservice/targetConnections', { name: 'to ds', params: { dataSetId: ids.dataSetId } })).id;
     ids.flowId = (
       await apiA.json<{ id: string }>('POST', '/data/foundation/flowservice/flows', {
@@ -178,6 +192,7 @@ describe('tenant isolation matrix', () => {
     if (param === 'id' && route.name.startsWith('flows')) return ids.flowId ?? '';
     if (param === 'id' && route.name.startsWith('source-connections')) return ids.sourceId ?? '';
     if (param === 'id' && route.name.startsWith('target-connections')) return ids.targetId ?? '';
+    if (param === 'id' && route.name.startsWith('connections')) return ids.connectionId ?? '';
     throw new Error(`no id of org A for {${param}} of ${route.name}: extend the matrix`);
   }
 
@@ -195,6 +210,7 @@ describe('tenant isolation matrix', () => {
     if (route.name === 'runs-list') return `${QUERIES['runs-list']}${ids.flowId ?? ''}`;
     if (route.name === 'batches-list') return `${QUERIES['batches-list']}${ids.dataSetId ?? ''}`;
     // A's folder, named with A's container: read as a folder of the caller's own zone.
+    if (route.name === 'connections-explore') return '?objectType=folder&object=/exports';
     if (route.name === 'landing-zone-explore') return `?objectType=folder&object=${encodeURIComponent(`${ids.zoneContainer ?? ''}/incoming/`)}`;
     return QUERIES[route.name] ?? '';
   }
@@ -207,7 +223,7 @@ describe('tenant isolation matrix', () => {
       case 'target-connections-create':
         return { name: 'steal', params: { dataSetId: ids.dataSetId } };
       case 'source-connections-create':
-        return { name: 'mine', data: { format: 'delimited' }, params: { path: '/incoming/*.csv.gpg' } };
+        return { name: 'steal', baseConnectionId: ids.connectionId, data: { format: 'delimited' }, params: { path: '/exports/*.csv.gpg' } };
       case 'datasets-create':
         return { name: 'isolated' };
       case 'encryption-keys-create':
@@ -359,7 +375,7 @@ describe('tenant isolation matrix', () => {
     });
 
     it(`lets ${who.label} create nothing that references A's objects`, async () => {
-      for (const name of ['flows-create', 'target-connections-create']) {
+      for (const name of ['flows-create', 'target-connections-create', 'source-connections-create']) {
         const route = routes.find((r) => r.name === name);
         if (route === undefined) throw new Error(`${name} is not registered`);
         const res = await call(who, 'POST', pathOf(route), bodyOf(route));
@@ -391,6 +407,7 @@ describe('tenant isolation matrix', () => {
       `/data/foundation/flowservice/flows/${ids.flowId ?? ''}`,
       `/data/foundation/flowservice/sourceConnections/${ids.sourceId ?? ''}`,
       `/data/foundation/flowservice/targetConnections/${ids.targetId ?? ''}`,
+      `/data/foundation/flowservice/connections/${ids.connectionId ?? ''}`,
       `/data/foundation/export/batches/${ids.batchId ?? ''}/files`,
       `/data/infrastructure/manager/customer/config/${CMK_NAME}?configType=BYOK_CONFIG`,
       `/data/foundation/sandbox-management/sandboxes/${SANDBOX_A}`,
