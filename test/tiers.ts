@@ -45,6 +45,7 @@ export const TEST_TIERS = {
     'test/flows/source-path.test.ts',
     'test/functions/trigger-settings.test.ts',
     'test/sources/connection-auth.test.ts',
+    'test/sources/connection-slots.test.ts',
     'test/hpke/client-key-cache-policy.test.ts',
     'test/hpke/client-key-cache.test.ts',
     'test/hpke/client-keys.test.ts',

@@ -91,7 +91,6 @@ describe('flow service, runs and batches through the local runtime', () => {
   function sourceBody(path = '/incoming/*.csv.gpg') {
     return {
       name: 'landing zone',
-      baseConnectionId: '7c2c0d2e-8d4b-4e3f-9a40-1d2c3b4a5f60',
       connectionSpec: { id: 'ecadc60c-7455-4d87-84dc-2a0e293d997b', version: '1.0' },
       data: { format: 'delimited', properties: { compressionType: 'gzip' } },
       params: { path },
@@ -168,6 +167,12 @@ describe('flow service, runs and batches through the local runtime', () => {
 
     const list = (await (await call('GET', `${FLOWSERVICE}/flows`)).json()) as { items: { id: string }[] };
     expect(list.items.map((i) => i.id)).toContain(flow.id);
+  });
+
+  it('refuses a source connection whose baseConnectionId names no connection of the tenant with 400 naming it', async () => {
+    const res = await call('POST', `${FLOWSERVICE}/sourceConnections`, 'prod', { ...sourceBody(), baseConnectionId: '7c2c0d2e-8d4b-4e3f-9a40-1d2c3b4a5f60' });
+    const body = await problem(res, 400, 'INVALID_REQUEST');
+    expect(body).toMatchObject({ errors: [expect.objectContaining({ field: 'body.baseConnectionId' })] });
   });
 
   it('refuses a target connection to a dataset the tenant does not have with 400 INVALID_REQUEST naming params.dataSetId', async () => {
