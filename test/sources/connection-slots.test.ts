@@ -16,7 +16,7 @@ function countingReader(live: { now: number; most: number }): SourceReader {
     listFolder: () => (touch(), Promise.resolve({ entries: [] })),
     walk: async function* () {
       touch();
-      yield* [];
+      yield* await Promise.resolve([]);
     },
     stat: () => (touch(), Promise.resolve(undefined)),
     open: () => (touch(), Promise.resolve(Readable.from([]))),
