@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { registerCall } from './commands/call.js';
 import { registerCmk } from './commands/cmk.js';
+import { registerConnections } from './commands/connections.js';
 import { registerCustomerKeys } from './commands/customer-keys.js';
 import { registerEncrypt } from './commands/encrypt.js';
 import { registerExport } from './commands/export.js';
@@ -43,6 +44,7 @@ export function buildProgram(): Command {
   registerLogin(program, ctx);
   registerKeys(program, ctx);
   registerCustomerKeys(program, ctx);
+  registerConnections(program, ctx);
   registerFlows(program, ctx);
   registerEncrypt(program, ctx);
   registerLandingZone(program, ctx);

@@ -126,6 +126,7 @@ export const TEST_TIERS = {
     'test/api/token-cli.test.ts',
     'test/cli/cli.test.ts',
     'test/cli/cmk.test.ts',
+    'test/cli/connections.test.ts', // OpenSSH sshd as a child process
     'test/cli/landing-zone.test.ts',
     'test/functions/api-conventions.test.ts',
     'test/functions/cmk.test.ts',
