@@ -210,18 +210,19 @@ export async function getConnection(api: ApiClient, id: string): Promise<BaseCon
 }
 
 /**
- * `SFTP` or `Azure Blob`, and where the connection points: `user@host:port/folder`,
+ * `SFTP` or `Azure Blob`, and where the connection points: `user@host:port/folder` (`/~/folder`
+ * below the login folder),
  * `container/folder`, or `(SAS URI)/folder` when only the secret names the container.
  */
 export function describeConnection(connection: BaseConnection): { readonly kind: string; readonly where: string } {
   const p = connection.auth.params;
   const text = (key: string) => (typeof p[key] === 'string' || typeof p[key] === 'number' ? String(p[key]) : '');
   const folder = text('folderPath') === '' ? '' : `/${text('folderPath')}`;
-  if (connection.connectionSpec.id === SFTP_CONNECTION_SPEC)
-    return {
-      kind: 'SFTP',
-      where: `${text('userName')}@${text('host')}:${text('port')}${folder === '' ? '/' : folder}`,
-    };
+  if (connection.connectionSpec.id === SFTP_CONNECTION_SPEC) {
+    // An absolute folder as is; a relative one below the login folder, `/~/…` as sftp:// URIs write it.
+    const path = text('folderPath');
+    return { kind: 'SFTP', where: `${text('userName')}@${text('host')}:${text('port')}${path.startsWith('/') ? path : `/~${path === '' ? '' : `/${path}`}`}` };
+  }
   if (connection.connectionSpec.id === AZURE_BLOB_CONNECTION_SPEC) {
     // Without `container`, the container (or account) is named by the secret, which is never shown.
     const via = connection.auth.specName === 'ConnectionString' ? '(connection string)' : '(SAS URI)';

@@ -66,6 +66,20 @@ export function normaliseFolderPath(path: string): string {
     .join('/');
 }
 
+/**
+ * An SFTP server's folder: like {@link FolderPath}, but a leading `/` is kept: `/data/out` is
+ * absolute on the server, `out` (or `''`) relative to where the login starts (its home, or the
+ * chroot of a confined account).
+ */
+const SftpFolderPath = z
+  .string()
+  .max(1024)
+  .check((ctx) => {
+    const problem = folderPathProblem(ctx.value);
+    if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+  })
+  .transform((path) => (path.startsWith('/') ? '/' : '') + normaliseFolderPath(path));
+
 const ContainerName = z.string().regex(/^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$/, 'Must be a container name (3-63 lowercase letters, digits and single hyphens)');
 
 /** `SHA256:` and 43 Base64 characters, as `ssh-keygen -l -E sha256` prints a host key's fingerprint. */
@@ -80,7 +94,7 @@ const SftpCommon = {
   host: Host,
   port: Port.optional(),
   userName: z.string().min(1).max(256),
-  folderPath: FolderPath.optional(),
+  folderPath: SftpFolderPath.optional(),
   maxConcurrentConnections: digits(1, MAX_CONCURRENT_CONNECTIONS, `1 to ${MAX_CONCURRENT_CONNECTIONS}`).optional(),
   hostKeyFingerprint: HostKeyFingerprint.optional(),
   // Adobe's; chunked transfers are how the app reads anyway, so it is accepted and has no effect.

@@ -121,7 +121,7 @@ describe('cipherflow connections', () => {
         host: sftp.host,
         port: sftp.port,
         userName: sftp.userName,
-        folderPath: UPLOAD,
+        folderPath: `/${UPLOAD}`,
         hostKeyFingerprint: sftp.hostKeyFingerprint,
       },
     });

@@ -436,7 +436,14 @@ describe('describeConnection', () => {
           params: { host: 'h', port: 22, userName: 'u', folderPath: 'up' },
         },
       }),
-    ).toEqual({ kind: 'SFTP', where: 'u@h:22/up' });
+    ).toEqual({ kind: 'SFTP', where: 'u@h:22/~/up' });
+    expect(
+      describeConnection({
+        ...base,
+        connectionSpec: { id: SFTP_CONNECTION_SPEC, version: '1.0' },
+        auth: { specName: 'Basic Authentication for sftp', params: { host: 'h', port: 22, userName: 'u', folderPath: '/data/up' } },
+      }),
+    ).toEqual({ kind: 'SFTP', where: 'u@h:22/data/up' });
     expect(
       describeConnection({
         ...base,

@@ -130,7 +130,7 @@ describe('cloud storage sources', () => {
     const { items } = await api.json<{ items: { auth: { specName: string; params: Record<string, unknown> } }[] }>('GET', `${FLOW_SERVICE}/connections/${id}`);
     expect(items[0]?.auth).toEqual({
       specName: 'Basic Authentication for sftp',
-      params: { host: sftp.host, port: sftp.port, userName: sftp.userName, folderPath: UPLOAD, hostKeyFingerprint: sftp.hostKeyFingerprint },
+      params: { host: sftp.host, port: sftp.port, userName: sftp.userName, folderPath: `/${UPLOAD}`, hostKeyFingerprint: sftp.hostKeyFingerprint },
     });
     const listed = await api.request('GET', `${FLOW_SERVICE}/connections`);
     expect(await listed.text()).not.toContain(sftp.password);

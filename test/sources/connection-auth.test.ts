@@ -18,7 +18,7 @@ describe('parseConnectionAuth', () => {
       auth: {
         kind: 'sftp',
         specName: 'Basic Authentication for sftp',
-        params: { host: 'sftp.example.com', port: 2222, userName: 'acme', password: 's3cret', folderPath: 'upload', maxConcurrentConnections: 2 },
+        params: { host: 'sftp.example.com', port: 2222, userName: 'acme', password: 's3cret', folderPath: '/upload', maxConcurrentConnections: 2 },
       },
     });
     const key = parseConnectionAuth(SFTP_CONNECTION_SPEC, {
