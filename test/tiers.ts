@@ -146,6 +146,8 @@ export const TEST_TIERS = {
     'test/hpke/node-backend.test.ts',
     'test/ingestion/decompress.test.ts',
     'test/ingestion/landing-ttl.test.ts',
+    'test/ingestion/scan-source-many-files.test.ts', // OpenSSH sshd as a child process, the runtime
+    'test/ingestion/source-file-changed.test.ts', // OpenSSH sshd as a child process, the runtime
     'test/local/npm-start.test.ts',
     'test/openapi/openapi.test.ts',
     'test/pgp/decrypt-stream.test.ts',
@@ -157,6 +159,8 @@ export const TEST_TIERS = {
     'test/reliability/faults-load.test.ts',
     'test/reliability/faults-poison.test.ts',
     'test/reliability/faults-runtime-kill.test.ts',
+    'test/reliability/faults-sources-cmk.test.ts', // OpenSSH sshd as a child process, the runtime
+    'test/reliability/faults-sources.test.ts', // OpenSSH sshd as a child process, two runtimes
     'test/reliability/faults-two-instances.test.ts',
     'test/reliability/faults-vault-outage.test.ts',
     'test/reliability/isolation-matrix.test.ts',

@@ -18,7 +18,8 @@ export type SourceFileOutcome =
  * landed file (decrypt as a stream, verify, store encrypted, commit a batch once): its run is
  * keyed by the flow, the file's path and its version, so a redelivered job resumes or skips it.
  * The file is read exactly at that version: one that changed meanwhile fails with
- * SOURCE_FILE_CHANGED, and its new version is taken by the next scheduled run.
+ * SOURCE_FILE_CHANGED, and its new version is taken by the next scheduled run; one deleted or
+ * moved meanwhile fails with SOURCE_PATH_NOT_FOUND at once (no retry could read it).
  *
  * When the source cannot be read (unreachable, credential refused, host key changed, address
  * refused) or the org's key is revoked or Key Vault unavailable, the run stays in progress and

@@ -80,6 +80,11 @@ export function runErrorOf(err: unknown): RunError | undefined {
   if (err instanceof AppError && err.code === 'SOURCE_FILE_CHANGED') {
     return { code: err.code, message: 'The file changed while it was read; the new version is taken by the next scheduled run.' };
   }
+  // Deleted or moved on the customer's storage after it was listed (or no longer readable there):
+  // retrying cannot bring that version back, and a new upload is a new version the next run takes.
+  if (err instanceof AppError && err.code === 'SOURCE_PATH_NOT_FOUND') {
+    return { code: err.code, message: 'The file was deleted or moved on the source after it was listed; a file uploaded again is taken by the next scheduled run.' };
+  }
   if (err instanceof AppError && err.code === 'DECRYPTION_FAILED') {
     return { code: 'ENCRYPTION_KEY_UNUSABLE', message: "The dataflow's stored decryption key could not be read." };
   }
