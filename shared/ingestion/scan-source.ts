@@ -7,7 +7,7 @@ import { findScheduledFlow } from '../flows/find-active-flows.js';
 import { failRun, startRun, type RunError } from '../flows/runs.js';
 import type { SourceFile, SourceReader } from '../sources/source-reader.js';
 import { FILE_JOB, type EnqueueJob, type ScanJob } from './source-jobs.js';
-import { dropRetry, readScanState, recordScan, recordVersion, retriesOf, versionSeen, WATERMARK_GRACE_MS } from './source-versions.js';
+import { dropRetry, readScanState, recordScan, recordVersions, retriesOf, versionSeen, WATERMARK_GRACE_MS } from './source-versions.js';
 
 export interface ScanDeps {
   readonly connections: BaseConnectionDeps;
@@ -52,14 +52,24 @@ export async function scanSource(deps: ScanDeps, job: ScanJob): Promise<ScanOutc
     reader = await openConnection(deps.connections, scope, flow.baseConnectionId);
     const selection = cloudSelection(flow.source.path, flow.source.recursive ?? false);
     const since = state.watermark - WATERMARK_GRACE_MS;
+    // A chunk at a time: its versions looked up and its jobs enqueued in parallel, then recorded
+    // in one transaction, so memory stays bounded and a large folder costs few round trips.
+    let chunk: SourceFile[] = [];
+    const take = async (): Promise<void> => {
+      const seen = await inParallel(chunk, (file) => versionSeen(tables, scope, job.flowId, file));
+      const fresh = chunk.filter((_, i) => seen[i] !== true);
+      await inParallel(fresh, (file) => deps.enqueue(fileJob(job, file)));
+      await recordVersions(tables, scope, job.flowId, fresh, deps.clock.now());
+      enqueued += fresh.length;
+      chunk = [];
+    };
     for await (const file of selectedFiles(reader, selection)) {
       newest = Math.max(newest, file.lastModified);
       if (file.lastModified < since) continue;
-      if (await versionSeen(tables, scope, job.flowId, file)) continue;
-      await deps.enqueue(fileJob(job, file));
-      await recordVersion(tables, scope, job.flowId, file, deps.clock.now());
-      enqueued++;
+      chunk.push(file);
+      if (chunk.length >= SCAN_CHUNK) await take();
     }
+    await take();
   } catch (err) {
     const error = listingErrorOf(err);
     if (error === undefined) throw err;
@@ -78,6 +88,24 @@ export async function scanSource(deps: ScanDeps, job: ScanJob): Promise<ScanOutc
   await recordScan(tables, scope, state, job.tick, newest);
   deps.log('source-scanned', { flowId: job.flowId, tick: job.tick, enqueued, retried });
   return { kind: 'listed', enqueued, retried };
+}
+
+/** Files a scan handles together, and how many of their table reads or enqueues run at once. */
+const SCAN_CHUNK = 100;
+const SCAN_PARALLELISM = 16;
+
+/** `work` over every item, at most {@link SCAN_PARALLELISM} at a time; the results in order. */
+async function inParallel<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(SCAN_PARALLELISM, items.length) }, worker));
+  return results;
 }
 
 /** The files a selection takes: the one file the path names, or its folder's matching files. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { SandboxScope } from '../core/scope.js';
 import type { SourceFile } from '../sources/source-reader.js';
+import type { TransactionAction } from '@azure/data-tables';
 import { tenantTable, where, type TableCodec, type TableFactory } from '../storage/tenant-table.js';
 
 /**
@@ -91,9 +92,22 @@ export async function versionSeen(tables: TableFactory, scope: SandboxScope, flo
   return versions(tables, scope).exists(versionKey(flowId, file));
 }
 
-/** Records that this version was enqueued (after the enqueue, so a crash between can only enqueue it twice). */
-export async function recordVersion(tables: TableFactory, scope: SandboxScope, flowId: string, file: SourceFile, now: number): Promise<void> {
-  await versions(tables, scope).upsert({ rowKey: versionKey(flowId, file), path: file.path, version: file.version, lastModified: file.lastModified, seenAt: now });
+/** Most rows one Table transaction writes (the service's limit). */
+const MAX_TRANSACTION_ROWS = 100;
+
+/**
+ * Records that these versions were enqueued (after the enqueue, so a crash between can only
+ * enqueue them twice), a hundred rows per transaction: they share the tenant's partition.
+ */
+export async function recordVersions(tables: TableFactory, scope: SandboxScope, flowId: string, files: readonly SourceFile[], now: number): Promise<void> {
+  const partition = versions(tables, scope);
+  const table = await tables(SOURCE_VERSIONS_TABLE);
+  for (let i = 0; i < files.length; i += MAX_TRANSACTION_ROWS) {
+    const rows = files.slice(i, i + MAX_TRANSACTION_ROWS).map((file) =>
+      partition.entity({ rowKey: versionKey(flowId, file), path: file.path, version: file.version, lastModified: file.lastModified, seenAt: now }),
+    );
+    await table.submitTransaction(rows.map((row): TransactionAction => ['upsert', { ...row }, 'Replace']));
+  }
 }
 
 /** A file version to enqueue again at the flow's next run. */
