@@ -2,10 +2,7 @@ import type { SandboxScope } from '../core/scope.js';
 import { ValidationError } from '../errors.js';
 import { folderPathProblem, normaliseFolderPath } from '../sources/connection-auth.js';
 import { openConnection, type BaseConnectionDeps } from './base-connections.js';
-
-/** Items per page when `limit` is absent, and the most a page holds. */
-export const DEFAULT_CONNECTION_EXPLORE_LIMIT = 100;
-export const MAX_CONNECTION_EXPLORE_LIMIT = 1000;
+import { DEFAULT_EXPLORE_LIMIT, type ExplorePage } from './explore-page.js';
 
 /** What to list: the connection's root, or the folder `object` (`/path/in/source`), a page at a time. */
 export interface ConnectionExploreRequest {
@@ -15,22 +12,9 @@ export interface ConnectionExploreRequest {
   readonly start?: string | undefined;
 }
 
-/** One entry of Adobe's explore answer; paths start with `/` and are relative to the connection's root. */
-export interface ConnectionExploreItem {
-  readonly type: 'file' | 'folder';
-  readonly name: string;
-  readonly path: string;
-  readonly canPreview: boolean;
-  readonly canFetchSchema: boolean;
-}
-
-export interface ConnectionExplorePage {
-  readonly items: readonly ConnectionExploreItem[];
-  readonly continuationToken?: string;
-}
-
 /**
- * Lists a base connection's storage in Adobe's shape: `root` answers what is directly under the
+ * Lists a base connection's storage in Adobe's shape (paths start with `/` and are relative to
+ * the connection's root): `root` answers what is directly under the
  * connection's root (its SFTP `folderPath`, its container, or its account's containers);
  * `folder` what is directly under `object`. Nothing outside the root can be named: `..` and `.`
  * segments, backslashes, encoded separators and control characters are refused.
@@ -44,12 +28,12 @@ export async function exploreConnection(
   scope: SandboxScope,
   id: string,
   query: ConnectionExploreRequest,
-): Promise<ConnectionExplorePage> {
+): Promise<ExplorePage> {
   const folder = query.objectType === 'root' ? '' : explorePath(query.object);
   const reader = await openConnection(deps, scope, id);
   try {
     const page = await reader.listFolder(folder, {
-      limit: query.limit ?? DEFAULT_CONNECTION_EXPLORE_LIMIT,
+      limit: query.limit ?? DEFAULT_EXPLORE_LIMIT,
       ...(query.start === undefined ? {} : { start: query.start }),
     });
     return {

@@ -1,14 +1,13 @@
 import { ValidationError } from '../errors.js';
 import { ADOBE_ZONE_CONTAINER } from '../flows/source-connections.js';
+import { DEFAULT_EXPLORE_LIMIT, type ExploreItem, type ExplorePage } from '../flows/explore-page.js';
 import { ensureLandingZone, type LandingZoneDeps } from './landing-zones.js';
 import type { SandboxScope } from '../core/scope.js';
 
 /** Adobe's Data Landing Zone connection spec id. */
 export const LANDING_ZONE_CONNECTION_SPEC = '26f526f2-58f4-4712-961d-e41bf1ccc0e8';
 
-/** Items per page when `limit` is absent, and the most a page holds. */
-export const DEFAULT_EXPLORE_LIMIT = 100;
-export const MAX_EXPLORE_LIMIT = 1000;
+export { DEFAULT_EXPLORE_LIMIT, MAX_EXPLORE_LIMIT, type ExploreItem, type ExplorePage } from '../flows/explore-page.js';
 /** Longest `object` path accepted (blob names are at most 1024 characters). */
 export const MAX_EXPLORE_PATH = 1024;
 
@@ -23,20 +22,6 @@ export interface ExploreRequest {
   readonly start?: string | undefined;
 }
 
-/** One entry of Adobe's explore answer. */
-export interface ExploreItem {
-  readonly type: 'file' | 'folder';
-  readonly name: string;
-  /** `{containerName}/path`, folders ending in `/`. */
-  readonly path: string;
-  readonly canPreview: boolean;
-  readonly canFetchSchema: boolean;
-}
-
-export interface ExplorePage {
-  readonly items: readonly ExploreItem[];
-  readonly continuationToken?: string;
-}
 
 /**
  * Lists the caller's zone in Adobe's shape: `root` answers the zone's container as one folder;

@@ -8,7 +8,8 @@ import {
   getBaseConnection,
   listBaseConnections,
 } from '../../flows/base-connections.js';
-import { DEFAULT_CONNECTION_EXPLORE_LIMIT, exploreConnection, MAX_CONNECTION_EXPLORE_LIMIT } from '../../flows/explore-connection.js';
+import { exploreConnection } from '../../flows/explore-connection.js';
+import { DEFAULT_EXPLORE_LIMIT, MAX_EXPLORE_LIMIT } from '../../flows/explore-page.js';
 import { flowUsingConnection } from '../../flows/find-active-flows.js';
 import { defineOperation } from '../../http/operation.js';
 import * as R from '../openapi/response-schemas.js';
@@ -87,9 +88,9 @@ export const ConnectionExploreQuery = z.object({
     .string()
     .regex(/^[1-9][0-9]{0,3}$/, 'Must be a whole number from 1')
     .transform(Number)
-    .refine((n) => n <= MAX_CONNECTION_EXPLORE_LIMIT, `Must be at most ${MAX_CONNECTION_EXPLORE_LIMIT}`)
+    .refine((n) => n <= MAX_EXPLORE_LIMIT, `Must be at most ${MAX_EXPLORE_LIMIT}`)
     .optional()
-    .describe(`Items per page (default ${DEFAULT_CONNECTION_EXPLORE_LIMIT})`),
+    .describe(`Items per page (default ${DEFAULT_EXPLORE_LIMIT})`),
   start: z.string().max(4096).optional().describe(`The \`${CONTINUATION_HEADER}\` header of the previous page`),
 });
 
