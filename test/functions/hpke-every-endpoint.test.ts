@@ -1,4 +1,4 @@
-import { ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, ContainerClient, ContainerSASPermissions } from '@azure/storage-blob';
 import { createMessage, encrypt, readKey } from 'openpgp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDevTls } from '../../local/dev-tls.js';
@@ -7,6 +7,7 @@ import { createHpkeFetch, generateClientKeyPair, HPKE_CHUNKED_MEDIA_TYPE, HPKE_M
 import { OPERATIONS as ROUTES } from '../../shared/api/operations/index.js';
 import type { HttpMethod, OperationSpec as RouteDoc } from '../../shared/http/operation.js';
 import { generateKeyPair } from '../../shared/pgp/generate-key-pair.js';
+import { AZURE_BLOB_CONNECTION_SPEC } from '../../shared/sources/connection-auth.js';
 import { ApiClient, waitForRun, type LandingZoneCredential } from '../support/api-client.js';
 import { startLocalStack, type LocalStack } from '../support/local-stack.js';
 import { startRuntime, type RuntimeProcess } from '../support/runtime-process.js';
@@ -20,6 +21,7 @@ const CONFIG = '/data/infrastructure/manager/customer/config';
 const ZONE = '/data/foundation/connectors/landingzone';
 const EXPLORE = '/data/foundation/flowservice/connectionSpecs/26f526f2-58f4-4712-961d-e41bf1ccc0e8/explore';
 const SANDBOXES = '/data/foundation/sandbox-management/sandboxes';
+const CONNECTIONS = '/data/foundation/flowservice/connections';
 const CSV = Buffer.from('id,name\n1,Ada\n2,Grace\n');
 
 /** The routes whose JSON bodies and answers may travel HPKE-encrypted: every one must be exercised below. */
@@ -181,6 +183,22 @@ describe('HPKE on every JSON endpoint', () => {
       status: 201,
     })) as [Created, Created];
     await both({ method: 'GET', path: `/data/foundation/flowservice/targetConnections/${targets[1].id}`, status: 200 });
+
+    // A base connection to a customer's own Blob container (its SAS is the secret the body carries).
+    const customerContainer = BlobServiceClient.fromConnectionString(stack.azurite.connectionString).getContainerClient('hpke-customer');
+    await customerContainer.createIfNotExists();
+    await customerContainer.getBlockBlobClient('exports/a.csv.gpg').uploadData(Buffer.from('x'));
+    const sasUri = await customerContainer.generateSasUrl({ permissions: ContainerSASPermissions.parse('rl'), expiresOn: new Date(Date.now() + 3_600_000) });
+    const connections = (await both({
+      method: 'POST',
+      path: CONNECTIONS,
+      body: (n) => ({ name: `blob-${n}`, auth: { specName: 'SAS URI Authentication', params: { sasUri } }, connectionSpec: { id: AZURE_BLOB_CONNECTION_SPEC, version: '1.0' } }),
+      status: 201,
+    })) as [Created, Created];
+    await both({ method: 'GET', path: CONNECTIONS, status: 200 });
+    await both({ method: 'GET', path: `${CONNECTIONS}/${connections[1].id}`, status: 200 });
+    await both({ method: 'GET', path: `${CONNECTIONS}/${connections[1].id}/explore?objectType=folder&object=/exports`, status: 200 });
+    await both({ method: 'DELETE', path: (n) => `${CONNECTIONS}/${connections[n === 0 ? 0 : 1].id}`, status: 204 });
     // Flow 0 verifies signatures with the customer key; flow 1 takes the unsigned file landed below.
     const flows = (await both({
       method: 'POST',
