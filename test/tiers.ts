@@ -46,6 +46,7 @@ export const TEST_TIERS = {
     'test/functions/trigger-settings.test.ts',
     'test/sources/connection-auth.test.ts',
     'test/sources/connection-slots.test.ts',
+    'test/sources/sftp-key-cache.test.ts',
     'test/hpke/client-key-cache-policy.test.ts',
     'test/hpke/client-key-cache.test.ts',
     'test/hpke/client-keys.test.ts',

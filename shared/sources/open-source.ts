@@ -6,6 +6,7 @@ import type { SourceOpener } from './source-opener.js';
 import { createSftpReader } from './sftp-reader.js';
 import { DEFAULT_MAX_CONCURRENT_CONNECTIONS } from './connection-auth.js';
 import { createConnectionSlots } from './connection-slots.js';
+import { createSftpKeyCache } from './sftp-key-cache.js';
 
 /**
  * The app's {@link SourceOpener}: Azure Blob through the storage SDK and SFTP through ssh2, every
@@ -18,6 +19,7 @@ import { createConnectionSlots } from './connection-slots.js';
 export function createSourceOpener(options: { readonly guard: OutboundGuard; readonly local: boolean }): SourceOpener {
   const { guard } = options;
   const slots = createConnectionSlots();
+  const keys = createSftpKeyCache();
   return (auth, hostKey) => {
     if (auth.kind === 'azureBlob') {
       const { container, folderPath } = auth.params;
@@ -43,7 +45,7 @@ export function createSourceOpener(options: { readonly guard: OutboundGuard; rea
             ? { kind: 'password', password: p.password }
             : { kind: 'privateKey', privateKey: p.privateKeyContent, ...(p.passPhrase === undefined ? {} : { passPhrase: p.passPhrase }) },
       },
-      { guard, hostKey },
+      { guard, hostKey, keys },
     );
     return slots.limit(server, p.maxConcurrentConnections ?? DEFAULT_MAX_CONCURRENT_CONNECTIONS, reader);
   };

@@ -1,7 +1,8 @@
-import { Client, type ConnectConfig } from 'ssh2';
+import { Client, type ConnectConfig, type PublicKeyAuthMethod } from 'ssh2';
 import { SourceError } from '../errors.js';
 import type { OutboundGuard } from '../outbound/outbound-guard.js';
 import { sftpFingerprint } from './sftp-fingerprint.js';
+import { createSftpKeyCache, type SftpKeyCache } from './sftp-key-cache.js';
 import { SftpSession } from './sftp-session.js';
 
 /** How to reach and log in to a customer's SFTP server (Adobe's SFTP source connection). */
@@ -33,6 +34,8 @@ export interface SftpReaderOptions {
   };
   /** Limit for connecting and logging in, and for each SFTP request. Default {@link DEFAULT_SFTP_TIMEOUT_MS}. */
   readonly timeoutMs?: number;
+  /** Where private keys are read once and kept (default: read at each connection). */
+  readonly keys?: SftpKeyCache;
 }
 
 export const DEFAULT_SFTP_TIMEOUT_MS = 20_000;
@@ -89,12 +92,6 @@ export async function connectSftp(source: SftpSource, options: SftpReaderOptions
     keepaliveInterval: KEEPALIVE_INTERVAL_MS,
     keepaliveCountMax: KEEPALIVE_COUNT_MAX,
     hostVerifier,
-    ...(source.auth.kind === 'password'
-      ? { password: source.auth.password }
-      : {
-          privateKey: source.auth.privateKey,
-          ...(source.auth.passPhrase === undefined ? {} : { passphrase: source.auth.passPhrase }),
-        }),
   };
 
   const client = new Client();
@@ -155,15 +152,19 @@ export async function connectSftp(source: SftpSource, options: SftpReaderOptions
       });
     });
     try {
-      // ssh2 reads (and decrypts) the private key here, synchronously, and throws when it cannot.
-      client.connect(config);
+      const { auth } = source;
+      if (auth.kind === 'password') {
+        client.connect({ ...config, password: auth.password });
+      } else {
+        // The key read (and decrypted) once, then offered as a parsed key: ssh2 takes it as is.
+        const key: PublicKeyAuthMethod = { type: 'publickey', username: source.userName, key: (options.keys ?? createSftpKeyCache()).parse(auth.privateKey, auth.passPhrase) };
+        client.connect({ ...config, authHandler: [key] });
+      }
     } catch (err) {
       fail(
-        new SourceError(
-          'SOURCE_AUTH_FAILED',
-          'The private key could not be read: it is not a supported key, or it is encrypted and the passphrase is missing or wrong',
-          { cause: err },
-        ),
+        err instanceof SourceError
+          ? err
+          : new SourceError('SOURCE_UNREACHABLE', `Could not connect to the SFTP server ${where}`, { cause: err }),
       );
     }
   });
