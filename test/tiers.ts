@@ -124,6 +124,7 @@ export const TEST_TIERS = {
   ],
   e2e: [
     'test/functions/cloud-sources.test.ts',
+    'test/functions/ingestion-large-sftp.test.ts',
     'test/api/token-cli.test.ts',
     'test/cli/cli.test.ts',
     'test/cli/cmk.test.ts',

@@ -156,10 +156,20 @@ describe('load: 100 files at once into several landing zones with concurrent API
         expect(run.metrics, run.fileName).toMatchObject({ outputBytes: size, recordCount: recordsIn(size) });
       }
     }
-    // One delivery per upload, each succeeded; nothing left on the queues.
+    // Every delivery succeeded and each file was decrypted exactly once. Event Grid and the queue
+    // deliver at least once: under a full CI load a few uploads were delivered twice (a second
+    // message, or the same one again), which the runs keyed by ETag absorbed; those extras are
+    // printed and bounded, never a second decryption.
     const delivered = deliveries(runtime);
-    expect(delivered).toHaveLength(FILES);
-    expect(delivered.filter((d) => d.dequeueCount !== 1 || d.outcome !== 'Succeeded')).toEqual([]);
+    expect(delivered.filter((d) => d.outcome !== 'Succeeded')).toEqual([]);
+    expect(delivered.flatMap((d) => d.events.filter((e) => e.event === 'ingestion-succeeded'))).toHaveLength(FILES);
+    const extras = delivered.filter((d) => d.dequeueCount !== 1 || !d.events.some((e) => e.event === 'ingestion-succeeded'));
+    if (extras.length > 0) {
+      const shown = extras.map((d) => ({ messageId: d.messageId, dequeueCount: d.dequeueCount, outcome: d.events.find((e) => e.event === 'ingestion-outcome') }));
+      process.stdout.write(`load: ${extras.length} extra deliveries, none decrypting: ${JSON.stringify(shown)}\n`);
+    }
+    expect(delivered.length).toBe(FILES + extras.length);
+    expect(extras.length).toBeLessThanOrEqual(FILES / 20);
     expect(await eventsQueueDepth(stack.azurite.connectionString)).toBe(0);
     expect(await poisonedEvents(stack.azurite.connectionString)).toEqual([]);
     const served = [...statuses.values()].reduce((a, b) => a + b, 0);
