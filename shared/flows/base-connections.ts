@@ -106,7 +106,7 @@ export async function createBaseConnection(deps: BaseConnectionDeps, actor: Acto
     await reader.close();
   }
   const params = seen === undefined ? input.auth.params : { ...input.auth.params, hostKeyFingerprint: seen };
-  const stored = authOf(input.connectionSpec.id, { specName: input.auth.specName, params });
+  const shown = seen === undefined ? publicAuthParams(auth) : { ...publicAuthParams(auth), hostKeyFingerprint: seen };
   const id = newFlowServiceId();
   await deps.objects.put(actor, authObject(id), Readable.from([Buffer.from(JSON.stringify({ specName: input.auth.specName, params }))]));
   return connectionsOf(deps, actor).insert({
@@ -116,7 +116,7 @@ export async function createBaseConnection(deps: BaseConnectionDeps, actor: Acto
     connectionSpecId: input.connectionSpec.id,
     connectionSpecVersion: input.connectionSpec.version,
     specName: input.auth.specName,
-    params: JSON.stringify(publicAuthParams(stored)),
+    params: JSON.stringify(shown),
     ...auditColumns(actor, nowMs(deps)),
   });
 }

@@ -1,4 +1,4 @@
-import { folderPathProblem, normaliseFolderPath } from '../sources/connection-auth.js';
+import { folderPathProblem, normaliseFolderPath } from '../sources/folder-path.js';
 import { globMatch } from './source-path.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { SandboxScope } from '../core/scope.js';
 import { ValidationError } from '../errors.js';
-import { folderPathProblem, normaliseFolderPath } from '../sources/connection-auth.js';
+import { folderPathProblem, normaliseFolderPath } from '../sources/folder-path.js';
 import { openConnection, type BaseConnectionDeps } from './base-connections.js';
 import { DEFAULT_EXPLORE_LIMIT, type ExplorePage } from './explore-page.js';
 

@@ -1,6 +1,5 @@
 import type { SandboxScope } from '../core/scope.js';
-import { onePartition, tableRepository, where, type TableCodec, type TableFactory } from '../storage/tenant-table.js';
-import { tenantPartitionKey } from '../storage/tenant-table.js';
+import { onePartition, tableRepository, tenantPartitionKey, where, type TableCodec, type TableFactory } from '../storage/tenant-table.js';
 
 /**
  * When each scheduled dataflow (one reading a customer's storage) runs next: one row per flow in
@@ -73,9 +72,12 @@ interface ScheduleEntity {
   nextRunAt: string;
 }
 
+/** A flow's row: `{org}|{sandbox}|{flowId}`. */
+const scheduleKey = (scope: SandboxScope, flowId: string) => `${tenantPartitionKey(scope)}|${flowId}`;
+
 const codec: TableCodec<ScheduledFlow, void, ScheduleEntity, Omit<ScheduledFlow, 'etag'>> = {
   toEntity: (s) => ({
-    rowKey: `${tenantPartitionKey(s)}|${s.flowId}`,
+    rowKey: scheduleKey(s, s.flowId),
     orgId: s.orgId,
     sandbox: s.sandbox,
     flowId: s.flowId,
@@ -103,7 +105,7 @@ export async function scheduleFlow(tables: TableFactory, scope: SandboxScope, fl
 
 /** Takes a flow off the schedule (deleted). Idempotent. */
 export async function unscheduleFlow(tables: TableFactory, scope: SandboxScope, flowId: string): Promise<void> {
-  await schedules(tables).delete(`${tenantPartitionKey(scope)}|${flowId}`);
+  await schedules(tables).delete(scheduleKey(scope, flowId));
 }
 
 /** Every flow whose next run is due at `now`, in no particular order. */
@@ -117,12 +119,12 @@ export async function* dueFlows(tables: TableFactory, now: number): AsyncGenerat
  */
 export async function advanceSchedule(tables: TableFactory, due: ScheduledFlow, now: number): Promise<boolean> {
   const next = nextRunAfter(due.schedule, Math.max(now, due.nextRunAt));
-  const rowKey = `${tenantPartitionKey(due)}|${due.flowId}`;
+  const rowKey = scheduleKey(due, due.flowId);
   if (next === undefined) return schedules(tables).delete(rowKey, due.etag);
   return schedules(tables).merge(rowKey, { nextRunAt: new Date(next).toISOString() }, due.etag);
 }
 
 /** A flow's next run, or `undefined` when it is not scheduled (a landing-zone flow, a `once` flow that has run). */
 export async function nextRunOf(tables: TableFactory, scope: SandboxScope, flowId: string): Promise<number | undefined> {
-  return (await schedules(tables).find(`${tenantPartitionKey(scope)}|${flowId}`))?.nextRunAt;
+  return (await schedules(tables).find(scheduleKey(scope, flowId)))?.nextRunAt;
 }

@@ -116,10 +116,11 @@ export const OUTBOUND_POLICY_NAME = 'cipherflowOutboundPolicy';
  * to the secondary host) and for every redirect hop (whose target may be an IP literal).
  * `'perCall'` runs once, outside both.
  *
- * Not for `@azure/storage-blob` clients: their `additionalPolicies` are added again to the shared
- * pipeline by every client derived from them (`getContainerClient`, `getBlobClient`), and the
- * pipeline then refuses every request ("Duplicate policy names not allowed in pipeline"). Give
- * those {@link guardedPipelineOptions} instead.
+ * On `@azure/storage-blob` clients only when each client is built on a pipeline of its own, as
+ * `sources/azure-blob-reader.ts` builds them (the app's way): a client derived with
+ * `getContainerClient` or `getBlobClient` adds the policy again to the shared pipeline, which then
+ * refuses every request ("Duplicate policy names not allowed in pipeline"). For clients that are
+ * derived, {@link guardedPipelineOptions} gives the same guard through the agent option.
  * @throws ADDRESS_NOT_ALLOWED, SOURCE_UNREACHABLE (SourceErrors) from the guard.
  */
 export function outboundPolicy(guard: OutboundGuard): PipelinePolicy {

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import { systemClock, type Clock } from '../core/clock.js';
 import { isLoopbackUrl } from '../core/loopback.js';
 import { ValidationError, type FieldError } from '../errors.js';
+import { folderPathProblem, normaliseFolderPath } from './folder-path.js';
 
 /**
  * Adobe's Azure Blob source auth (`specName` `ConnectionString` or `SAS URI Authentication`),
@@ -406,11 +407,6 @@ function accountOfHost(host: string): string | undefined {
 function parseFolderPath(path: string): Parsed<string> {
   if (path.length > MAX_AZURE_BLOB_FOLDER_PATH_LENGTH)
     return refused(`Must be at most ${MAX_AZURE_BLOB_FOLDER_PATH_LENGTH} characters`);
-  if (path.includes('\\')) return refused('Must not contain a backslash');
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(path)) return refused('Must not contain control characters');
-  if (/%(2f|5c|2e)/i.test(path)) return refused('Must not contain encoded separators or dots');
-  const segments = path.split('/').filter((s) => s !== '');
-  if (segments.some((s) => s === '.' || s === '..')) return refused('Must not contain . or .. segments');
-  return ok(segments.join('/'));
+  const problem = folderPathProblem(path);
+  return problem === undefined ? ok(normaliseFolderPath(path)) : refused(problem);
 }

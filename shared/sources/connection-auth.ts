@@ -1,5 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isAzureContainerName } from './azure-blob-credential.js';
+import { folderPathProblem, normaliseFolderPath } from './folder-path.js';
 
 /** Adobe's Azure Blob source connection spec. */
 export const AZURE_BLOB_CONNECTION_SPEC = 'd771e9c1-4f26-40dc-8617-ce58c4b53702';
@@ -48,24 +50,6 @@ export const FolderPath = z
   })
   .transform(normaliseFolderPath);
 
-/** Why a folder path is refused, or `undefined`. Messages never quote the input. */
-export function folderPathProblem(path: string): string | undefined {
-  if (path.includes('\\')) return 'Must not contain a backslash';
-  // eslint-disable-next-line no-control-regex -- refusing control characters is the point
-  if (/[\u0000-\u001f\u007f]/.test(path)) return 'Must not contain control characters';
-  if (/%(2f|5c|2e)/i.test(path)) return 'Must not contain encoded separators';
-  if (path.split('/').some((s) => s === '..' || s === '.')) return 'Must not contain . or .. segments';
-  return undefined;
-}
-
-/** `/a//b/` → `a/b`; `/` or `` → ``. */
-export function normaliseFolderPath(path: string): string {
-  return path
-    .split('/')
-    .filter((s) => s !== '')
-    .join('/');
-}
-
 /**
  * An SFTP server's folder: like {@link FolderPath}, but a leading `/` is kept: `/data/out` is
  * absolute on the server, `out` (or `''`) relative to where the login starts (its home, or the
@@ -80,7 +64,7 @@ const SftpFolderPath = z
   })
   .transform((path) => (path.startsWith('/') ? '/' : '') + normaliseFolderPath(path));
 
-const ContainerName = z.string().regex(/^(?=.{3,63}$)[a-z0-9]+(?:-[a-z0-9]+)*$/, 'Must be a container name (3-63 lowercase letters, digits and single hyphens)');
+const ContainerName = z.string().refine(isAzureContainerName, 'Must be a container name (3-63 lowercase letters, digits and single hyphens)');
 
 /** `SHA256:` and 43 Base64 characters, as `ssh-keygen -l -E sha256` prints a host key's fingerprint. */
 export const HostKeyFingerprint = z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'Must be an OpenSSH SHA256 fingerprint (SHA256:...)');

@@ -3,6 +3,7 @@ import { SourceError } from '../errors.js';
 import type { OutboundGuard } from '../outbound/outbound-guard.js';
 import { sftpFingerprint } from './sftp-fingerprint.js';
 import { createSftpKeyCache, type SftpKeyCache } from './sftp-key-cache.js';
+import type { HostKeyCheck } from './source-opener.js';
 import { SftpSession } from './sftp-session.js';
 
 /** How to reach and log in to a customer's SFTP server (Adobe's SFTP source connection). */
@@ -26,12 +27,11 @@ export interface SftpSource {
 export interface SftpReaderOptions {
   /** Checks the host (SSRF) and names the one address to connect to. */
   readonly guard: OutboundGuard;
-  readonly hostKey: {
-    /** The pinned host key, as OpenSSH prints it: `SHA256:` and unpadded Base64. Absent: trust on first use. */
-    readonly fingerprint?: string;
-    /** Called with the server's fingerprint when none is pinned, before anything is sent to log in. */
-    readonly onSeen?: (fingerprint: string) => void;
-  };
+  /**
+   * The pinned host key (`SHA256:` and unpadded Base64, as OpenSSH prints it), or none: then the
+   * key is accepted and `onSeen` gets its fingerprint before anything is sent to log in.
+   */
+  readonly hostKey: HostKeyCheck;
   /** Limit for connecting and logging in, and for each SFTP request. Default {@link DEFAULT_SFTP_TIMEOUT_MS}. */
   readonly timeoutMs?: number;
   /** Where private keys are read once and kept (default: read at each connection). */

@@ -13,7 +13,7 @@ import { FILE_JOB, SCAN_JOB, type FileJob, type SourceJob } from '../../shared/i
 import { recordRetry, WATERMARK_GRACE_MS } from '../../shared/ingestion/source-versions.js';
 import { SFTP_CONNECTION_SPEC } from '../../shared/sources/connection-auth.js';
 import type { SourceFile, SourceReader } from '../../shared/sources/source-reader.js';
-import type { EncryptedObjectStore } from '../../shared/storage/encrypted-object-store.js';
+import { MemoryObjectStore } from '../fakes/memory-objects.js';
 import { MemoryTableService } from '../fakes/memory-tables.js';
 
 const SCOPE = { orgId: 'CF0019SCAN@AdobeOrg', sandbox: 'prod' };
@@ -60,27 +60,6 @@ class FakeStorage {
   }
 }
 
-/** An encrypted object store in memory (these tests are about listing, not encryption). */
-function memoryObjects(): EncryptedObjectStore {
-  const objects = new Map<string, Buffer>();
-  return {
-    async put(scope, id, plaintext) {
-      const chunks: Buffer[] = [];
-      for await (const chunk of plaintext) chunks.push(Buffer.from(chunk as Uint8Array));
-      objects.set(`${scope.orgId}/${scope.sandbox}/${id}`, Buffer.concat(chunks));
-      return { blobName: id, etag: '"1"' };
-    },
-    get(scope, id) {
-      const data = objects.get(`${scope.orgId}/${scope.sandbox}/${id}`);
-      if (data === undefined) return Promise.reject(new Error('not found'));
-      return Promise.resolve(Readable.from([data]));
-    },
-    delete(scope, id) {
-      return Promise.resolve(objects.delete(`${scope.orgId}/${scope.sandbox}/${id}`));
-    },
-  };
-}
-
 describe('scanning a scheduled flow source', () => {
   let now: number;
   let storage: FakeStorage;
@@ -122,7 +101,7 @@ describe('scanning a scheduled flow source', () => {
     now = T0;
     storage = new FakeStorage();
     queue = [];
-    deps = { tables: new MemoryTableService({ now: () => now }).factory(), clock, objects: memoryObjects(), openSource: () => storage.reader() };
+    deps = { tables: new MemoryTableService({ now: () => now }).factory(), clock, objects: new MemoryObjectStore(), openSource: () => storage.reader() };
     flowId = await newFlow('/in/*.csv.gpg');
   });
 

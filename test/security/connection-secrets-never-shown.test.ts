@@ -1,9 +1,8 @@
-import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { CreateBaseConnectionRequest, createBaseConnection, getBaseConnection, listBaseConnections, type BaseConnectionDeps } from '../../shared/flows/base-connections.js';
 import { AZURE_BLOB_CONNECTION_SPEC, SFTP_CONNECTION_SPEC } from '../../shared/sources/connection-auth.js';
-import type { EncryptedObjectStore } from '../../shared/storage/encrypted-object-store.js';
 import { BASE_CONNECTIONS_TABLE } from '../../shared/flows/base-connections.js';
+import { MemoryObjectStore } from '../fakes/memory-objects.js';
 import { MemoryTableService } from '../fakes/memory-tables.js';
 
 /**
@@ -36,17 +35,7 @@ const REQUESTS = [
 describe('attack: reading a connection credential back', () => {
   it('shows no secret in any answer or table row; the encrypted store alone holds them', async () => {
     const tables = new MemoryTableService();
-    const stored = new Map<string, string>();
-    const objects: EncryptedObjectStore = {
-      async put(_scope, id, plaintext) {
-        const chunks: Buffer[] = [];
-        for await (const chunk of plaintext) chunks.push(Buffer.from(chunk as Uint8Array));
-        stored.set(id, Buffer.concat(chunks).toString('utf8'));
-        return { blobName: id, etag: '"1"' };
-      },
-      get: (_scope, id) => Promise.resolve(Readable.from([Buffer.from(stored.get(id) ?? '')])),
-      delete: (_scope, id) => Promise.resolve(stored.delete(id)),
-    };
+    const objects = new MemoryObjectStore();
     const deps: BaseConnectionDeps = {
       tables: tables.factory(),
       objects,
@@ -71,7 +60,7 @@ describe('attack: reading a connection credential back', () => {
       for (const text of [...answers, ...rows]) expect(text.includes(secret), `${secret} in ${text}`).toBe(false);
     }
     // What holds them is the encrypted store (in production: AES-256-GCM under the sandbox's root key).
-    expect([...stored.values()].join()).toContain(PASSWORD);
+    expect([...objects.plaintexts.values()].map((b) => b.toString('utf8')).join()).toContain(PASSWORD);
   });
 
   it('does not echo a secret in the problem of a malformed auth', () => {

@@ -9,11 +9,10 @@ import {
   listBaseConnections,
 } from '../../flows/base-connections.js';
 import { exploreConnection } from '../../flows/explore-connection.js';
-import { DEFAULT_EXPLORE_LIMIT, MAX_EXPLORE_LIMIT } from '../../flows/explore-page.js';
 import { flowUsingConnection } from '../../flows/find-active-flows.js';
 import { defineOperation } from '../../http/operation.js';
 import * as R from '../openapi/response-schemas.js';
-import { CONTINUATION_HEADER } from './landing-zones.js';
+import { CONTINUATION_HEADER, EXPLORE_PAGE_QUERY } from './landing-zones.js';
 
 const CONNECTIONS = 'data/foundation/flowservice/connections';
 const SOURCE_PROBLEMS = ['ADDRESS_NOT_ALLOWED', 'SOURCE_UNREACHABLE', 'SOURCE_AUTH_FAILED', 'SOURCE_HOST_KEY_MISMATCH', 'SOURCE_PATH_NOT_FOUND'] as const;
@@ -84,14 +83,7 @@ export const deleteConnectionOperation = defineOperation({
 export const ConnectionExploreQuery = z.object({
   objectType: z.enum(['root', 'folder']).describe("`root`: the connection's root; `folder`: the files and folders under `object`"),
   object: z.string().max(1024).optional().describe('With `folder`: the folder, `/path/below/the/root`'),
-  limit: z
-    .string()
-    .regex(/^[1-9][0-9]{0,3}$/, 'Must be a whole number from 1')
-    .transform(Number)
-    .refine((n) => n <= MAX_EXPLORE_LIMIT, `Must be at most ${MAX_EXPLORE_LIMIT}`)
-    .optional()
-    .describe(`Items per page (default ${DEFAULT_EXPLORE_LIMIT})`),
-  start: z.string().max(4096).optional().describe(`The \`${CONTINUATION_HEADER}\` header of the previous page`),
+  ...EXPLORE_PAGE_QUERY,
 });
 
 export const exploreConnectionOperation = defineOperation({

@@ -39,6 +39,18 @@ export const LandingZoneRefreshQuery = z.object({
     .describe('`refresh`: revoke every earlier credential and issue a new one'),
 });
 
+/** The paging parameters of every explore query: `limit` items, from the page `start` names. */
+export const EXPLORE_PAGE_QUERY = {
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,3}$/, 'Must be a whole number from 1')
+    .transform(Number)
+    .refine((n) => n <= MAX_EXPLORE_LIMIT, `Must be at most ${MAX_EXPLORE_LIMIT}`)
+    .optional()
+    .describe(`Items per page (default ${DEFAULT_EXPLORE_LIMIT})`),
+  start: z.string().max(4096).optional().describe(`The \`${CONTINUATION_HEADER}\` header of the previous page`),
+};
+
 /** `GET .../connectionSpecs/{id}/explore` query. */
 export const ExploreQuery = z.object({
   objectType: z
@@ -49,14 +61,7 @@ export const ExploreQuery = z.object({
     .max(MAX_EXPLORE_PATH)
     .optional()
     .describe('With `folder`: `{containerName}/path/` or `dlz-user-container/path/`'),
-  limit: z
-    .string()
-    .regex(/^[1-9][0-9]{0,3}$/, 'Must be a whole number from 1')
-    .transform(Number)
-    .refine((n) => n <= MAX_EXPLORE_LIMIT, `Must be at most ${MAX_EXPLORE_LIMIT}`)
-    .optional()
-    .describe(`Items per page (default ${DEFAULT_EXPLORE_LIMIT})`),
-  start: z.string().max(2048).optional().describe(`The \`${CONTINUATION_HEADER}\` header of the previous page`),
+  ...EXPLORE_PAGE_QUERY,
 });
 
 export const getLandingZoneOperation = defineOperation({
